@@ -1,0 +1,66 @@
+"""Settings: where saraban keeps its data and which office look it uses.
+
+Everything comes from environment variables (``SARABAN_*``) with defaults that work on a fresh
+machine: data in ``./data`` next to where you run saraban, the templates shipped with the package.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = PACKAGE_ROOT / "templates"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    templates_dir: Path = TEMPLATES_DIR
+    # The font named in the .docx; the office's own Thai font (TH SarabunIT๙ by default).
+    # PDF rendering substitutes Google's Sarabun (same design family, OFL) when it is not installed.
+    font_name: str = "TH SarabunIT๙"
+    # The emblem printed at the head of a letter (ตราครุฑ); a neutral placeholder ships with saraban.
+    emblem: Path = TEMPLATES_DIR / "images" / "emblem-placeholder.png"
+    soffice: str = "soffice"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.data_dir / "out"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+    @property
+    def libreoffice_profile(self) -> Path:
+        return self.data_dir / "libreoffice-profile"
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (``SARABAN_DATA_DIR``, ``SARABAN_FONT`` ...)."""
+    env = os.environ
+    data_dir = Path(env.get("SARABAN_DATA_DIR", "data")).resolve()
+    templates_dir = Path(env.get("SARABAN_TEMPLATES_DIR", str(TEMPLATES_DIR))).resolve()
+    return Settings(
+        data_dir=data_dir,
+        templates_dir=templates_dir,
+        font_name=env.get("SARABAN_FONT", "TH SarabunIT๙"),
+        emblem=Path(env.get("SARABAN_EMBLEM", str(templates_dir / "images" / "emblem-placeholder.png"))),
+        soffice=env.get("SARABAN_SOFFICE", "soffice"),
+    )
+
+
+def prefect_environment(settings: Settings | None = None) -> dict[str, str]:
+    """The Prefect settings saraban runs with: a local ephemeral server whose home is in the data
+    folder, analytics off, and a startup timeout that a cold start on 2 cores fits in."""
+    settings = settings or load_settings()
+    return {
+        "PREFECT_HOME": str(settings.prefect_home),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
