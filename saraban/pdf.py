@@ -6,6 +6,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +37,10 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings) -
     if not docx_files:
         return []
     soffice = soffice_path(settings)
+    # LibreOffice would happily "convert" any file as plain text: refuse what is not a .docx.
+    not_docx = [str(f) for f in docx_files if not zipfile.is_zipfile(f)]
+    if not_docx:
+        raise PdfError(f"not a .docx file (a .docx is a zip archive): {', '.join(not_docx)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     profile = settings.libreoffice_profile
     profile.mkdir(parents=True, exist_ok=True)

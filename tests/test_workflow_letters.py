@@ -1,0 +1,51 @@
+"""The letters flow, run by Prefect (its local test server, started once per session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from docx import Document
+from typer.testing import CliRunner
+
+from tests.conftest import EXAMPLES, example_dict
+
+pytestmark = pytest.mark.prefect
+
+
+def test_flow_renders_a_batch_of_specs(prefect_server, tmp_path: Path):
+    from workflows.letters import render_letters_flow
+
+    files = [str(p) for p in sorted(EXAMPLES.glob("*.yaml"))]
+    state = render_letters_flow(files, str(tmp_path), pdf=True, batch_size=2, return_state=True)
+    assert state.is_completed()
+    results = state.result()
+    assert [r["name"] for r in results] == [p.stem for p in sorted(EXAMPLES.glob("*.yaml"))]
+    for r in results:
+        assert Path(r["docx"]).exists() and Path(r["pdf"]).exists()
+    assert Document(results[2]["docx"]).paragraphs[0].text == "ที่ มท ๐๘๒๐.๒/ว ๑๑๔๔"
+
+
+def test_flow_refuses_a_batch_with_a_bad_spec_and_writes_nothing(prefect_server, tmp_path: Path):
+    from workflows.letters import render_letters_flow
+
+    bad = example_dict("03-department-circular") | {"kind": "letter"}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    state = render_letters_flow([str(EXAMPLES / "01-project-letter.yaml"), str(tmp_path / "bad.yaml")],
+                                str(out), pdf=False, return_state=True)
+    assert state.is_failed()
+    assert "kind: expected 'external', 'stamped' or 'memo'" in str(state.message) + repr(
+        state.result(raise_on_failure=False))
+    assert not out.exists()
+
+
+def test_demo_command_leaves_the_letters_and_says_where(prefect_server, tmp_path: Path):
+    from saraban.cli import app
+
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    made = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    assert made == sorted(f"{p.stem}.{ext}" for p in EXAMPLES.glob("*.yaml") for ext in ("docx", "pdf"))
+    assert f"open the letters in {tmp_path / 'demo'}" in result.output
