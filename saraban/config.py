@@ -24,6 +24,10 @@ class Settings:
     # The emblem printed at the head of a letter (ตราครุฑ); a neutral placeholder ships with saraban.
     emblem: Path = TEMPLATES_DIR / "images" / "emblem-placeholder.png"
     soffice: str = "soffice"
+    database_url: str | None = None  # None: SQLite in the data folder
+    # Signs tracking links; set SARABAN_SECRET in production (the default is per data folder).
+    secret: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -50,6 +54,9 @@ def load_settings() -> Settings:
         font_name=env.get("SARABAN_FONT", "TH SarabunIT๙"),
         emblem=Path(env.get("SARABAN_EMBLEM", str(templates_dir / "images" / "emblem-placeholder.png"))),
         soffice=env.get("SARABAN_SOFFICE", "soffice"),
+        database_url=env.get("SARABAN_DATABASE_URL") or None,
+        secret=env.get("SARABAN_SECRET") or None,
+        base_url=env.get("SARABAN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
     )
 
 

@@ -1,0 +1,145 @@
+"""The tables: organisation units, registers, letters, deliveries, events.
+
+Registers are append-only: an entry is never updated or deleted; a cancellation is an entry of its own
+(``RegisterEntry.cancels_id``) and an event.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Unit(Base):
+    """An office: ministry, department, division, provincial office, district office, local administration."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # stable id used in CLI and imports
+    name: Mapped[str] = mapped_column(String(255))
+    short_name: Mapped[str | None] = mapped_column(String(120))
+    level: Mapped[str] = mapped_column(String(32), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # The name printed as the office that sends its letters out (ชื่อส่วนราชการที่ส่งหนังสือออก), e.g.
+    # จังหวัดกระบี่ for the provincial office; defaults to ``name``.
+    sender_name: Mapped[str | None] = mapped_column(String(255))
+    letter_code: Mapped[str | None] = mapped_column(String(40))  # e.g. "มท 0820.2", "กบ 0023.6"
+    letter_code_certain: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(80))
+    address: Mapped[str | None] = mapped_column(Text)
+    province_code: Mapped[str | None] = mapped_column(String(2), index=True)
+    area_code: Mapped[str | None] = mapped_column(String(8))  # official geocode (district 4, subdistrict 6)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def printed_sender(self) -> str:
+        return self.sender_name or self.name
+
+
+class RegisterCounter(Base):
+    """The last number taken in one series of one unit's register in one B.E. calendar year."""
+
+    __tablename__ = "register_counters"
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series: Mapped[str] = mapped_column(String(16), primary_key=True)  # send | circular | receive
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RegisterEntry(Base):
+    """One line of a send register (ทะเบียนหนังสือส่ง) or receive register (ทะเบียนหนังสือรับ)."""
+
+    __tablename__ = "register_entries"
+    __table_args__ = (UniqueConstraint("unit_id", "year", "series", "number", name="uq_register_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    year: Mapped[int] = mapped_column(Integer)  # B.E.
+    series: Mapped[str] = mapped_column(String(16))
+    number: Mapped[int] = mapped_column(Integer)
+    entered_at: Mapped[datetime] = mapped_column(DateTime)
+    ref_text: Mapped[str] = mapped_column(String(80))  # ที่ (our number when sending; sender's when receiving)
+    letter_date: Mapped[date] = mapped_column(Date)  # ลงวันที่
+    from_text: Mapped[str] = mapped_column(Text)  # จาก
+    to_text: Mapped[str] = mapped_column(Text)  # ถึง
+    subject: Mapped[str] = mapped_column(Text)  # เรื่อง
+    action: Mapped[str | None] = mapped_column(Text)  # การปฏิบัติ
+    note: Mapped[str | None] = mapped_column(Text)  # หมายเหตุ
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    cancels_id: Mapped[int | None] = mapped_column(ForeignKey("register_entries.id"))
+    actor: Mapped[str] = mapped_column(String(120), default="saraban")
+
+
+class Letter(Base):
+    """A letter a unit sends: one send-register entry, one reference number, many deliveries."""
+
+    __tablename__ = "letters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    circular: Mapped[bool] = mapped_column(Boolean, default=False)
+    ref_text: Mapped[str] = mapped_column(String(80))  # Arabic digits, e.g. "มท 0820.2/ว 1144"
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    letter_date: Mapped[date] = mapped_column(Date)
+    subject: Mapped[str] = mapped_column(Text)
+    spec: Mapped[dict] = mapped_column(JSON)
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    docx_path: Mapped[str | None] = mapped_column(Text)
+    pdf_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Delivery(Base):
+    """One letter to one unit: sent, opened (tracking link), received (receipt number), forwarded."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("letter_id", "unit_id", name="uq_delivery"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)
+    receipt_year: Mapped[int | None] = mapped_column(Integer)
+    receipt_number: Mapped[int | None] = mapped_column(Integer)
+    received_by: Mapped[str | None] = mapped_column(String(120))
+    docx_path: Mapped[str | None] = mapped_column(Text)
+    pdf_path: Mapped[str | None] = mapped_column(Text)
+    stamped_pdf_path: Mapped[str | None] = mapped_column(Text)
+    # The recipient's own letter that carried this one on (a province's circular forwarding the department's).
+    forwarded_letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), unique=True)
+
+
+class Event(Base):
+    """The append-only audit trail: who did what, when."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_letter", "letter_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(48))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    data: Mapped[dict | None] = mapped_column(JSON)

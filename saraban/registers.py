@@ -1,0 +1,120 @@
+"""Send and receive registers (ทะเบียนหนังสือส่ง / ทะเบียนหนังสือรับ).
+
+Per unit, per B.E. calendar year, three series: ``send`` (ordinary letters), ``circular`` (the ว series
+of หนังสือเวียน) and ``receive``. A number is taken in the same transaction that writes its entry, by
+incrementing the series' counter row: the row lock (PostgreSQL) or the write lock taken at BEGIN
+(SQLite) makes concurrent writers queue, so there are no gaps and no duplicates. Numbers restart at 1
+on 1 January because the year is part of the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from saraban.models import Event, RegisterCounter, RegisterEntry
+from thai_text import be_year
+
+SERIES = ("send", "circular", "receive")
+SERIES_NAMES = {"send": "ทะเบียนหนังสือส่ง", "circular": "ทะเบียนหนังสือส่ง (หนังสือเวียน ว)",
+                "receive": "ทะเบียนหนังสือรับ"}
+
+
+class RegisterError(ValueError):
+    pass
+
+
+def take_numbers(session: Session, unit_id: int, year: int, series: str, count: int = 1) -> range:
+    """Take the next ``count`` numbers of a series, inside the caller's transaction."""
+    if series not in SERIES:
+        raise RegisterError(f"unknown register series {series!r}; expected one of {', '.join(SERIES)}")
+    if count < 1:
+        raise RegisterError("count must be at least 1")
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(RegisterCounter)
+        .values(unit_id=unit_id, year=year, series=series, last_number=0)
+        .on_conflict_do_nothing()
+    )
+    last = session.execute(
+        update(RegisterCounter)
+        .where(RegisterCounter.unit_id == unit_id, RegisterCounter.year == year,
+               RegisterCounter.series == series)
+        .values(last_number=RegisterCounter.last_number + count)
+        .returning(RegisterCounter.last_number)
+    ).scalar_one()
+    return range(last - count + 1, last + 1)
+
+
+@dataclass(frozen=True)
+class EntryText:
+    """The columns of a register line that come from the letter."""
+
+    ref_text: str
+    letter_date: date
+    from_text: str
+    to_text: str
+    subject: str
+    action: str | None = None
+    note: str | None = None
+    letter_id: int | None = None
+    delivery_id: int | None = None
+
+
+def add_entries(session: Session, unit_id: int, series: str, entries: Sequence[EntryText], *,
+                at: datetime, actor: str = "saraban", year: int | None = None) -> list[RegisterEntry]:
+    """Write register lines with consecutive numbers taken in this transaction.
+
+    The year is the B.E. calendar year of ``at`` (the day the letter is sent or received) unless given.
+    """
+    if not entries:
+        return []
+    year = year or be_year(at.date())
+    numbers = take_numbers(session, unit_id, year, series, len(entries))
+    rows = [RegisterEntry(unit_id=unit_id, year=year, series=series, number=n, entered_at=at, actor=actor,
+                          **entry.__dict__) for n, entry in zip(numbers, entries, strict=True)]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def cancel_entry(session: Session, entry_id: int, *, reason: str, actor: str, at: datetime) -> RegisterEntry:
+    """Cancel a line: it keeps its number; a cancellation line and an event record who and why."""
+    entry = session.get(RegisterEntry, entry_id)
+    if entry is None:
+        raise RegisterError(f"no register entry {entry_id}")
+    if entry.cancels_id is not None:
+        raise RegisterError("a cancellation line cannot itself be cancelled")
+    already = session.scalar(select(RegisterEntry).where(RegisterEntry.cancels_id == entry_id))
+    if already is not None:
+        return already
+    (line,) = add_entries(session, entry.unit_id, entry.series, [EntryText(
+        ref_text=entry.ref_text, letter_date=entry.letter_date, from_text=entry.from_text,
+        to_text=entry.to_text, subject=entry.subject, action="ยกเลิก",
+        note=f"ยกเลิกเลขที่ {entry.number}: {reason}", letter_id=entry.letter_id)], at=at, actor=actor,
+        year=entry.year)
+    line.cancels_id = entry.id
+    record_event(session, "register.cancelled", actor=actor, at=at, unit_id=entry.unit_id,
+                 letter_id=entry.letter_id, data={"entry": entry.id, "number": entry.number,
+                                                  "series": entry.series, "reason": reason})
+    return line
+
+
+def entries(session: Session, unit_id: int, year: int, series: str) -> list[RegisterEntry]:
+    return list(session.scalars(
+        select(RegisterEntry)
+        .where(RegisterEntry.unit_id == unit_id, RegisterEntry.year == year, RegisterEntry.series == series)
+        .order_by(RegisterEntry.number)))
+
+
+def record_event(session: Session, kind: str, *, actor: str, at: datetime, unit_id: int | None = None,
+                 letter_id: int | None = None, delivery_id: int | None = None,
+                 data: dict[str, Any] | None = None) -> None:
+    session.add(Event(at=at, actor=actor, kind=kind, unit_id=unit_id, letter_id=letter_id,
+                      delivery_id=delivery_id, data=data))
