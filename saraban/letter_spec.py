@@ -10,19 +10,25 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Hashable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
-from thai_text import RefNo, ThaiDateError, parse_thai_date
+from thai_text import RefNo, ThaiDateError, parse_thai_date, to_arabic_digits
+from thai_text.dates import BE_OFFSET, MIN_BE_YEAR
 from thai_text.refno import RefNoError
 
 KINDS = ("external", "stamped", "memo")
 KIND_NAMES = {"external": "หนังสือภายนอก", "stamped": "หนังสือประทับตรา", "memo": "บันทึกข้อความ"}
+# How the messages name each kind of letter.
+_LETTER = {"external": "an external letter (หนังสือภายนอก)", "stamped": "a stamped letter (หนังสือประทับตรา)",
+           "memo": "a memo (บันทึกข้อความ)"}
 URGENCIES = ("ด่วนที่สุด", "ด่วนมาก", "ด่วน")
 SECRECIES = ("ลับที่สุด", "ลับมาก", "ลับ")
 SALUTATIONS = ("เรียน", "กราบเรียน", "นมัสการ")
@@ -30,6 +36,7 @@ DEFAULT_CLOSING = {"เรียน": "ขอแสดงความนับ�
                    "นมัสการ": "ขอนมัสการด้วยความเคารพ"}
 # Characters XML 1.0 cannot hold: a .docx containing them does not open.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})(-\d\d-\d\d)")
 
 
 class SpecError(ValueError):
@@ -44,6 +51,10 @@ class SpecError(ValueError):
 
 class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+# One entry of a list (a paragraph, a reference, an enclosure ...): a blank one is refused.
+Entry = Annotated[str, Field(min_length=1)]
 
 
 class Sender(_Part):
@@ -86,20 +97,20 @@ class QRCode(_Part):
 
 class LetterSpec(_Part):
     kind: Literal["external", "stamped", "memo"]
-    circular: bool = False
+    circular: bool = False  # before ref: the ref's check reads it
     ref: RefNo | None = None
     date: date
     sender: Sender
     to: str = Field(min_length=1)
     subject: str = Field(min_length=1)
-    references: list[str] = []
-    enclosures: list[str] = []
-    body: list[str] = Field(min_length=1)
+    references: list[Entry] = []
+    enclosures: list[Entry] = []
+    body: list[Entry] = Field(min_length=1)
     salutation: str | None = None
     closing: str | None = None
     signer: Signer | None = None
     owner: Owner | None = None
-    copies_to: list[str] = []
+    copies_to: list[Entry] = []
     urgency: str | None = None
     secrecy: str | None = None
     qr: list[QRCode] = []
@@ -115,9 +126,27 @@ class LetterSpec(_Part):
         except RefNoError as e:
             raise ValueError(str(e)) from None
 
+    @field_validator("ref")
+    @classmethod
+    def _ref_series(cls, v: RefNo | None, info: ValidationInfo) -> RefNo | None:
+        """A circular's ref is in the ว series, and only a circular's (unchecked if 'circular' is wrong)."""
+        circular = info.data.get("circular")
+        if v is None or circular is None or v.circular == circular:
+            return v
+        if circular:
+            example = replace(v, circular=True).format("arabic")
+            raise ValueError(f"a circular takes the ว series, e.g. '{example}'; got '{v.format('arabic')}'")
+        raise ValueError(f"'{v.format('arabic')}' is in the ว series of circulars; "
+                         "set 'circular: true' or drop the ว")
+
     @field_validator("date", mode="before")
     @classmethod
     def _date(cls, v: Any) -> Any:
+        # parse_thai_date reads any ISO year as C.E., so '2567-03-29' would be 543 years late.
+        iso = _ISO_DATE.search(to_arabic_digits(str(v)))
+        if iso and int(iso[1]) >= MIN_BE_YEAR:
+            raise ValueError(f"'{v}' looks like a B.E. year; an ISO date takes the C.E. year, "
+                             f"e.g. {int(iso[1]) - BE_OFFSET}{iso[2]}")
         if isinstance(v, date):
             return v
         try:
@@ -158,71 +187,133 @@ class LetterSpec(_Part):
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _kind_rules(spec: LetterSpec) -> list[str]:
-    """The parts each type of letter has and has not (reference/letters.md, หมวด ๑)."""
-    problems: list[str] = []
-    name = spec.kind_name
-    if spec.kind == "stamped":
+# --- the parts each kind of letter has: checked on the mapping as given -----------------------------
+
+
+def _given(data: dict[str, Any], key: str) -> bool:
+    """Whether the spec fills in ``key``: null, blank text and an empty list count as left out."""
+    value = data.get(key)
+    if isinstance(value, str):
+        value = value.strip()
+    return value not in (None, "", [], ())
+
+
+def _kind_rules(data: dict[str, Any]) -> dict[str, str]:
+    """The parts each kind of letter has and has not (reference/letters.md, หมวด ๑), as {key: message}.
+
+    They read the raw mapping, so they are reported along with any wrong field in one go.
+    """
+    kind = data.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        return {}  # the kind itself is the problem, and the model reports it
+    letter = _LETTER[kind]
+    rules: dict[str, str] = {}
+    if kind == "stamped":
         for key in ("salutation", "closing", "signer"):
-            if getattr(spec, key) is not None:
-                problems.append(f"{key}: a {spec.kind} letter ({name}) has no salutation, closing or "
-                                f"signature; remove '{key}' (the office stamp stands for them)")
-    else:
-        if spec.signer is None:
-            problems.append(f"signer: required for a {spec.kind} letter ({name}): "
-                            "{name: ..., position: ...}")
-    if spec.kind == "memo":
+            if _given(data, key):
+                rules[key] = (f"{letter} has no salutation, closing or signature; remove '{key}' "
+                              "(the office stamp stands for them)")
+        if _given(data, "copies_to"):
+            rules["copies_to"] = "only an external letter (หนังสือภายนอก) lists สำเนาส่ง"
+    elif data.get("signer") is None:
+        rules["signer"] = f"required for {letter}: {{name: ..., position: ...}}"
+    if kind == "memo":
         for key in ("references", "enclosures", "copies_to"):
-            if getattr(spec, key):
-                problems.append(f"{key}: a memo (บันทึกข้อความ) has no separate '{key}' part; "
-                                "write it in the body text")
-        if spec.closing is not None:
-            problems.append("closing: a memo (บันทึกข้อความ) has no closing; remove 'closing'")
-    elif spec.owner is None:
-        problems.append(f"owner: required for a {spec.kind} letter ({name}): the owner division "
-                        "{unit: ..., phone: ..., email: ...}")
-    if spec.kind != "external" and spec.copies_to:
-        problems.append("copies_to: only an external letter (หนังสือภายนอก) lists สำเนาส่ง")
-    if spec.ref is not None and spec.ref.circular != spec.circular:
-        if spec.circular:
-            example = replace(spec.ref, circular=True).format("arabic")
-            problems.append(f"ref: a circular takes the ว series, e.g. '{example}'; "
-                            f"got '{spec.ref.format('arabic')}'")
-        else:
-            problems.append(f"ref: '{spec.ref.format('arabic')}' is in the ว series of circulars; "
-                            "set 'circular: true' or drop the ว")
-    return problems
+            if _given(data, key):
+                rules[key] = f"{letter} has no separate '{key}' part; write it in the body text"
+        if _given(data, "closing"):
+            rules["closing"] = f"{letter} has no closing; remove 'closing'"
+    elif data.get("owner") is None:
+        rules["owner"] = f"required for {letter}: the owner division {{unit: ..., phone: ..., email: ...}}"
+    return rules
 
 
-def _text_problems(data: Any, path: str = "") -> list[str]:
-    """Text that a .docx cannot hold (control characters)."""
+# --- messages -----------------------------------------------------------------------------------------
+
+
+def _text_problems(data: Any, path: str) -> list[tuple[str, str]]:
+    """Text that a .docx cannot hold (control characters), as (path, message)."""
     if isinstance(data, str):
-        return [f"{path}: contains a control character; remove it"] if _XML_ILLEGAL.search(data) else []
+        return [(path, "contains a control character; remove it")] if _XML_ILLEGAL.search(data) else []
     if isinstance(data, dict):
-        return [p for k, v in data.items() for p in _text_problems(v, f"{path}.{k}" if path else str(k))]
+        return [p for k, v in data.items() for p in _text_problems(v, f"{path}.{k}")]
     if isinstance(data, list):
         return [p for i, v in enumerate(data) for p in _text_problems(v, f"{path}[{i}]")]
     return []
 
 
-def _describe(error: dict[str, Any]) -> str:
-    loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in error["loc"]).replace(".[", "[")
-    kind = error["type"]
+def _path(loc: tuple[str | int, ...]) -> str:
+    """('qr', 0, 'url') -> 'qr[0].url'"""
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+
+
+def _part_model(annotation: Any) -> type[BaseModel] | None:
+    """The part model inside a field's type: Signer in ``Signer | None``, QRCode in ``list[QRCode]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for arg in get_args(annotation) if (m := _part_model(arg))), None)
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model whose keys sit at ``loc``: LetterSpec at (), Signer at ('signer',), QRCode at ('qr', 0)."""
+    model: type[BaseModel] | None = LetterSpec
+    for part in loc:
+        if isinstance(part, str):
+            field = model.model_fields.get(part) if model else None
+            model = _part_model(field.annotation) if field else None
+    return model
+
+
+def _did_you_mean(loc: tuple[str | int, ...]) -> str | None:
+    """The known key closest to the unknown key at ``loc``, if one is close."""
+    model = _model_at(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1) if model else []
+    return close[0] if close else None
+
+
+def _describe(error: ErrorDetails) -> str:
+    """The message for one validation error, without its path."""
+    loc, kind = error["loc"], error["type"]
     if kind == "missing":
-        return f"{loc}: required but missing"
+        return "required but missing"
     if kind == "extra_forbidden":
-        known = LetterSpec.model_fields if len(error["loc"]) == 1 else {}
-        close = difflib.get_close_matches(str(error["loc"][-1]), list(known), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"{loc}: unknown key{hint}"
+        hint = _did_you_mean(loc)
+        return "unknown key" + (f" (did you mean '{hint}'?)" if hint else "")
+    if kind == "model_type" and (model := _model_at(loc)):
+        return f"expected a mapping with keys {', '.join(model.model_fields)}"
     if kind == "literal_error":
-        return f"{loc}: expected {error['ctx']['expected']}; got {error['input']!r}"
-    if kind == "too_short" and loc in ("body",):
-        return f"{loc}: needs at least one paragraph"
-    if kind in ("string_too_short",):
-        return f"{loc}: must not be empty"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{loc}: {message}"
+        return f"expected {error['ctx']['expected']}; got {error['input']!r}"
+    if kind == "too_short" and loc == ("body",):
+        return "needs at least one paragraph"
+    if kind == "string_too_short" and isinstance(loc[-1], int):
+        return "empty paragraph" if loc[0] == "body" else "empty entry; fill it in or remove it"
+    if kind == "string_too_short":
+        return "must not be empty"
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _problems(data: dict[str, Any], errors: list[ErrorDetails]) -> list[str]:
+    """Every problem once, as 'path: message': control characters, then fields, then kind rules."""
+    found: dict[str, str] = {}  # path -> message; the first message for a path wins
+    for key, value in data.items():
+        for path, message in _text_problems(value, str(key)):
+            found.setdefault(path, message)
+    rules = _kind_rules(data)
+    missing = {e["loc"] for e in errors if e["type"] == "missing"}
+    missing |= {(key,) for key in rules if data.get(key) is None}
+    # A misspelt key and the missing key it stands for are one mistake: the 'did you mean' says it all.
+    meant = {e["loc"][:-1] + (hint,) for e in errors
+             if e["type"] == "extra_forbidden" and (hint := _did_you_mean(e["loc"]))} & missing
+    for error in errors:
+        if error["loc"] not in meant:
+            found.setdefault(_path(error["loc"]), _describe(error))
+    for key, message in rules.items():
+        if (key,) in meant:
+            continue
+        # "remove 'signer'" says all there is to say about what is under signer
+        found = {p: m for p, m in found.items() if p != key and not p.startswith((f"{key}.", f"{key}["))}
+        found[key] = message
+    return [f"{path}: {message}" for path, message in found.items()]
 
 
 def parse_spec(data: Any, source: str = "") -> LetterSpec:
@@ -230,23 +321,66 @@ def parse_spec(data: Any, source: str = "") -> LetterSpec:
     if not isinstance(data, dict):
         raise SpecError(["the spec must be a mapping of keys (kind, date, sender, to, subject, body ...)"],
                         source)
-    problems = _text_problems(data)
+    spec: LetterSpec | None = None
+    errors: list[ErrorDetails] = []
     try:
         spec = LetterSpec.model_validate(data)
     except ValidationError as e:
-        raise SpecError(problems + [_describe(err) for err in e.errors()], source) from None
-    problems += _kind_rules(spec)
+        errors = e.errors()
+    problems = _problems(data, errors)
     if problems:
         raise SpecError(problems, source)
+    assert spec is not None  # every validation error gives a problem
     return spec
+
+
+# --- YAML files -------------------------------------------------------------------------------------
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _DuplicateKey(yaml.YAMLError):
+    pass
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """Safe YAML, but dates stay text and a key written twice is refused.
+
+    Dates go to parse_thai_date, whose messages are clear (PyYAML's own resolver crashes on
+    2024-02-30); with a key written twice PyYAML silently keeps the last one.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *base' may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # PyYAML refuses it itself
+            line = key_node.start_mark.line + 1
+            if key in lines:
+                raise _DuplicateKey(f"the key '{key}' is written twice, on lines {lines[key]} and {line}; "
+                                    "keep one")
+            lines[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_spec(path: Path) -> LetterSpec:
     """Read and validate a YAML spec file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_SpecLoader)
     except OSError as e:
         raise SpecError([f"cannot read the file: {e.strerror}"], str(path)) from None
+    except UnicodeDecodeError:
+        raise SpecError(["not UTF-8 text: save the file as UTF-8 (ไฟล์ต้องเป็น UTF-8)"], str(path)) from None
+    except _DuplicateKey as e:
+        raise SpecError([str(e)], str(path)) from None
     except yaml.YAMLError as e:
         raise SpecError([f"not valid YAML: {e}"], str(path)) from None
     return parse_spec(data, str(path))
