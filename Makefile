@@ -10,8 +10,9 @@ export SARABAN_DATA_DIR ?= $(CURDIR)/data
 demo: setup
 	$(BIN)/saraban demo --out data/out/demo
 
+# The register and chain tests run on SQLite and on PostgreSQL (Debian's, started by the script).
 test: setup lint
-	$(BIN)/pytest
+	SARABAN_TEST_POSTGRES_URL="$$(sh scripts/test-postgres.sh)" $(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from saraban.commands import registers
 from saraban.config import load_settings
 from saraban.letter_spec import SpecError
 from saraban.letters import load_specs, render_letters
@@ -16,6 +17,7 @@ app = typer.Typer(help="saraban: Thai official letters (หนังสือร
                   no_args_is_help=True, add_completion=False)
 letter = typer.Typer(help="Make letters from letter specs (YAML).", no_args_is_help=True)
 app.add_typer(letter, name="letter")
+app.add_typer(registers.app, name="register", help="Registers (ทะเบียนหนังสือรับ / ส่ง): export them.")
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 SpecFiles = Annotated[list[Path], typer.Argument(help="Letter spec files (.yaml).", show_default=False)]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,12 +23,19 @@ from saraban.models import Event, RegisterCounter, RegisterEntry
 from thai_text import be_year
 
 SERIES = ("send", "circular", "receive")
+BANGKOK = ZoneInfo("Asia/Bangkok")
 SERIES_NAMES = {"send": "ทะเบียนหนังสือส่ง", "circular": "ทะเบียนหนังสือส่ง (หนังสือเวียน ว)",
                 "receive": "ทะเบียนหนังสือรับ"}
 
 
 class RegisterError(ValueError):
     pass
+
+
+def local_time(at: datetime) -> datetime:
+    """Registers keep Thai wall-clock time: an aware time is converted to Asia/Bangkok (so the B.E. year
+    and the stored time agree on both databases), a naive one is taken as Thai time already."""
+    return at.astimezone(BANGKOK).replace(tzinfo=None) if at.tzinfo else at
 
 
 def take_numbers(session: Session, unit_id: int, year: int, series: str, count: int = 1) -> range:
@@ -75,6 +83,7 @@ def add_entries(session: Session, unit_id: int, series: str, entries: Sequence[E
     """
     if not entries:
         return []
+    at = local_time(at)
     year = year or be_year(at.date())
     numbers = take_numbers(session, unit_id, year, series, len(entries))
     rows = [RegisterEntry(unit_id=unit_id, year=year, series=series, number=n, entered_at=at, actor=actor,
@@ -84,9 +93,21 @@ def add_entries(session: Session, unit_id: int, series: str, entries: Sequence[E
     return rows
 
 
+def add_numbered_entry(session: Session, unit_id: int, year: int, series: str, number: int,
+                       entry: EntryText, *, at: datetime, actor: str = "saraban") -> RegisterEntry:
+    """Write the line of a number taken with ``take_numbers`` earlier in the same transaction (when the
+    number must be known first, e.g. to print it in the letter)."""
+    row = RegisterEntry(unit_id=unit_id, year=year, series=series, number=number, entered_at=local_time(at),
+                        actor=actor,
+                        **entry.__dict__)
+    session.add(row)
+    return row
+
+
 def cancel_entry(session: Session, entry_id: int, *, reason: str, actor: str, at: datetime) -> RegisterEntry:
     """Cancel a line: it keeps its number; a cancellation line and an event record who and why."""
-    entry = session.get(RegisterEntry, entry_id)
+    # Lock the line first: two clerks cancelling it at once must make one cancellation, not two.
+    entry = session.get(RegisterEntry, entry_id, with_for_update=True)
     if entry is None:
         raise RegisterError(f"no register entry {entry_id}")
     if entry.cancels_id is not None:

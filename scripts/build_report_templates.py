@@ -1,0 +1,180 @@
+"""Build the report templates in templates/reports/: register.docx (ทะเบียนหนังสือรับ / ส่ง).
+
+The .docx is the template: open it in Word or LibreOffice and restyle it freely, keeping the
+``{{ ... }}``, ``{%p ... %}`` and ``{%tr ... %}`` tags. This script makes the first version of it and
+may be run again at any time to start over (it overwrites the file):
+``.venv/bin/python scripts/build_report_templates.py [--out DIR]``.
+
+Layout: A4 landscape, margins 2 cm left, 1.5 cm right, top and bottom; the title lines centred and
+bold; one table of eight columns (TH SarabunIT๙ 16) whose header row repeats at the top of every page;
+its rows come from ``{%tr for r in rows %}``. saraban.register_export fills in ``title_lines``,
+``headers`` (the eight headings) and ``rows`` (number, ref, dated, sender, recipient, subject,
+action, note).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "templates" / "reports"
+FONT = "TH SarabunIT๙"
+SIZE = 16
+# The eight columns: number, ที่, ลงวันที่, จาก, ถึง, เรื่อง, การปฏิบัติ, หมายเหตุ (26.2 cm of text width).
+FIELDS = ("number", "ref", "dated", "sender", "recipient", "subject", "action", "note")
+WIDTHS = (Cm(2.0), Cm(3.4), Cm(2.5), Cm(3.6), Cm(3.6), Cm(5.2), Cm(2.4), Cm(3.5))
+CENTRED = {"number", "dated"}
+FIXED_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def set_run_font(run, *, size: float = SIZE, bold: bool = False) -> None:
+    """Thai is a complex script in Word: size and bold must be set for both sz and szCs."""
+    rpr = run._element.get_or_add_rPr()
+    fonts = rpr.get_or_add_rFonts()
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attr), FONT)
+    run.font.size = Pt(size)
+    if bold:
+        run.font.bold = True
+        rpr.get_or_add_bCs()
+    add_size_cs(rpr, size)
+
+
+def add_size_cs(rpr, size: float) -> None:
+    """w:szCs right after w:sz, where the schema wants it (Word rejects misordered run props)."""
+    szcs = OxmlElement("w:szCs")
+    szcs.set(qn("w:val"), str(int(size * 2)))
+    rpr.sz.addnext(szcs)
+
+
+def tidy(p, *, align=None):
+    fmt = p.paragraph_format
+    fmt.space_before = fmt.space_after = Pt(0)
+    if align is not None:
+        fmt.alignment = align
+    return p
+
+
+def para(container, text: str = "", *, align=None, bold: bool = False, size: float = SIZE):
+    p = tidy(container.add_paragraph(), align=align)
+    if text:
+        set_run_font(p.add_run(text), size=size, bold=bold)
+    return p
+
+
+def cell_text(cell, text: str, *, align=None, bold: bool = False) -> None:
+    """Text in a cell's first paragraph (python-docx gives each cell one empty paragraph)."""
+    p = tidy(cell.paragraphs[0], align=align)
+    if text:
+        set_run_font(p.add_run(text), bold=bold)
+
+
+def row_flag(row, tag: str) -> None:
+    """A row property without a value: w:tblHeader (repeat on every page), w:cantSplit."""
+    tr_pr = row._tr.get_or_add_trPr()
+    el = OxmlElement(f"w:{tag}")
+    tr_pr.append(el)
+
+
+def fixed_layout(table) -> None:
+    """Fixed column widths (Word and LibreOffice otherwise re-fit the columns to the text)."""
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    table._tbl.tblPr.append(layout)
+
+
+def set_widths(table, widths) -> None:
+    """Column widths in both places Word and LibreOffice read them (grid and cells)."""
+    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
+        col.set(qn("w:w"), str(int(width.twips)))
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
+
+
+def new_document() -> Document:
+    doc = Document()
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Cm(29.7), Cm(21)
+    section.left_margin, section.right_margin = Cm(2), Cm(1.5)
+    section.top_margin, section.bottom_margin = Cm(1.5), Cm(1.5)
+    section.header_distance, section.footer_distance = Cm(0.6), Cm(0.8)
+    normal = doc.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(SIZE)
+    rpr = normal.element.get_or_add_rPr()
+    fonts = rpr.get_or_add_rFonts()
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attr), FONT)
+    add_size_cs(rpr, SIZE)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), "th-TH")
+    lang.set(qn("w:bidi"), "th-TH")
+    rpr.append(lang)
+    pf = normal.paragraph_format
+    pf.space_before, pf.space_after, pf.line_spacing = Pt(0), Pt(0), 1.0
+    return doc
+
+
+def build_register() -> Document:
+    """ทะเบียนหนังสือรับ / ทะเบียนหนังสือส่ง: title lines, then the table."""
+    doc = new_document()
+    para(doc, "{%p for line in title_lines %}")
+    para(doc, "{{ line }}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    para(doc, "{%p endfor %}")
+    para(doc)
+    table = doc.add_table(rows=4, cols=len(FIELDS))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    fixed_layout(table)
+    set_widths(table, WIDTHS)
+    head, loop_start, line, loop_end = table.rows
+    row_flag(head, "tblHeader")
+    row_flag(head, "cantSplit")
+    for i, cell in enumerate(head.cells):
+        cell_text(cell, f"{{{{ headers[{i}] }}}}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    row_flag(line, "cantSplit")  # a line of the register stays on one page
+    cell_text(loop_start.cells[0], "{%tr for r in rows %}")
+    for field, cell in zip(FIELDS, line.cells, strict=True):
+        cell_text(cell, f"{{{{ r.{field} }}}}",
+                  align=WD_ALIGN_PARAGRAPH.CENTER if field in CENTRED else WD_ALIGN_PARAGRAPH.LEFT)
+    cell_text(loop_end.cells[0], "{%tr endfor %}")
+    # A document ends with a paragraph (Word adds one after a closing table otherwise); keep it tiny.
+    end = para(doc)
+    end.paragraph_format.line_spacing = Pt(1)
+    return doc
+
+
+def main(argv: list[str] | None = None) -> list[Path]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder to write to (default {OUT})")
+    out: Path = parser.parse_args(argv).out
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, build in (("register", build_register),):
+        doc = build()
+        props = doc.core_properties
+        props.title = f"saraban template: {name}"
+        props.author = props.last_modified_by = "saraban"
+        props.created = props.modified = FIXED_TIME
+        props.revision = 1
+        path = out / f"{name}.docx"
+        doc.save(path)
+        print(path)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    main()
