@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from saraban.commands import registers
+from saraban.commands import circulars, directory, registers
 from saraban.config import load_settings
 from saraban.letter_spec import SpecError
 from saraban.letters import load_specs, render_letters
@@ -18,6 +18,10 @@ app = typer.Typer(help="saraban: Thai official letters (หนังสือร
 letter = typer.Typer(help="Make letters from letter specs (YAML).", no_args_is_help=True)
 app.add_typer(letter, name="letter")
 app.add_typer(registers.app, name="register", help="Registers (ทะเบียนหนังสือรับ / ส่ง): export them.")
+app.add_typer(directory.app, name="directory", help="Offices and the chain (ministry → province → district → อปท.).")
+app.add_typer(circulars.app, name="circular", help="Issue and forward circulars (หนังสือเวียน).")
+app.command("receive")(circulars.receive_command)
+app.command("status")(circulars.status_command)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 SpecFiles = Annotated[list[Path], typer.Argument(help="Letter spec files (.yaml).", show_default=False)]
@@ -64,19 +68,34 @@ def render(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the demo letters to.")] = Path(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the demo's files to.")] = Path(
         "data/out/demo"),
 ) -> None:
-    """Render the example letters of field-examples §1 through the Prefect flow, docx and PDF."""
-    from workflows.letters import render_letters_flow
+    """Run the seed chain of field-examples §1 through Prefect on a fresh demo database: the example
+    letters, the department's circular to every province, Krabi's forwarding down to the local
+    administrations of one district; print the status tree and where everything is."""
+    import os
 
-    files = sorted(EXAMPLES_DIR.glob("*.yaml"))
-    typer.echo(f"Rendering {len(files)} example letters with Prefect (local ephemeral server) ...")
-    results = render_letters_flow([str(f) for f in files], str(out.resolve()), pdf=True)
-    for r in results:
-        typer.echo(f"  {r['name']}: {r['docx']}")
-        typer.echo(f"  {' ' * len(str(r['name']))}  {r['pdf']}")
-    typer.secho(f"Done: open the letters in {out.resolve()}", fg=typer.colors.GREEN)
+    settings = load_settings()
+    demo_db = settings.data_dir / "demo.db"
+    for leftover in settings.data_dir.glob("demo.db*"):
+        leftover.unlink()
+    os.environ["SARABAN_DATABASE_URL"] = f"sqlite:///{demo_db}"
+    from workflows.demo import seed_chain_flow
+
+    typer.echo("Running the seed chain with Prefect (local ephemeral server; the first start takes ~20 s) ...")
+    result = seed_chain_flow(str(EXAMPLES_DIR), str(out.resolve()))
+    typer.echo("")
+    typer.echo("Example letters (docx + PDF):")
+    for r in result["letters"]:
+        typer.echo(f"  {r['docx']}\n  {r['pdf']}")
+    typer.echo(f"\nThe project's letter ทลส.001/2567 was received by the department: เลขรับ {result['project_receipt']}")
+    typer.echo(f"The chain made {len(result['chain']['letters'])} circulars. Status of the department's circular:\n")
+    typer.echo(result["text"])
+    typer.echo("\nStatus report: " + "  ".join(result["reports"]))
+    typer.echo(f"Letters, every recipient's copy and the stamped PDFs: {settings.output_dir / 'letters'}")
+    typer.echo(f"Database: {demo_db}")
+    typer.secho(f"Done: open the files in {out.resolve()} and {settings.output_dir / 'letters'}", fg=typer.colors.GREEN)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ machine: data in ``./data`` next to where you run saraban, the templates shipped
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +28,6 @@ class Settings:
     # Signs tracking links; set SARABAN_SECRET in production (the default is per data folder).
     secret: str | None = None
     base_url: str = "http://127.0.0.1:8000"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def output_dir(self) -> Path:

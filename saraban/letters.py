@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -126,54 +127,93 @@ def _use_font(tpl: DocxTemplate, font: str) -> None:
                     fonts.set(qn(attr), font)
 
 
-def _deterministic_zip(data: bytes) -> bytes:
-    """Rewrite the .docx zip with fixed timestamps: the same spec renders the same bytes."""
+def docx_zip(members: dict[str, bytes]) -> bytes:
+    """Write .docx members as a zip with fixed timestamps (the same spec gives the same bytes); images,
+    which do not compress, are stored."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info.filename))
+    with zipfile.ZipFile(out, "w") as dst:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
+            dst.writestr(info, data)
     return out.getvalue()
 
 
-def render_docx_bytes(spec: LetterSpec, settings: Settings) -> bytes:
-    """Render one letter to .docx bytes."""
-    tpl = DocxTemplate(str(template_path(spec, settings)))
-    context = letter_text(spec)
-    context["emblem"] = InlineImage(tpl, str(settings.emblem), height=EMBLEM_HEIGHT[spec.kind])
-    context["qr"] = [
-        {"image": InlineImage(tpl, io.BytesIO(qr_png(q.url)), width=QR_SIZE), "caption": caption}
-        for q, caption in zip(spec.qr, context.pop("qr_captions"), strict=False)
-    ]
+TRACKING_CAPTION = "QR สำหรับลงรับและติดตามหนังสือฉบับนี้ (เฉพาะหน่วยงานผู้รับ)"
+
+
+@dataclass(frozen=True)
+class Properties:
+    """What the file records about itself (docProps/core.xml): the letter and the spec that made it."""
+
+    title: str
+    subject: str
+    author: str
+    spec_hash: str
+    kind: str
+    created: datetime
+
+    @classmethod
+    def of(cls, spec: LetterSpec, text: dict[str, Any]) -> Properties:
+        return cls(f"{spec.kind_name} {text['ref']}".strip(), text["subject"], text["sender_name"], spec.hash(),
+                   spec.kind, datetime.combine(spec.date, time(0, 0)))
+
+
+@lru_cache(maxsize=64)
+def cached_qr_png(url: str) -> bytes:
+    return qr_png(url)
+
+
+def render_members(kind: str, text: dict[str, Any], props: Properties, qr_urls: Sequence[str],
+                   settings: Settings, tracking_png: bytes | None = None) -> dict[str, bytes]:
+    """docxtpl → the .docx members. ``text`` holds every text of the letter (see ``letter_text``)."""
+    tpl = DocxTemplate(str(settings.templates_dir / "letters" / f"{kind}.docx"))
+    context = dict(text)
+    context["emblem"] = InlineImage(tpl, str(settings.emblem), height=EMBLEM_HEIGHT[kind])
+    images = [(cached_qr_png(url), caption) for url, caption in zip(qr_urls, context.pop("qr_captions"),
+                                                                     strict=True)]
+    if tracking_png is not None:
+        images.append((tracking_png, context.pop("tracking_caption")))
+    context.pop("tracking_caption", None)
+    context["qr"] = [{"image": InlineImage(tpl, io.BytesIO(png), width=QR_SIZE), "caption": caption}
+                     for png, caption in images]
     tpl.render(context, autoescape=True)
     _use_font(tpl, settings.font_name)
-    props = tpl.docx.core_properties
-    spec_hash = spec.hash()
-    props.title = f"{spec.kind_name} {context['ref']}".strip()
-    props.subject = context["subject"]
-    props.author = context["sender_name"]
-    props.last_modified_by = "saraban"
-    props.keywords = f"saraban-spec-sha256:{spec_hash}"
-    props.identifier = f"sha256:{spec_hash}"
-    props.comments = f"made by saraban from a letter spec (sha256 {spec_hash}), template {spec.kind}.docx"
-    stamp = datetime.combine(spec.date, time(0, 0))
-    props.created = props.modified = stamp
-    props.revision = 1
+    core = tpl.docx.core_properties
+    core.title, core.subject, core.author, core.last_modified_by = props.title, props.subject, props.author, "saraban"
+    core.keywords = f"saraban-spec-sha256:{props.spec_hash}"
+    core.identifier = f"sha256:{props.spec_hash}"
+    core.comments = f"made by saraban from a letter spec (sha256 {props.spec_hash}), template {props.kind}.docx"
+    core.created = core.modified = props.created
+    core.revision = 1
     buffer = io.BytesIO()
     tpl.save(buffer)
-    return _deterministic_zip(buffer.getvalue())
+    with zipfile.ZipFile(buffer) as z:
+        return {info.filename: z.read(info.filename) for info in z.infolist()}
+
+
+def render_docx_bytes(spec: LetterSpec, settings: Settings, *, tracking_png: bytes | None = None) -> bytes:
+    """Render one letter to .docx bytes; ``tracking_png`` adds the recipient's tracking QR code (or the
+    placeholder that each recipient's copy swaps for its own) after the spec's QR codes."""
+    text = letter_text(spec)
+    text["tracking_caption"] = apply_digits(TRACKING_CAPTION, spec.digits)
+    members = render_members(spec.kind, text, Properties.of(spec, text), [q.url for q in spec.qr], settings,
+                             tracking_png)
+    return docx_zip(members)
 
 
 def render_letters(
     specs: Iterable[tuple[str, LetterSpec]], out_dir: Path, settings: Settings, *, pdf: bool = False
 ) -> list[RenderedLetter]:
     """Render named specs to ``out_dir/<name>.docx`` (and ``.pdf``, one LibreOffice run for all)."""
+    from saraban.letter_shapes import renderer_for  # it builds on this module
+
+    renderer = renderer_for(settings)
     out_dir.mkdir(parents=True, exist_ok=True)
     done: list[RenderedLetter] = []
     for name, spec in specs:
         path = out_dir / f"{name}.docx"
-        path.write_bytes(render_docx_bytes(spec, settings))
+        path.write_bytes(renderer.render(spec))
         done.append(RenderedLetter(name=name, spec_hash=spec.hash(), docx=path))
     if pdf:
         pdfs = docx_to_pdf([r.docx for r in done], out_dir, settings)

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -91,6 +92,34 @@ def add_entries(session: Session, unit_id: int, series: str, entries: Sequence[E
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def add_entry_each(session: Session, series: str, items: Sequence[tuple[int, EntryText]], *, at: datetime,
+                   actor: str = "saraban") -> dict[int, tuple[int, int]]:
+    """One line for each of many units (a letter received at 900 offices), in a handful of statements:
+    returns ``{unit_id: (year, number)}``. Each unit may appear once."""
+    if not items:
+        return {}
+    at = local_time(at)
+    year = be_year(at.date())
+    unit_ids = [unit_id for unit_id, _ in items]
+    if len(set(unit_ids)) != len(unit_ids):
+        raise RegisterError("add_entry_each takes one line per unit")
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(RegisterCounter).on_conflict_do_nothing(),
+                    [{"unit_id": u, "year": year, "series": series, "last_number": 0} for u in sorted(unit_ids)])
+    numbers: dict[int, int] = {}
+    for start in range(0, len(unit_ids), 500):  # keep the IN list a reasonable size
+        chunk = sorted(unit_ids[start:start + 500])
+        numbers |= dict(session.execute(
+            update(RegisterCounter)
+            .where(RegisterCounter.unit_id.in_(chunk), RegisterCounter.year == year, RegisterCounter.series == series)
+            .values(last_number=RegisterCounter.last_number + 1)
+            .returning(RegisterCounter.unit_id, RegisterCounter.last_number)).all())
+    session.execute(sa_insert(RegisterEntry), [
+        {"unit_id": u, "year": year, "series": series, "number": numbers[u], "entered_at": at, "actor": actor,
+         **entry.__dict__} for u, entry in items])
+    return {u: (year, numbers[u]) for u in unit_ids}
 
 
 def add_numbered_entry(session: Session, unit_id: int, year: int, series: str, number: int,

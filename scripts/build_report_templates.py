@@ -1,15 +1,25 @@
-"""Build the report templates in templates/reports/: register.docx (ทะเบียนหนังสือรับ / ส่ง).
+"""Build the report templates in templates/reports/: register.docx (ทะเบียนหนังสือรับ / ส่ง) and
+status.docx (where a circular is: per level and per unit).
 
-The .docx is the template: open it in Word or LibreOffice and restyle it freely, keeping the
-``{{ ... }}``, ``{%p ... %}`` and ``{%tr ... %}`` tags. This script makes the first version of it and
-may be run again at any time to start over (it overwrites the file):
+Each .docx is a template: open it in Word or LibreOffice and restyle it freely, keeping the
+``{{ ... }}``, ``{%p ... %}`` and ``{%tr ... %}`` tags. This script makes the first version of them and
+may be run again at any time to start over (it overwrites the files):
 ``.venv/bin/python scripts/build_report_templates.py [--out DIR]``.
 
-Layout: A4 landscape, margins 2 cm left, 1.5 cm right, top and bottom; the title lines centred and
-bold; one table of eight columns (TH SarabunIT๙ 16) whose header row repeats at the top of every page;
-its rows come from ``{%tr for r in rows %}``. saraban.register_export fills in ``title_lines``,
-``headers`` (the eight headings) and ``rows`` (number, ref, dated, sender, recipient, subject,
-action, note).
+Layout (both): A4 landscape, margins 2 cm left, 1.5 cm right, top and bottom; the title lines centred
+and bold; tables in TH SarabunIT๙ 16 whose header rows repeat at the top of every page.
+
+register.docx: one table of eight columns; its rows come from ``{%tr for r in rows %}``.
+saraban.register_export fills in ``title_lines``, ``headers`` (the eight headings) and ``rows`` (number,
+ref, dated, sender, recipient, subject, action, note).
+
+status.docx: three tables, filled in by saraban.reports: the summary per level (``summary_headers``,
+``levels`` and the bold ``total``: level, sent, received, forwarded, missing); the units still missing
+(``missing_headers``, ``missing``: no, name, level, letter, sent_by, sent_at, why; the table only when
+there are any); the per-unit table on a new page (``unit_headers``, ``units``: no, depth, name, level,
+state, receipt, received_at, forwarded, letter; the level of these two abbreviated: สถจ., อำเภอ, อบต. ...).
+Headings and notes: ``summary_heading``, ``missing_heading``, ``missing_notes``, ``units_heading``,
+``units_notes``.
 """
 
 from __future__ import annotations
@@ -156,13 +166,82 @@ def build_register() -> Document:
     return doc
 
 
+# status.docx: the three tables (26.2 cm of text width each) and their fields.
+SUMMARY_FIELDS = ("level", "sent", "received", "forwarded", "missing")
+SUMMARY_WIDTHS = (Cm(10.2), Cm(4.0), Cm(4.0), Cm(4.0), Cm(4.0))
+MISSING_FIELDS = ("no", "name", "level", "letter", "sent_by", "sent_at", "why")
+MISSING_WIDTHS = (Cm(1.5), Cm(6.8), Cm(1.5), Cm(3.4), Cm(5.5), Cm(4.5), Cm(3.0))
+UNIT_FIELDS = ("no", "depth", "name", "level", "state", "receipt", "received_at", "forwarded", "letter")
+UNIT_WIDTHS = (Cm(1.5), Cm(1.0), Cm(6.6), Cm(1.5), Cm(3.4), Cm(1.6), Cm(4.5), Cm(3.05), Cm(3.05))
+STATUS_CENTRED = {"no", "depth", "receipt", "received_at", "sent_at", "sent", "received", "forwarded",
+                  "missing"}
+
+
+def loop_table(doc, fields, widths, *, headers: str, rows: str, after: str | None = None):
+    """A table: a header row repeated on every page (``{{ <headers>[i] }}``), one row per item of
+    ``rows`` (``{{ r.<field> }}``), and a bold last row from the mapping ``after`` when given."""
+    table = doc.add_table(rows=4 + (after is not None), cols=len(fields))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    fixed_layout(table)
+    set_widths(table, widths)
+    head, loop_start, line, loop_end = table.rows[:4]
+    row_flag(head, "tblHeader")
+    row_flag(head, "cantSplit")
+    for i, cell in enumerate(head.cells):
+        cell_text(cell, f"{{{{ {headers}[{i}] }}}}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    row_flag(line, "cantSplit")
+    cell_text(loop_start.cells[0], f"{{%tr for r in {rows} %}}")
+
+    def align(field):
+        return WD_ALIGN_PARAGRAPH.CENTER if field in STATUS_CENTRED else WD_ALIGN_PARAGRAPH.LEFT
+
+    for field, cell in zip(fields, line.cells, strict=True):
+        cell_text(cell, f"{{{{ r.{field} }}}}", align=align(field))
+    cell_text(loop_end.cells[0], "{%tr endfor %}")
+    if after is not None:
+        last = table.rows[4]
+        row_flag(last, "cantSplit")
+        for field, cell in zip(fields, last.cells, strict=True):
+            cell_text(cell, f"{{{{ {after}.{field} }}}}", align=align(field), bold=True)
+    return table
+
+
+def build_status() -> Document:
+    """รายงานสถานะหนังสือ: title lines, the summary per level, the units still missing, the per-unit table."""
+    doc = new_document()
+    para(doc, "{%p for line in title_lines %}")
+    para(doc, "{{ line }}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    para(doc, "{%p endfor %}")
+    para(doc)
+    para(doc, "{{ summary_heading }}", bold=True)
+    loop_table(doc, SUMMARY_FIELDS, SUMMARY_WIDTHS, headers="summary_headers", rows="levels", after="total")
+    para(doc)
+    para(doc, "{{ missing_heading }}", bold=True)
+    para(doc, "{%p for line in missing_notes %}")
+    para(doc, "{{ line }}")
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p if missing %}")
+    loop_table(doc, MISSING_FIELDS, MISSING_WIDTHS, headers="missing_headers", rows="missing")
+    para(doc, "{%p endif %}")
+    heading = para(doc, "{{ units_heading }}", bold=True)
+    heading.paragraph_format.page_break_before = True
+    para(doc, "{%p for line in units_notes %}")
+    para(doc, "{{ line }}")
+    para(doc, "{%p endfor %}")
+    loop_table(doc, UNIT_FIELDS, UNIT_WIDTHS, headers="unit_headers", rows="units")
+    end = para(doc)
+    end.paragraph_format.line_spacing = Pt(1)
+    return doc
+
+
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help=f"folder to write to (default {OUT})")
     out: Path = parser.parse_args(argv).out
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, build in (("register", build_register),):
+    for name, build in (("register", build_register), ("status", build_status)):
         doc = build()
         props = doc.core_properties
         props.title = f"saraban template: {name}"

@@ -41,11 +41,21 @@ def test_flow_refuses_a_batch_with_a_bad_spec_and_writes_nothing(prefect_server,
     assert not out.exists()
 
 
-def test_demo_command_leaves_the_letters_and_says_where(prefect_server, tmp_path: Path):
+def test_demo_runs_the_seed_chain_and_says_where_everything_is(prefect_server, tmp_path: Path, monkeypatch):
     from saraban.cli import app
 
+    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SARABAN_DATABASE_URL", raising=False)
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
-    made = sorted(p.name for p in (tmp_path / "demo").iterdir())
-    assert made == sorted(f"{p.stem}.{ext}" for p in EXAMPLES.glob("*.yaml") for ext in ("docx", "pdf"))
-    assert f"open the letters in {tmp_path / 'demo'}" in result.output
+    made = {p.name for p in (tmp_path / "demo").iterdir()}
+    assert {f"{p.stem}.{ext}" for p in EXAMPLES.glob("*.yaml") for ext in ("docx", "pdf")} <= made
+    assert {"status-1.docx", "status-1.xlsx"} <= made
+    out = result.output
+    assert "ทลส.001/2567 was received by the department: เลขรับ 1" in out
+    assert "ที่ มท 0820.2/ว 1" in out and "→ ที่ กบ 0023.6/ว 1" in out and "→ ที่ กบ 8101/ว 1" in out
+    letters = tmp_path / "data" / "out" / "letters"
+    stamped = sorted(letters.glob("prov.81-*/copies/*-received.pdf"))
+    assert len(stamped) == 8 + 1 + 1  # Krabi's districts, PAO and town municipality, each stamped
+    assert len(list(letters.glob("dla.env.2-*/copies/prov.*-received.pdf"))) == 76
+    assert f"open the files in {tmp_path / 'demo'}" in out

@@ -227,7 +227,7 @@ def test_fiscal_year_boundary(year):
     assert fiscal_year(first_day) == year + 544
 
 
-@given(DATES)
+@given(st.dates(max_value=date(9998, 12, 31)))  # the fiscal year of Oct 9999 ends in year 10000
 def test_fiscal_year_starts_in_october(d):
     start = date(fiscal_year(d) - 543 - 1, 10, 1)
     end = date(fiscal_year(d) - 543, 9, 30)

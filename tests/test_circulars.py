@@ -1,0 +1,233 @@
+"""The circular chain of field-examples §1: issue → receive → forward, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+import zxingcpp
+from docx import Document
+from PIL import Image
+from sqlalchemy import func, select
+
+from saraban.circulars import (
+    CircularError,
+    carry_down,
+    forward,
+    issue_circular,
+    receive,
+    receive_incoming,
+    receive_many,
+)
+from saraban.config import load_settings
+from saraban.directory import DirectoryError, ensure_directory
+from saraban.letter_spec import SpecError, parse_spec
+from saraban.models import Delivery, Letter, RegisterEntry
+from saraban.registers import entries
+from saraban.status import as_dict, letter_status
+from saraban.tracking import secret_key, token_is_genuine
+from tests.conftest import EXAMPLES
+from tests.dbs import KINDS, database_param, fresh_database
+
+AT = datetime(2024, 3, 29, 10, 30)
+
+
+@pytest.fixture(params=[database_param(k) for k in KINDS])
+def db(request, tmp_path):
+    database = fresh_database(request.param, tmp_path)
+    ensure_directory(database)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch, data_dir):
+    """Each test its own output folder (a fresh database numbers from 1 again)."""
+    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
+    return load_settings()
+
+
+def circular_spec(**changes):
+    spec = yaml.safe_load((EXAMPLES / "03-department-circular.yaml").read_text(encoding="utf-8"))
+    spec.pop("ref")
+    spec.update(changes)
+    return parse_spec(spec)
+
+
+def first_line(path: str) -> str:
+    return Document(path).paragraphs[0].text
+
+
+def issue(db, settings, **changes):
+    return issue_circular(db, settings, circular_spec(**changes), sender_key="dla.env.2",
+                          to="all:province_office", at=AT)
+
+
+def test_issue_numbers_in_the_circular_series_and_sends_a_copy_to_every_province(db, settings):
+    issued = issue(db, settings)
+    assert (issued.ref, issued.recipients, issued.new) == ("มท 0820.2/ว 1", 76, True)
+    with db.transaction() as s:
+        letter = s.get(Letter, issued.letter_id)
+        (line,) = entries(s, letter.unit_id, 2567, "circular")
+        assert (line.number, line.ref_text, line.subject) == (1, "มท 0820.2/ว 1", letter.subject)
+        assert line.to_text == "สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัด ทุกจังหวัด"
+        deliveries = s.scalars(select(Delivery).where(Delivery.letter_id == letter.id)).all()
+    assert first_line(letter.docx_path) == "ที่ มท ๐๘๒๐.๒/ว ๑"
+    assert len({d.token for d in deliveries}) == 76
+    assert all(token_is_genuine(d.token, secret_key(settings)) for d in deliveries)
+    assert all(Path(d.docx_path).exists() for d in deliveries)
+
+
+def test_each_copy_carries_its_own_tracking_qr(db, settings):
+    issued = issue(db, settings)
+    with db.transaction() as s:
+        some = s.scalars(select(Delivery).where(Delivery.letter_id == issued.letter_id).limit(2)).all()
+    for d in some:
+        doc = Document(d.docx_path)
+        decoded = set()
+        for rel in doc.part.rels.values():
+            if "image" in rel.reltype:
+                image = Image.open(io.BytesIO(rel.target_part.blob))
+                decoded |= {b.text for b in zxingcpp.read_barcodes(image)}
+        assert f"{settings.base_url}/t/{d.token}" in decoded
+        assert "https://example.org/greenlocal/handbook.pdf" in decoded
+
+
+def test_issuing_the_same_spec_again_numbers_nothing(db, settings):
+    first = issue(db, settings)
+    again = issue(db, settings)
+    other = issue(db, settings, subject="เรื่องอื่น")
+    assert (again.letter_id, again.ref, again.new) == (first.letter_id, first.ref, False)
+    assert other.ref == "มท 0820.2/ว 2"
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Delivery)) == 152
+
+
+def test_bad_requests_change_nothing(db, settings):
+    with pytest.raises(DirectoryError, match="no-such-unit"):
+        issue_circular(db, settings, circular_spec(), sender_key="no-such-unit", to="all:province_office")
+    with pytest.raises(DirectoryError):
+        issue_circular(db, settings, circular_spec(), sender_key="dla.env.2", to="all:no_such_level")
+    fixed = yaml.safe_load((EXAMPLES / "03-department-circular.yaml").read_text(encoding="utf-8"))
+    with pytest.raises(SpecError, match="the send register gives the number"):
+        issue_circular(db, settings, parse_spec(fixed), sender_key="dla.env.2", to="all:province_office")
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Letter)) == 0
+        assert s.scalar(select(func.count()).select_from(RegisterEntry)) == 0
+
+
+def test_receive_gives_the_next_receive_number_once(db, settings):
+    a = issue(db, settings)
+    b = issue(db, settings, subject="เรื่องที่สอง")
+    first = receive(db, settings, a.letter_id, "prov.81", at=datetime(2024, 3, 30, 9, 15))
+    twice = receive(db, settings, a.letter_id, "prov.81", at=datetime(2024, 3, 30, 11, 0))
+    second = receive(db, settings, "มท 0820.2/ว 2", "prov.81", at=datetime(2024, 3, 30, 9, 20))
+    assert (first.number, first.year, first.new) == (1, 2567, True)
+    assert (twice.number, twice.received_at, twice.new) == (1, datetime(2024, 3, 30, 9, 15), False)
+    assert second.number == 2 and b.ref == "มท 0820.2/ว 2"
+    with db.transaction() as s:
+        unit_id = s.scalar(select(Delivery.unit_id).where(Delivery.letter_id == a.letter_id,
+                                                           Delivery.receipt_number == 1))
+        lines = entries(s, unit_id, 2567, "receive")
+    assert [(x.number, x.ref_text, x.from_text) for x in lines] == [
+        (1, "มท 0820.2/ว 1", "กรมส่งเสริมการปกครองท้องถิ่น"), (2, "มท 0820.2/ว 2", "กรมส่งเสริมการปกครองท้องถิ่น")]
+
+
+def test_receiving_a_letter_not_addressed_to_the_unit_is_refused(db, settings):
+    a = issue(db, settings)
+    with pytest.raises(CircularError, match="not sent to"):
+        receive(db, settings, a.letter_id, "amphoe.8101")
+    with pytest.raises(CircularError, match="no letter"):
+        receive(db, settings, "มท 0820.2/ว 99", "prov.81")
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(RegisterEntry).where(
+            RegisterEntry.series == "receive")) == 0
+
+
+def test_forward_makes_the_province_own_circular_citing_the_department(db, settings):
+    a = issue(db, settings)
+    with pytest.raises(CircularError, match="receive it first"):
+        forward(db, settings, a.letter_id, "prov.81", at=AT)
+    receive(db, settings, a.letter_id, "prov.81", at=AT)
+    fwd = forward(db, settings, a.letter_id, "prov.81", at=datetime(2024, 4, 9, 10, 0))
+    assert fwd.ref == "กบ 0023.6/ว 1" and fwd.new
+    with db.transaction() as s:
+        letter = s.get(Letter, fwd.letter_id)
+    doc = Document(letter.docx_path)
+    lines = [p.text for p in doc.paragraphs if p.text.strip()]
+    assert lines[0] == "ที่ กบ ๐๐๒๓.๖/ว ๑"
+    assert lines[1] == ("ถึง\tที่ว่าการอำเภอ ทุกอำเภอ ที่ทำการองค์การบริหารส่วนจังหวัดกระบี่ "
+                        "และสำนักงานเทศบาลเมืองกระบี่")
+    assert lines[2].startswith("ด้วยจังหวัดกระบี่ได้รับแจ้งจากกรมส่งเสริมการปกครองท้องถิ่น ตามหนังสือ"
+                               "กรมส่งเสริมการปกครองท้องถิ่น ที่ มท ๐๘๒๐.๒/ว ๑ ลงวันที่ ๒๙ มีนาคม ๒๕๖๗")
+    assert "๙ เมษายน ๒๕๖๗" in lines
+    assert letter.spec["qr"] == circular_spec().model_dump(mode="json")["qr"]
+    assert fwd.recipients == 8 + 1 + 1  # Krabi's 8 districts, its PAO, the town municipality
+    again = forward(db, settings, a.letter_id, "prov.81")
+    assert (again.letter_id, again.new) == (fwd.letter_id, False)
+
+
+def test_only_a_recipient_can_forward(db, settings):
+    a = issue(db, settings)
+    with pytest.raises(CircularError, match="only what a unit has received"):
+        forward(db, settings, a.letter_id, "amphoe.8101")
+
+
+def test_carry_down_reaches_the_local_administrations_of_a_district(db, settings):
+    """Ratchaburi: province → 10 districts, PAO, เทศบาลเมืองบ้านโป่ง; อำเภอบ้านโป่ง → its two
+    subdistrict municipalities."""
+    a = issue(db, settings)
+    receive_many(db, settings, a.letter_id, ["prov.70"], at=AT)
+    made = carry_down(db, settings, a.letter_id, "prov.70", at=AT)
+    assert len(made) == 2  # the province's letter and Ban Pong district's
+    again = carry_down(db, settings, a.letter_id, "prov.70", at=AT)
+    assert again == made
+    status = letter_status(db, a.letter_id)
+    levels = status.by_level()
+    assert levels["province_office"] == {"sent": 76, "received": 1, "forwarded": 1, "missing": 75}
+    assert levels["district_office"] == {"sent": 10, "received": 10, "forwarded": 1, "missing": 0}
+    assert levels["subdistrict_municipality"] == {"sent": 2, "received": 2, "forwarded": 0, "missing": 0}
+    assert levels["town_municipality"]["received"] == 1 and levels["pao"]["received"] == 1
+    tree = as_dict(status)
+    ratchaburi = next(n for n in tree["recipients"] if n["unit"] == "prov.70")
+    banpong = next(n for n in ratchaburi["children"] if n["unit"] == "amphoe.7005")
+    assert sorted(c["unit"] for c in banpong["children"]) == ["muni.7005.boekphrai", "muni.7005.krapyai"]
+    assert banpong["forwarded_by"].startswith("รบ ")
+
+
+def test_a_crash_after_numbering_loses_nothing_and_numbers_nothing_twice(db, settings, monkeypatch):
+    import saraban.circulars as circulars
+
+    real = circulars._make_copies
+    calls = {"n": 0}
+
+    def dies_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("power cut")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(circulars, "_make_copies", dies_once)
+    with pytest.raises(RuntimeError, match="power cut"):
+        issue(db, settings)
+    rerun = issue(db, settings)
+    assert (rerun.ref, rerun.new) == ("มท 0820.2/ว 1", False)
+    with db.transaction() as s:
+        deliveries = s.scalars(select(Delivery)).all()
+        assert len(deliveries) == 76 and all(Path(d.docx_path).exists() for d in deliveries)
+        assert s.scalar(select(func.count()).select_from(RegisterEntry)) == 1
+
+
+def test_an_outside_letter_is_received_into_the_register(db, settings):
+    """field-examples §1.2: the project's letter ทลส.001/2567 received by the department's registry."""
+    r = receive_incoming(db, "dla.registry", ref="ทลส.001/2567", letter_date=date(2024, 3, 5),
+                         sender="โครงการท้องถิ่นนำร่องลดมลพิษและสร้างสุขภาวะที่ดีในพื้นที่อุตสาหกรรม",
+                         subject="ส่งมอบคู่มือท้องถิ่นพัฒนาอุตสาหกรรมสีเขียวและเศรษฐกิจหมุนเวียน",
+                         at=datetime(2024, 3, 26, 14, 5))
+    assert (r.number, r.year) == (1, 2567)
+    with db.transaction() as s:
+        (line,) = entries(s, r.unit_id, 2567, "receive")
+        assert (line.ref_text, line.letter_date) == ("ทลส.001/2567", date(2024, 3, 5))
