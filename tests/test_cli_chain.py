@@ -1,0 +1,46 @@
+"""The chain from the command line, as a clerk types it (SQLite)."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from typer.testing import CliRunner
+
+from saraban.cli import app
+from tests.conftest import example_dict
+
+
+def test_issue_receive_forward_status_from_the_command_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SARABAN_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    spec = example_dict("03-department-circular")
+    del spec["ref"]
+    (tmp_path / "circular.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    runner = CliRunner()
+
+    issued = runner.invoke(app, ["circular", "issue", str(tmp_path / "circular.yaml"), "--from", "dla.env.2",
+                                 "--to", "all:province_office"])
+    assert issued.exit_code == 0, issued.output
+    assert "issued: letter 1, ที่ มท 0820.2/ว 1, 76 recipients" in issued.output
+
+    early = runner.invoke(app, ["circular", "forward", "1", "--unit", "prov.81"])
+    assert early.exit_code == 2 and "receive it first" in early.output
+
+    got = runner.invoke(app, ["receive", "มท ๐๘๒๐.๒/ว ๑", "--unit", "prov.81"])
+    assert got.exit_code == 0 and "received: เลขรับ 1/" in got.output
+    again = runner.invoke(app, ["receive", "1", "--unit", "prov.81"])
+    assert "already received: เลขรับ 1/" in again.output
+    wrong = runner.invoke(app, ["receive", "1", "--unit", "amphoe.8101"])
+    assert wrong.exit_code == 2 and "not sent to" in wrong.output
+
+    fwd = runner.invoke(app, ["circular", "forward", "1", "--unit", "prov.81"])
+    assert fwd.exit_code == 0 and "ที่ กบ 0023.6/ว 1, 10 recipients" in fwd.output
+
+    status = runner.invoke(app, ["status", "1", "--json"])
+    tree = json.loads(status.output)
+    assert tree["levels"]["province_office"] == {"sent": 76, "received": 1, "forwarded": 1, "missing": 75}
+    assert tree["levels"]["district_office"] == {"sent": 8, "received": 0, "forwarded": 0, "missing": 8}
+    unknown = runner.invoke(app, ["circular", "issue", str(tmp_path / "circular.yaml"), "--from", "dla.env",
+                                  "--to", "all:province_offise"])
+    assert unknown.exit_code == 2 and "province_offise" in unknown.output
