@@ -28,7 +28,7 @@ from saraban.directory import LOCAL_LEVELS, DirectoryError, get_unit, select_uni
 from saraban.distribution import chain_recipients, describe_recipients, forward_spec
 from saraban.letter_shapes import renderer_for
 from saraban.letter_spec import LetterSpec, SpecError, parse_spec
-from saraban.models import Delivery, Event, Letter, Unit
+from saraban.models import Delivery, Event, Letter, RegisterEntry, Unit
 from saraban.pdf import docx_to_pdf
 from saraban.qr import placeholder_qr_png
 from saraban.registers import (
@@ -36,6 +36,7 @@ from saraban.registers import (
     add_entries,
     add_entry_each,
     add_numbered_entry,
+    cancel_entry,
     local_time,
     record_event,
     take_numbers,
@@ -354,6 +355,22 @@ def forward(db: Database, settings: Settings, letter: str | int, unit_key: str, 
                           forwards=d)
 
 
+def cancel_letter(db: Database, letter: str | int, *, reason: str, actor: str = "saraban",
+                  at: datetime | None = None) -> int:
+    """ยกเลิก: the letter keeps its number; its send-register line gets a cancellation line (the next
+    number of the series, "ยกเลิกเลขที่ n: reason") and the event log says who and why. Returns the
+    cancellation line's number; cancelling twice returns the same line."""
+    if not reason.strip():
+        raise CircularError("give the reason for cancelling (--reason) / ระบุเหตุที่ยกเลิก")
+    at = at or now()
+    with db.transaction() as s:
+        found = find_letter(s, letter)
+        line = s.scalar(select(RegisterEntry).where(
+            RegisterEntry.letter_id == found.id, RegisterEntry.unit_id == found.unit_id,
+            RegisterEntry.series.in_(("send", "circular")), RegisterEntry.cancels_id.is_(None)))
+        return cancel_entry(s, line.id, reason=reason, actor=actor, at=at).number
+
+
 def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: str, *,
                auto_receive: bool = True, actor: str = "saraban", at: datetime | None = None) -> list[int]:
     """Carry a letter down the chain from one recipient: it forwards to the next hop, the next hop
@@ -395,5 +412,5 @@ def events_of(db: Database, letter_id: int) -> list[Event]:
         return list(s.scalars(select(Event).where(Event.letter_id == letter_id).order_by(Event.id)))
 
 
-__all__ = ["CircularError", "DirectoryError", "Issued", "Receipt", "carry_down", "find_letter", "forward",
-           "issue_circular", "make_files", "receive", "receive_incoming", "receive_many", "recipients_of"]
+__all__ = ["CircularError", "DirectoryError", "Issued", "Receipt", "cancel_letter", "carry_down", "find_letter",
+           "forward", "issue_circular", "make_files", "receive", "receive_incoming", "receive_many", "recipients_of"]

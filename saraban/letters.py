@@ -112,7 +112,7 @@ def letter_text(spec: LetterSpec) -> dict[str, Any]:
     }
 
 
-def _use_font(tpl: DocxTemplate, font: str) -> None:
+def use_office_font(tpl: DocxTemplate, font: str) -> None:
     """Name the office's font instead of the template's in every run, style and header."""
     if font == TEMPLATE_FONT:
         return
@@ -178,7 +178,7 @@ def render_members(kind: str, text: dict[str, Any], props: Properties, qr_urls: 
     context["qr"] = [{"image": InlineImage(tpl, io.BytesIO(png), width=QR_SIZE), "caption": caption}
                      for png, caption in images]
     tpl.render(context, autoescape=True)
-    _use_font(tpl, settings.font_name)
+    use_office_font(tpl, settings.font_name)
     core = tpl.docx.core_properties
     core.title, core.subject, core.author, core.last_modified_by = props.title, props.subject, props.author, "saraban"
     core.keywords = f"saraban-spec-sha256:{props.spec_hash}"

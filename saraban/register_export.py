@@ -29,7 +29,6 @@ from dataclasses import astuple, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
-from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
@@ -38,12 +37,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saraban.config import TEMPLATES_DIR, Settings, load_settings
+from saraban.letters import use_office_font
 from saraban.models import RegisterEntry, Unit
 from saraban.registers import SERIES, SERIES_NAMES, RegisterError, entries
 from thai_text import apply_digits, format_thai_date
 
 FORMATS = ("xlsx", "docx")
-TEMPLATE_FONT = "TH SarabunIT๙"  # the font named in templates/reports/register.docx
 XLSX_FONT = "TH SarabunIT๙"
 FONT_SIZE = 16
 # Excel column widths (characters of the default font) for the eight columns.
@@ -212,21 +211,6 @@ def report_template(settings: Settings) -> Path:
     return own if own.exists() else TEMPLATES_DIR / "reports" / "register.docx"
 
 
-def _use_font(tpl: DocxTemplate, font: str) -> None:
-    """Name the office's font instead of the template's in every run and style."""
-    if font == TEMPLATE_FONT:
-        return
-    doc = tpl.docx
-    parts = [doc.element, doc.styles.element]
-    for section in doc.sections:
-        parts += [section.header._element, section.footer._element]
-    for root in parts:
-        for rfonts in root.iter(qn("w:rFonts")):
-            for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
-                if rfonts.get(qn(attr)) == TEMPLATE_FONT:
-                    rfonts.set(qn(attr), font)
-
-
 def export_docx(rows: Iterable[RegisterRow], path: Path | str, *, title_lines: Sequence[str],
                 settings: Settings | None = None, series: str | None = None) -> Path:
     """Write the register with templates/reports/register.docx: A4 landscape, one table whose header row
@@ -242,7 +226,7 @@ def export_docx(rows: Iterable[RegisterRow], path: Path | str, *, title_lines: S
                  for row in rows],
     }
     tpl.render(context, autoescape=True)
-    _use_font(tpl, settings.font_name)
+    use_office_font(tpl, settings.font_name)
     props = tpl.docx.core_properties
     props.title = " ".join(context["title_lines"])
     props.author = "saraban"

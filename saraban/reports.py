@@ -41,7 +41,8 @@ from openpyxl.utils import get_column_letter
 
 from saraban.config import TEMPLATES_DIR, Settings, load_settings
 from saraban.directory import LEVEL_NAMES, LEVELS
-from saraban.register_export import FONT_SIZE, XLSX_FONT, _moment, _text, _use_font
+from saraban.letters import use_office_font
+from saraban.register_export import FONT_SIZE, XLSX_FONT, _moment, _text
 from saraban.registers import local_time
 from saraban.status import STATE_TH, LetterStatus, Node
 from thai_text import apply_digits
@@ -339,7 +340,7 @@ def status_report_docx(status: LetterStatus, path: Path | str, settings: Setting
         "units": [_short_level(r) for r in units],
     }
     tpl.render(context, autoescape=True)
-    _use_font(tpl, settings.font_name)
+    use_office_font(tpl, settings.font_name)
     props = tpl.docx.core_properties
     props.title = " ".join(report.title_lines[:4])
     props.author = "saraban"

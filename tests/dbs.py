@@ -44,7 +44,8 @@ def database_url(kind: str, tmp_path: Path) -> str:
     raise ValueError(f"unknown database kind {kind!r}")
 
 
-def _empty_postgres(url: str) -> None:
+def empty_postgres(url: str) -> None:
+    """Drop every table of the models and Alembic's version table."""
     engine = make_engine(url)
     try:
         Base.metadata.drop_all(engine)
@@ -58,7 +59,7 @@ def fresh_database(kind: str, tmp_path: Path) -> Database:
     """An empty, migrated database: ``"sqlite"`` (a new file in tmp_path) or ``"postgresql"``."""
     url = database_url(kind, tmp_path)
     if kind == "postgresql":
-        _empty_postgres(url)
+        empty_postgres(url)
     return open_database(url=url)
 
 
@@ -105,3 +106,36 @@ def register_worker(url: str, worker: int, unit_id: int, other_unit_id: int, cou
     finally:
         db.engine.dispose()
         results.put((worker, taken, error))
+
+
+@pytest.fixture(name="db", params=[database_param(k) for k in KINDS])
+def directory_db(request, tmp_path):
+    """A fresh database of each kind with the built-in directory loaded (import it as ``db``)."""
+    from saraban.directory import ensure_directory
+
+    database = fresh_database(request.param, tmp_path)
+    ensure_directory(database)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture(name="settings")
+def own_output_settings(tmp_path, monkeypatch, data_dir):
+    """Each test its own output folder (a fresh database numbers from 1 again)."""
+    from saraban.config import load_settings
+
+    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
+    return load_settings()
+
+
+def circular_spec(**changes):
+    """The department's circular of the field examples, without its printed number (the register gives it)."""
+    import yaml
+
+    from saraban.letter_spec import parse_spec
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    spec = yaml.safe_load((examples / "03-department-circular.yaml").read_text(encoding="utf-8"))
+    spec.pop("ref")
+    spec.update(changes)
+    return parse_spec(spec)

@@ -22,39 +22,16 @@ from saraban.circulars import (
     receive_incoming,
     receive_many,
 )
-from saraban.config import load_settings
-from saraban.directory import DirectoryError, ensure_directory
+from saraban.directory import DirectoryError
 from saraban.letter_spec import SpecError, parse_spec
 from saraban.models import Delivery, Letter, RegisterEntry
 from saraban.registers import entries
 from saraban.status import as_dict, letter_status
 from saraban.tracking import secret_key, token_is_genuine
 from tests.conftest import EXAMPLES
-from tests.dbs import KINDS, database_param, fresh_database
+from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
 
 AT = datetime(2024, 3, 29, 10, 30)
-
-
-@pytest.fixture(params=[database_param(k) for k in KINDS])
-def db(request, tmp_path):
-    database = fresh_database(request.param, tmp_path)
-    ensure_directory(database)
-    yield database
-    database.engine.dispose()
-
-
-@pytest.fixture
-def settings(tmp_path, monkeypatch, data_dir):
-    """Each test its own output folder (a fresh database numbers from 1 again)."""
-    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
-    return load_settings()
-
-
-def circular_spec(**changes):
-    spec = yaml.safe_load((EXAMPLES / "03-department-circular.yaml").read_text(encoding="utf-8"))
-    spec.pop("ref")
-    spec.update(changes)
-    return parse_spec(spec)
 
 
 def first_line(path: str) -> str:
@@ -231,3 +208,43 @@ def test_an_outside_letter_is_received_into_the_register(db, settings):
     with db.transaction() as s:
         (line,) = entries(s, r.unit_id, 2567, "receive")
         assert (line.ref_text, line.letter_date) == ("ทลส.001/2567", date(2024, 3, 5))
+
+
+def test_the_receipt_stamp_is_printed_on_the_recipient_pdf_copy(db, settings):
+    """field-examples §1.2: the receiving unit's name, เลขรับ, the date with the abbreviated month, the time —
+    read back from the stamped PDF."""
+    import subprocess
+
+    from saraban.circulars import make_files
+
+    a = issue(db, settings)
+    make_files(db, settings, [a.letter_id], pdf=True)
+    receive(db, settings, a.letter_id, "prov.11", at=datetime(2024, 3, 30, 9, 5))
+    r = receive(db, settings, a.letter_id, "prov.81", at=datetime(2024, 3, 30, 10, 30))
+    assert r.stamped_pdf is not None and r.stamped_pdf.exists()
+    text = subprocess.run(["pdftotext", "-layout", str(r.stamped_pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    compact = "".join(text.split())  # a long unit name wraps onto two lines of the stamp
+    for expected in ("สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดกระบี่", "เลขรับ๑", "วันที่๓๐มี.ค.๒๕๖๗", "เวลา๑๐.๓๐น."):
+        assert expected in compact, expected
+    assert "เลขรับ๒" not in compact  # Krabi's first receipt; Samut Prakan's number is its own
+    assert "ที่ มท ๐๘๒๐.๒/ว ๑" in text  # the letter itself is still there
+
+
+def test_a_cancelled_letter_keeps_its_number(db, settings):
+    from saraban.circulars import cancel_letter
+    from saraban.models import Event
+
+    a = issue(db, settings)
+    with pytest.raises(CircularError, match="reason"):
+        cancel_letter(db, a.letter_id, reason=" ")
+    line = cancel_letter(db, a.letter_id, reason="ส่งผิดเรื่อง", actor="สมศรี", at=AT)
+    assert line == 2 and cancel_letter(db, a.letter_id, reason="ซ้ำ", at=AT) == 2
+    b = issue(db, settings, subject="เรื่องใหม่")
+    assert b.ref == "มท 0820.2/ว 3"
+    with db.transaction() as s:
+        lines = entries(s, s.get(Letter, a.letter_id).unit_id, 2567, "circular")
+        assert [(x.number, x.action) for x in lines][:2] == [(1, "ส่ง 76 หน่วยงาน"), (2, "ยกเลิก")]
+        assert lines[1].note == "ยกเลิกเลขที่ 1: ส่งผิดเรื่อง" and lines[1].cancels_id == lines[0].id
+        kinds = s.scalars(select(Event.kind).where(Event.kind == "register.cancelled")).all()
+        assert kinds == ["register.cancelled"]

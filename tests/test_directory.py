@@ -10,11 +10,11 @@ from pathlib import Path
 
 import geothai
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from saraban.commands.directory import app
-from saraban.db import Database, make_engine, open_database
+from saraban.db import Database, open_database
 from saraban.directory import (
     LEVEL_NAMES,
     LEVELS,
@@ -36,7 +36,8 @@ from saraban.directory import (
     select_units,
     update_unit,
 )
-from saraban.models import Base, Unit
+from saraban.models import Unit
+from tests.dbs import empty_postgres
 
 POSTGRES_ENV = "SARABAN_TEST_POSTGRES_URL"
 
@@ -53,13 +54,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/saraban.db"
     url = os.environ[POSTGRES_ENV]
-    engine = make_engine(url)
-    try:
-        Base.metadata.drop_all(engine)
-        with engine.begin() as connection:
-            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    finally:
-        engine.dispose()
+    empty_postgres(url)
     return url
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-import yaml
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
@@ -21,9 +20,7 @@ from docx.shared import Cm
 from typer.testing import CliRunner
 
 from saraban.circulars import carry_down, issue_circular, receive, receive_many
-from saraban.config import load_settings
-from saraban.directory import LEVEL_NAMES, ensure_directory
-from saraban.letter_spec import parse_spec
+from saraban.directory import LEVEL_NAMES
 from saraban.reports import (
     DOCX_MAX_ROWS,
     LEVEL_SHORT,
@@ -39,8 +36,7 @@ from saraban.reports import (
     write_status_report,
 )
 from saraban.status import STATE_TH, LetterStatus, Node, letter_status
-from tests.conftest import EXAMPLES
-from tests.dbs import KINDS, database_param, fresh_database
+from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
 from thai_text import to_thai_digits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,28 +47,6 @@ TITLES = ["รายงานสถานะการรับและส่ง
           "และแผนปฏิบัติการลดมลพิษและนโยบายลดความเสี่ยงจากมลพิษฯ",
           "ข้อมูล ณ วันที่ ๒ เม.ย. ๒๕๖๗ ๑๖.๐๕ น."]
 SUMMARY_ORDER = ["province_office", "district_office", "pao", "town_municipality", "subdistrict_municipality"]
-
-
-@pytest.fixture(params=[database_param(k) for k in KINDS])
-def db(request, tmp_path):
-    database = fresh_database(request.param, tmp_path)
-    ensure_directory(database)
-    yield database
-    database.engine.dispose()
-
-
-@pytest.fixture
-def settings(tmp_path, monkeypatch, data_dir):
-    """Each test its own output folder (a fresh database numbers from 1 again)."""
-    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
-    return load_settings()
-
-
-def circular_spec(**changes):
-    spec = yaml.safe_load((EXAMPLES / "03-department-circular.yaml").read_text(encoding="utf-8"))
-    spec.pop("ref")
-    spec.update(changes)
-    return parse_spec(spec)
 
 
 @pytest.fixture

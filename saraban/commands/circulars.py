@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from saraban.circulars import CircularError, find_letter, forward, issue_circular, make_files, receive
+from saraban.circulars import (
+    CircularError,
+    cancel_letter,
+    find_letter,
+    forward,
+    issue_circular,
+    make_files,
+    receive,
+)
 from saraban.config import load_settings
 from saraban.db import open_database
 from saraban.directory import DirectoryError, ensure_directory
@@ -76,6 +84,18 @@ def forward_command(
         _guard(lambda: make_files(db, settings, [issued.letter_id], pdf=True))
     word = "forwarded" if issued.new else "already forwarded"
     typer.echo(f"{word}: letter {issued.letter_id}, ที่ {issued.ref}, {issued.recipients} recipients")
+
+
+@app.command("cancel")
+def cancel_command(
+    letter: Annotated[str, typer.Argument(help="The letter: its id or its reference number.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is cancelled (kept in the register).")],
+    actor: Annotated[str, typer.Option("--by", help="Who cancels it (kept in the event log).")] = "saraban",
+) -> None:
+    """ยกเลิก a letter: it keeps its number; the send register gets a cancellation line."""
+    settings, db = _database()
+    number = _guard(lambda: cancel_letter(db, letter, reason=reason, actor=actor))
+    typer.echo(f"cancelled: the cancellation is line {number} of the send register")
 
 
 def receive_command(
