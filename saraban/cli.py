@@ -77,6 +77,7 @@ def demo(
     import os
 
     settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     demo_db = settings.data_dir / "demo.db"
     for leftover in settings.data_dir.glob("demo.db*"):
         leftover.unlink()

@@ -6,8 +6,11 @@ two cores fits in. Variables already set in the environment win.
 """
 
 import os
+from pathlib import Path
 
 from saraban.config import prefect_environment
 
 for _key, _value in prefect_environment().items():
     os.environ.setdefault(_key, _value)
+# Prefect creates its home but not the folders above it (a fresh checkout has no data/ yet).
+Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
