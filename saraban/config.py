@@ -28,6 +28,13 @@ class Settings:
     # Signs tracking links; set SARABAN_SECRET in production (the default is per data folder).
     secret: str | None = None
     base_url: str = "http://127.0.0.1:8000"
+    # Outgoing e-mail (SMTP). No host: e-mails are not sent, and the status says so.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "none"  # none | starttls | tls
+    mail_from: str = "saraban@localhost"
 
     @property
     def output_dir(self) -> Path:
@@ -56,6 +63,12 @@ def load_settings() -> Settings:
         database_url=env.get("SARABAN_DATABASE_URL") or None,
         secret=env.get("SARABAN_SECRET") or None,
         base_url=env.get("SARABAN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        smtp_host=env.get("SARABAN_SMTP_HOST") or None,
+        smtp_port=int(env.get("SARABAN_SMTP_PORT", "25")),
+        smtp_user=env.get("SARABAN_SMTP_USER") or None,
+        smtp_password=env.get("SARABAN_SMTP_PASSWORD") or None,
+        smtp_security=env.get("SARABAN_SMTP_SECURITY", "none"),
+        mail_from=env.get("SARABAN_MAIL_FROM", "saraban@localhost"),
     )
 
 
