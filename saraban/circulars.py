@@ -110,13 +110,14 @@ def _recipients(session: Session, to: str | Sequence[Unit], sender: Unit) -> lis
 
 def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender_key: str,
                    to: str | Sequence[Unit], actor: str = "saraban", at: datetime | None = None,
-                   forwards: Delivery | None = None) -> Issued:
-    """Number a circular in the sender's ว series, record it in the send register, make one delivery per
-    recipient, then render the letter and every recipient's copy."""
+                   forwards: Delivery | None = None, circular: bool = True) -> Issued:
+    """Number a circular in the sender's ว series (an ordinary letter, ``circular=False``, in its send
+    series), record it in the send register, make one delivery per recipient, then render the letter and
+    every recipient's copy."""
     if spec.ref is not None:
         raise SpecError(["ref: leave it out when issuing: the send register gives the number"])
     at = at or now()
-    spec = spec.model_copy(update={"circular": True})
+    spec = spec.model_copy(update={"circular": circular})
     spec_hash = spec.hash()
     with db.transaction() as s:
         sender = get_unit(s, sender_key)
@@ -147,19 +148,20 @@ def _count_deliveries(s: Session, letter_id: int) -> int:
 def _record_issue(s: Session, settings: Settings, spec: LetterSpec, spec_hash: str, sender: Unit,
                   recipients: list[Unit], actor: str, at: datetime, forwards: Delivery | None) -> Issued:
     year = be_year(spec.date)
-    (number,) = take_numbers(s, sender.id, year, "circular")
+    series = "circular" if spec.circular else "send"
+    (number,) = take_numbers(s, sender.id, year, series)
     try:
-        ref = RefNo.parse(f"{sender.letter_code}/ว {number}")
+        ref = RefNo.parse(f"{sender.letter_code}/{'ว ' if spec.circular else ''}{number}")
     except ValueError as e:
         raise CircularError(f"{sender.key}: letter code '{sender.letter_code}' is not usable: {e}") from None
     numbered = spec.model_copy(update={"ref": ref})
-    letter = Letter(unit_id=sender.id, kind=spec.kind, circular=True, ref_text=ref.format("arabic"), year=year,
+    letter = Letter(unit_id=sender.id, kind=spec.kind, circular=spec.circular, ref_text=ref.format("arabic"), year=year,
                     number=number, letter_date=spec.date, subject=spec.subject,
                     spec=numbered.model_dump(mode="json") | {"ref": ref.format("arabic")},
                     spec_hash=spec_hash, created_at=at)
     s.add(letter)
     s.flush()
-    add_numbered_entry(s, sender.id, year, "circular", number, EntryText(
+    add_numbered_entry(s, sender.id, year, series, number, EntryText(
         ref_text=letter.ref_text, letter_date=spec.date, from_text=sender.printed_sender, to_text=spec.to,
         subject=spec.subject, action=f"ส่ง {len(recipients)} หน่วยงาน", letter_id=letter.id), at=at, actor=actor)
     key = secret_key(settings)

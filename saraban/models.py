@@ -143,3 +143,54 @@ class Event(Base):
     letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
     data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Programme(Base):
+    """A yearly programme local administrations apply to (field-examples §2), defined in YAML."""
+
+    __tablename__ = "programmes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    year: Mapped[int] = mapped_column(Integer)  # B.E. year of the programme (ประจำปี ๒๕๖๕)
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    opens_at: Mapped[datetime] = mapped_column(DateTime)  # Thai wall-clock time (Asia/Bangkok)
+    closes_at: Mapped[datetime] = mapped_column(DateTime)
+    definition: Mapped[dict] = mapped_column(JSON)  # the YAML as given: eligibility, structure, invitation
+    invitation_letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Application(Base):
+    """One unit's application to one programme; a second application is an update (revision + 1)."""
+
+    __tablename__ = "applications"
+    __table_args__ = (UniqueConstraint("programme_id", "unit_id", name="uq_application"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    contact: Mapped[dict] = mapped_column(JSON)
+    scores: Mapped[dict | None] = mapped_column(JSON)  # indicator → score (self-assessment)
+    provisional_level: Mapped[str | None] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    ack_letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+
+
+class Reminder(Base):
+    """One reminder (ทวงถาม) to one late unit, for one reason and one step: made exactly once."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("kind", "about", "unit_id", "step", name="uq_reminder"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # receipt | deadline
+    about: Mapped[str] = mapped_column(String(64))  # "delivery:<id>" or "programme:<id>"
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # the late unit
+    addressee_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # it, or its parent office
+    step: Mapped[str] = mapped_column(String(16))  # e.g. "after-7d", "before-3d"
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+    mail_status: Mapped[str | None] = mapped_column(String(16))  # sent | refused | failed | no-address
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    mailed_at: Mapped[datetime | None] = mapped_column(DateTime)
