@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from saraban.commands import circulars, directory, registers
+from saraban.commands import circulars, directory, programmes, registers
 from saraban.config import load_settings
 from saraban.letter_spec import SpecError
 from saraban.letters import load_specs, render_letters
@@ -22,6 +22,8 @@ app.add_typer(directory.app, name="directory", help="Offices and the chain (mini
 app.add_typer(circulars.app, name="circular", help="Issue and forward circulars (หนังสือเวียน).")
 app.command("receive")(circulars.receive_command)
 app.command("status")(circulars.status_command)
+app.add_typer(programmes.app, name="programme", help="Yearly programmes that local administrations apply to.")
+app.command("apply")(programmes.apply_command)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 SpecFiles = Annotated[list[Path], typer.Argument(help="Letter spec files (.yaml).", show_default=False)]

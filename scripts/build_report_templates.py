@@ -1,12 +1,12 @@
-"""Build the report templates in templates/reports/: register.docx (ทะเบียนหนังสือรับ / ส่ง) and
-status.docx (where a circular is: per level and per unit).
+"""Build the report templates in templates/reports/: register.docx (ทะเบียนหนังสือรับ / ส่ง),
+status.docx (where a circular is: per level and per unit) and programme.docx (a programme's applications).
 
 Each .docx is a template: open it in Word or LibreOffice and restyle it freely, keeping the
 ``{{ ... }}``, ``{%p ... %}`` and ``{%tr ... %}`` tags. This script makes the first version of them and
 may be run again at any time to start over (it overwrites the files):
 ``.venv/bin/python scripts/build_report_templates.py [--out DIR]``.
 
-Layout (both): A4 landscape, margins 2 cm left, 1.5 cm right, top and bottom; the title lines centred
+Layout (register and status): A4 landscape, margins 2 cm left, 1.5 cm right, top and bottom; the title lines centred
 and bold; tables in TH SarabunIT๙ 16 whose header rows repeat at the top of every page.
 
 register.docx: one table of eight columns; its rows come from ``{%tr for r in rows %}``.
@@ -20,6 +20,17 @@ there are any); the per-unit table on a new page (``unit_headers``, ``units``: n
 state, receipt, received_at, forwarded, letter; the level of these two abbreviated: สถจ., อำเภอ, อบต. ...).
 Headings and notes: ``summary_heading``, ``missing_heading``, ``missing_notes``, ``units_heading``,
 ``units_notes``.
+
+programme.docx (A4 portrait, margins 2.5 cm left, 1.5 cm right, 2 cm top and bottom), filled in by
+saraban.programme_reports: ``title_lines``; ``total_lines``; the table per province
+(``province_headers``, ``provinces``: no, name, eligible, applicants, share, and the bold
+``province_total``); the table per level (``level_headers``, ``levels``: name, eligible, applicants,
+share; ``level_total``); the provisional levels (``provisional_headers``, ``provisional``: name, count;
+the table only when there are any); ``missing_line`` (จังหวัดที่ยังไม่มีผู้สมัคร N จังหวัด: ...); the
+chart ``chart`` (an InlineImage) on a new page; the reminder history (``reminder_lines``,
+``reminder_headers``, ``reminders``: no, unit, kind, step, letter, mail, date; the table only when
+there are any). Headings: ``province_heading``, ``level_heading``, ``provisional_heading``,
+``missing_heading``, ``chart_heading``, ``reminder_heading``.
 """
 
 from __future__ import annotations
@@ -177,7 +188,8 @@ STATUS_CENTRED = {"no", "depth", "receipt", "received_at", "sent_at", "sent", "r
                   "missing"}
 
 
-def loop_table(doc, fields, widths, *, headers: str, rows: str, after: str | None = None):
+def loop_table(doc, fields, widths, *, headers: str, rows: str, after: str | None = None,
+               centred: set[str] = STATUS_CENTRED):
     """A table: a header row repeated on every page (``{{ <headers>[i] }}``), one row per item of
     ``rows`` (``{{ r.<field> }}``), and a bold last row from the mapping ``after`` when given."""
     table = doc.add_table(rows=4 + (after is not None), cols=len(fields))
@@ -194,7 +206,7 @@ def loop_table(doc, fields, widths, *, headers: str, rows: str, after: str | Non
     cell_text(loop_start.cells[0], f"{{%tr for r in {rows} %}}")
 
     def align(field):
-        return WD_ALIGN_PARAGRAPH.CENTER if field in STATUS_CENTRED else WD_ALIGN_PARAGRAPH.LEFT
+        return WD_ALIGN_PARAGRAPH.CENTER if field in centred else WD_ALIGN_PARAGRAPH.LEFT
 
     for field, cell in zip(fields, line.cells, strict=True):
         cell_text(cell, f"{{{{ r.{field} }}}}", align=align(field))
@@ -235,13 +247,82 @@ def build_status() -> Document:
     return doc
 
 
+# programme.docx: A4 portrait, 17 cm of text width.
+PROVINCE_FIELDS = ("no", "name", "eligible", "applicants", "share")
+PROVINCE_WIDTHS = (Cm(1.6), Cm(6.4), Cm(3.2), Cm(3.0), Cm(2.8))
+LEVEL_FIELDS = ("name", "eligible", "applicants", "share")
+LEVEL_WIDTHS = (Cm(8.0), Cm(3.2), Cm(3.0), Cm(2.8))
+PROVISIONAL_FIELDS = ("name", "count")
+PROVISIONAL_WIDTHS = (Cm(8.0), Cm(4.0))
+REMINDER_FIELDS = ("no", "unit", "kind", "step", "letter", "mail", "date")
+REMINDER_WIDTHS = (Cm(1.4), Cm(3.8), Cm(2.4), Cm(2.2), Cm(2.6), Cm(1.8), Cm(2.8))
+PROGRAMME_CENTRED = {"no", "eligible", "applicants", "share", "count", "step", "date", "mail"}
+
+
+def portrait_document() -> Document:
+    doc = new_document()
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    section.left_margin, section.right_margin = Cm(2.5), Cm(1.5)
+    section.top_margin, section.bottom_margin = Cm(2), Cm(2)
+    return doc
+
+
+def lines(doc, name: str, *, align=None, bold: bool = False) -> None:
+    """One paragraph per item of the list ``name``."""
+    para(doc, f"{{%p for line in {name} %}}")
+    para(doc, "{{ line }}", align=align, bold=bold)
+    para(doc, "{%p endfor %}")
+
+
+def build_programme() -> Document:
+    """รายงานผลการรับสมัคร: title lines, totals, per province, per level, provisional levels, provinces
+    without an applicant, the chart, the reminder history."""
+    doc = portrait_document()
+    lines(doc, "title_lines", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    para(doc)
+    lines(doc, "total_lines")
+    para(doc)
+    para(doc, "{{ province_heading }}", bold=True)
+    loop_table(doc, PROVINCE_FIELDS, PROVINCE_WIDTHS, headers="province_headers", rows="provinces",
+               after="province_total", centred=PROGRAMME_CENTRED)
+    para(doc)
+    para(doc, "{{ missing_heading }}", bold=True)
+    para(doc, "{{ missing_line }}")
+    para(doc)
+    para(doc, "{{ level_heading }}", bold=True)
+    loop_table(doc, LEVEL_FIELDS, LEVEL_WIDTHS, headers="level_headers", rows="levels", after="level_total",
+               centred=PROGRAMME_CENTRED)
+    para(doc, "{%p if provisional %}")
+    para(doc)
+    para(doc, "{{ provisional_heading }}", bold=True)
+    loop_table(doc, PROVISIONAL_FIELDS, PROVISIONAL_WIDTHS, headers="provisional_headers", rows="provisional",
+               centred=PROGRAMME_CENTRED)
+    para(doc, "{%p endif %}")
+    heading = para(doc, "{{ chart_heading }}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    heading.paragraph_format.page_break_before = True
+    para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER)
+    heading = para(doc, "{{ reminder_heading }}", bold=True)
+    heading.paragraph_format.page_break_before = True
+    lines(doc, "reminder_lines")
+    para(doc, "{%p if reminders %}")
+    loop_table(doc, REMINDER_FIELDS, REMINDER_WIDTHS, headers="reminder_headers", rows="reminders",
+               centred=PROGRAMME_CENTRED)
+    para(doc, "{%p endif %}")
+    end = para(doc)
+    end.paragraph_format.line_spacing = Pt(1)
+    return doc
+
+
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help=f"folder to write to (default {OUT})")
     out: Path = parser.parse_args(argv).out
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, build in (("register", build_register), ("status", build_status)):
+    for name, build in (("register", build_register), ("status", build_status),
+                        ("programme", build_programme)):
         doc = build()
         props = doc.core_properties
         props.title = f"saraban template: {name}"

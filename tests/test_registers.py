@@ -444,7 +444,8 @@ def test_the_template_builder_can_be_run_again(tmp_path, settings):
     spec.loader.exec_module(builder)
     first = builder.main(["--out", str(tmp_path / "t")])
     again = builder.main(["--out", str(tmp_path / "t")])
-    assert first == again == [tmp_path / "t" / "register.docx", tmp_path / "t" / "status.docx"]
+    assert first == again == [tmp_path / "t" / "register.docx", tmp_path / "t" / "status.docx",
+                              tmp_path / "t" / "programme.docx"]
     own = replace(settings, templates_dir=tmp_path / "office")
     (own.templates_dir / "reports").mkdir(parents=True)
     (tmp_path / "t" / "register.docx").rename(own.templates_dir / "reports" / "register.docx")
