@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from saraban.commands import circulars, directory, programmes, registers
+from saraban.commands import circulars, directory, programmes, registers, reminders
 from saraban.config import load_settings
 from saraban.letter_spec import SpecError
 from saraban.letters import load_specs, render_letters
@@ -24,6 +24,8 @@ app.command("receive")(circulars.receive_command)
 app.command("status")(circulars.status_command)
 app.add_typer(programmes.app, name="programme", help="Yearly programmes that local administrations apply to.")
 app.command("apply")(programmes.apply_command)
+app.command("remind")(reminders.remind_command)
+app.command("serve")(reminders.serve_command)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 SpecFiles = Annotated[list[Path], typer.Argument(help="Letter spec files (.yaml).", show_default=False)]
@@ -73,9 +75,10 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the demo's files to.")] = Path(
         "data/out/demo"),
 ) -> None:
-    """Run the seed chain of field-examples §1 through Prefect on a fresh demo database: the example
-    letters, the department's circular to every province, Krabi's forwarding down to the local
-    administrations of one district; print the status tree and where everything is."""
+    """Run the field examples through Prefect on a fresh demo database: the example letters; the
+    department's circular to every province and Krabi's forwarding down to the local administrations of
+    one district (§1); a programme year with applications, refusals, reminders and e-mails (§2); print
+    what happened and where everything is."""
     import os
 
     settings = load_settings()
@@ -84,20 +87,35 @@ def demo(
     for leftover in settings.data_dir.glob("demo.db*"):
         leftover.unlink()
     os.environ["SARABAN_DATABASE_URL"] = f"sqlite:///{demo_db}"
+    from saraban.commands.mailbox import LoopbackMailbox
     from workflows.demo import seed_chain_flow
 
-    typer.echo("Running the seed chain with Prefect (local ephemeral server; the first start takes ~20 s) ...")
-    result = seed_chain_flow(str(EXAMPLES_DIR), str(out.resolve()))
-    typer.echo("")
-    typer.echo("Example letters (docx + PDF):")
+    typer.echo("Running the demo with Prefect (local ephemeral server; the first start takes ~20 s) ...")
+    with LoopbackMailbox() as mailbox:
+        result = seed_chain_flow(str(EXAMPLES_DIR), str(out.resolve()))
+    mails = mailbox.save(out.resolve() / "mail")
+    echo = typer.echo
+    echo("\nExample letters (docx + PDF):")
     for r in result["letters"]:
-        typer.echo(f"  {r['docx']}\n  {r['pdf']}")
-    typer.echo(f"\nThe project's letter ทลส.001/2567 was received by the department: เลขรับ {result['project_receipt']}")
-    typer.echo(f"The chain made {len(result['chain']['letters'])} circulars. Status of the department's circular:\n")
-    typer.echo(result["text"])
-    typer.echo("\nStatus report: " + "  ".join(result["reports"]))
-    typer.echo(f"Letters, every recipient's copy and the stamped PDFs: {settings.output_dir / 'letters'}")
-    typer.echo(f"Database: {demo_db}")
+        echo(f"  {r['docx']}\n  {r['pdf']}")
+    echo(f"\nThe project's letter ทลส.001/2567 was received by the department: เลขรับ {result['project_receipt']}")
+    echo(f"The chain made {len(result['chain']['letters'])} circulars. Status of the department's circular:\n")
+    echo(result["text"])
+    echo("\nStatus report: " + "  ".join(result["reports"]))
+    echo(f"\nProgramme {result['programme']}: invitation sent; applications:")
+    for line in result["applications"]:
+        echo(line)
+    made = [r for r in result["reminders"] if r["status"] in ("made", "completed")]
+    echo(f"Reminders (ทวงถาม) 3 days before the deadline: {len(made)} letters, "
+         f"{sum(r['mail_status'] == 'sent' for r in made)} e-mailed")
+    for r in made[:6]:
+        echo(f"  {r['kind']:<8} {r['step']:<10} {r['unit_name']}: ที่ {r['ref']} ({r['mail_status']})")
+    if len(made) > 6:
+        echo(f"  … {len(made) - 6} more")
+    echo(f"E-mails received by the demo's own mail server: {len(mails)} in {out.resolve() / 'mail'}")
+    echo("Programme reports: " + "  ".join(result["programme_reports"]))
+    echo(f"\nLetters, every recipient's copy and the stamped PDFs: {settings.output_dir / 'letters'}")
+    echo(f"Database: {demo_db}")
     typer.secho(f"Done: open the files in {out.resolve()} and {settings.output_dir / 'letters'}", fg=typer.colors.GREEN)
 
 

@@ -362,8 +362,9 @@ def test_the_template_builder_makes_the_shipped_status_template(tmp_path):
     builder = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(builder)
     written = builder.main(["--out", str(tmp_path)])
-    assert written == [tmp_path / "register.docx", tmp_path / "status.docx"]
-    for name in ("register.docx", "status.docx"):  # the shipped templates are what the builder makes
+    names = ["register.docx", "status.docx", "programme.docx"]
+    assert written == [tmp_path / name for name in names]
+    for name in names:  # the shipped templates are what the builder makes
         fresh, shipped = Document(str(tmp_path / name)), Document(str(ROOT / "templates" / "reports" / name))
         assert fresh.element.xml == shipped.element.xml
 

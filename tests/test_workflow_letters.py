@@ -58,4 +58,11 @@ def test_demo_runs_the_seed_chain_and_says_where_everything_is(prefect_server, t
     stamped = sorted(letters.glob("prov.81-*/copies/*-received.pdf"))
     assert len(stamped) == 8 + 1 + 1  # Krabi's districts, PAO and town municipality, each stamped
     assert len(list(letters.glob("dla.env.2-*/copies/prov.*-received.pdf"))) == 76
+    # §2: the programme year, on its own dates
+    assert "accepted muni.7005.boekphrai: ตอบรับ ที่ ทส 0903/1" in out
+    assert "refused  muni.7005.krapyai: ไม่อยู่ในช่วงรับสมัคร" in out and "๒๘ กุมภาพันธ์ ๒๕๖๕" in out
+    assert "refused  amphoe.8101:" in out and "ไม่มีสิทธิ์สมัคร" in out
+    mails = sorted((tmp_path / "demo" / "mail").glob("*.eml"))
+    assert mails and f"E-mails received by the demo's own mail server: {len(mails)}" in out
+    assert {"programme-eco-town-2565.xlsx", "programme-eco-town-2565.docx"} <= made
     assert f"open the files in {tmp_path / 'demo'}" in out

@@ -1,14 +1,19 @@
-"""The demo: the seed chain of field-examples §1, end to end, on the embedded default.
+"""The demo: the seed chain of field-examples §1 and a programme year of §2, on the embedded default.
 
 The example letters are rendered; the department's registry receives the project's letter (§1.1-1.2);
 the department issues its circular to every provincial office (§1.3); Krabi's office receives it and
 forwards it to its districts, its PAO and the town municipality (§1.4); the district of Mueang Krabi
 forwards it to the local administrations of its area (§1.5; synthetic ones, one per subdistrict).
+
+Then the programme year (§2), on the programme's own dates: DEQP opens โครงการเมืองน่าอยู่คู่อุตสาหกรรม
+เชิงนิเวศ ประจำปี ๒๕๖๕ and invites local administrations; two apply in time, one applies late and one is
+not eligible (both refused); three days before the deadline the reminder flow writes ทวงถาม letters
+and e-mails them through a mail server on loopback that the demo runs itself.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from prefect import flow, task
@@ -16,14 +21,21 @@ from prefect import flow, task
 from saraban.circulars import receive_incoming
 from saraban.config import load_settings
 from saraban.db import open_database
-from saraban.directory import add_synthetic_local_layer, ensure_directory
+from saraban.directory import add_synthetic_local_layer, ensure_directory, select_units, update_unit
 from saraban.letter_spec import load_spec
+from saraban.programme_reports import write_programme_report
+from saraban.programmes import ProgrammeError, apply, create_programme, get_programme, send_invitation
 from saraban.reports import write_status_report
 from saraban.status import as_text, letter_status
 from workflows.cascade import cascade_flow
 from workflows.letters import render_letters_flow
+from workflows.reminders import reminders_flow
 
 DEMO_DISTRICT = "amphoe.8101"  # อำเภอเมืองกระบี่
+INVITED = "under:amphoe.8101,under:amphoe.7005"  # Mueang Krabi's local administrations, Ban Pong's municipalities
+# The programme's own timeline (its window is 1 Dec 2021 - 28 Feb 2022).
+INVITED_AT = datetime(2021, 12, 1, 9, 0)
+REMINDERS_AT = "2022-02-25T09:00:00"
 
 
 @task(name="prepare-directory")
@@ -51,6 +63,53 @@ def status_report(letter_id: int, out_dir: str) -> dict[str, str | list[str]]:
     return {"text": as_text(status, max_children=12), "reports": [str(p) for p in paths]}
 
 
+@task(name="open-programme")
+def open_programme(definition: str) -> str:
+    """Create the programme and invite the local administrations of the demo's two districts."""
+    settings = load_settings()
+    db = open_database(settings)
+    with db.transaction() as s:
+        # The built-in directory does not know DEQP's letter code: the demo sets one, marked uncertain.
+        update_unit(s, "deqp", letter_code="ทส 0903", letter_code_certain=False)
+        for unit in select_units(s, INVITED):  # addresses for the demo's e-mails
+            update_unit(s, unit.key, email=f"{unit.key}@example.org")
+    programme = create_programme(db, definition)
+    send_invitation(db, settings, programme.key, to=INVITED, at=INVITED_AT)
+    return programme.key
+
+
+@task(name="applications")
+def applications(key: str) -> list[str]:
+    """Two applications in time, one late and one from a unit that is not eligible (both refused)."""
+    settings = load_settings()
+    db = open_database(settings)
+    lines = []
+    tries = [
+        ("muni.7005.boekphrai", datetime(2022, 1, 20, 10, 15), {"1.1": 4, "1.2": 5, "2.1": 4, "3.1": 5}),
+        ("syn.810101", datetime(2022, 2, 10, 14, 0), None),
+        ("muni.7005.krapyai", datetime(2022, 3, 1, 8, 30), None),  # a day late
+        ("amphoe.8101", datetime(2022, 1, 5, 9, 0), None),  # a district office is not a local administration
+    ]
+    for unit, at, scores in tries:
+        contact = {"name": "นางสาวผู้ประสานงาน ตัวอย่าง", "email": f"contact.{unit}@example.org"}
+        try:
+            r = apply(db, settings, key, unit, contact=contact, scores=scores, at=at)
+            level = f", ระดับเบื้องต้น {r.provisional_level}" if r.provisional_level else ""
+            lines.append(f"  accepted {unit}: ตอบรับ ที่ {r.ack_ref}{level}")
+        except ProgrammeError as e:
+            lines.append(f"  refused  {unit}: {e}")
+    return lines
+
+
+@task(name="programme-report")
+def programme_report(key: str, out_dir: str) -> list[str]:
+    settings = load_settings()
+    db = open_database(settings)
+    with db.transaction() as s:
+        programme = get_programme(s, key)
+        return [str(p) for p in write_programme_report(s, programme, Path(out_dir), settings)]
+
+
 @flow(name="seed-chain-demo")
 def seed_chain_flow(examples_dir: str, out_dir: str) -> dict:
     examples = Path(examples_dir)
@@ -60,4 +119,9 @@ def seed_chain_flow(examples_dir: str, out_dir: str) -> dict:
     chain = cascade_flow(str(examples / "03-department-circular.yaml"), "dla.env.2", "all:province_office",
                          pdf=True, branches=["prov.81"], dated=date.today())
     report = status_report(chain["letter"], out_dir)
-    return {"letters": letters, "project_receipt": receipt, "chain": chain, **report}
+    key = open_programme(str(examples / "programmes" / "eco-town-2565.yaml"))
+    applied = applications(key)
+    reminders = reminders_flow(at_iso=REMINDERS_AT)
+    programme_files = programme_report(key, out_dir)
+    return {"letters": letters, "project_receipt": receipt, "chain": chain, **report, "programme": key,
+            "applications": applied, "reminders": reminders, "programme_reports": programme_files}
