@@ -147,3 +147,30 @@ def as_text(status: LetterStatus, *, max_children: int = 20) -> str:
     if len(missing) > max_children:
         lines.append(f"  … {len(missing) - max_children} more")
     return "\n".join(lines)
+
+
+def mail_problems(db: Database, status: LetterStatus) -> list[dict[str, Any]]:
+    """E-mails to the units of this tree that were refused or failed (bounces are never silent)."""
+    from saraban.mail import PROBLEM_KINDS
+    from saraban.models import Event
+
+    keys = sorted({n.unit_key for n in status.nodes()})
+    problems: list[dict[str, Any]] = []
+    with db.transaction() as s:
+        for start in range(0, len(keys), 1000):
+            rows = s.execute(select(Event, Unit).join(Unit, Unit.id == Event.unit_id).where(
+                Event.kind.in_(PROBLEM_KINDS), Unit.key.in_(keys[start:start + 1000])).order_by(Event.id)).all()
+            problems += [{"unit": u.key, "name": u.name, "kind": e.kind, "at": e.at.isoformat(),
+                          "subject": (e.data or {}).get("subject"), "error": (e.data or {}).get("error"),
+                          "refused": (e.data or {}).get("refused")} for e, u in rows]
+    return problems
+
+
+def mail_problems_text(problems: list[dict[str, Any]]) -> str:
+    if not problems:
+        return ""
+    lines = [f"ปัญหาการส่งอีเมล / e-mail problems: {len(problems)}"]
+    for p in problems:
+        why = p["error"] or ", ".join(f"{to}: {reply}" for to, reply in (p["refused"] or {}).items())
+        lines.append(f"  - {p['name']} [{p['unit']}] {p['kind']} {p['at'][:16]}: {why}")
+    return "\n".join(lines)

@@ -44,3 +44,31 @@ def test_issue_receive_forward_status_from_the_command_line(tmp_path, monkeypatc
     unknown = runner.invoke(app, ["circular", "issue", str(tmp_path / "circular.yaml"), "--from", "dla.env",
                                   "--to", "all:province_offise"])
     assert unknown.exit_code == 2 and "province_offise" in unknown.output
+
+
+def test_a_refused_email_shows_in_the_status(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from saraban.config import load_settings
+    from saraban.db import open_database
+    from saraban.directory import get_unit
+    from saraban.mail import MailResult, record_mail
+
+    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SARABAN_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    spec = example_dict("03-department-circular")
+    del spec["ref"]
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(app, ["circular", "issue", str(tmp_path / "c.yaml"), "--from", "dla.env.2",
+                               "--to", "all:province_office"]).exit_code == 0
+    db = open_database(load_settings())
+    bounced = MailResult(ok=False, to=["krabi@example.org"], refused={"krabi@example.org": "550 5.1.1 no such user"},
+                         attempts=1, error=None, message_id="<x@saraban>")
+    with db.transaction() as s:
+        record_mail(s, bounced, actor="saraban", at=datetime(2024, 3, 30, 9, 0), unit_id=get_unit(s, "prov.81").id,
+                    subject="ทวงถาม")
+    text = runner.invoke(app, ["status", "1"]).output
+    assert "e-mail problems: 1" in text and "[prov.81] mail.refused" in text and "550 5.1.1 no such user" in text
+    data = json.loads(runner.invoke(app, ["status", "1", "--json"]).output)
+    assert [p["unit"] for p in data["mail_problems"]] == ["prov.81"]

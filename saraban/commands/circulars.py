@@ -22,7 +22,7 @@ from saraban.db import open_database
 from saraban.directory import DirectoryError, ensure_directory
 from saraban.letter_spec import SpecError, load_spec
 from saraban.pdf import PdfError
-from saraban.status import as_dict, as_text, letter_status
+from saraban.status import as_dict, as_text, letter_status, mail_problems, mail_problems_text
 
 app = typer.Typer(help="Issue and forward circulars (หนังสือเวียน).", no_args_is_help=True)
 
@@ -139,4 +139,10 @@ def status_command(
         for path in paths:
             typer.echo(str(path))
         return
-    typer.echo(json.dumps(as_dict(status), ensure_ascii=False, indent=1) if as_json else as_text(status))
+    problems = mail_problems(db, status)
+    if as_json:
+        typer.echo(json.dumps(as_dict(status) | {"mail_problems": problems}, ensure_ascii=False, indent=1))
+    else:
+        typer.echo(as_text(status))
+        if problems:
+            typer.echo("\n" + mail_problems_text(problems))
