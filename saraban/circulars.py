@@ -396,8 +396,11 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
         if auto_receive:
             receive_many(db, settings, issued.letter_id, actor=actor, at=at)
         with db.transaction() as s:
+            # Only recipients with units below them can carry it on: one query, not one per local administration.
+            below = select(Unit.parent_id).where(Unit.parent_id.is_not(None))
             keys = s.scalars(select(Unit.key).join(Delivery, Delivery.unit_id == Unit.id)
-                             .where(Delivery.letter_id == issued.letter_id).order_by(Unit.key.desc())).all()
+                             .where(Delivery.letter_id == issued.letter_id, Unit.id.in_(below))
+                             .order_by(Unit.key.desc())).all()
         todo += [(issued.letter_id, k) for k in keys]
     return made
 
@@ -407,11 +410,6 @@ def recipients_of(db: Database, letter: str | int) -> list[str]:
         found = find_letter(s, letter)
         return list(s.scalars(select(Unit.key).join(Delivery, Delivery.unit_id == Unit.id)
                               .where(Delivery.letter_id == found.id).order_by(Unit.key)))
-
-
-def events_of(db: Database, letter_id: int) -> list[Event]:
-    with db.transaction() as s:
-        return list(s.scalars(select(Event).where(Event.letter_id == letter_id).order_by(Event.id)))
 
 
 __all__ = ["CircularError", "DirectoryError", "Issued", "Receipt", "cancel_letter", "carry_down", "find_letter",

@@ -49,6 +49,13 @@ class Settings:
         return self.data_dir / "libreoffice-profile"
 
 
+def template_file(settings: Settings, relative: str) -> Path:
+    """A template (e.g. ``reports/status.docx``): the office's own copy in its templates folder when it has
+    one, else the one shipped with saraban."""
+    own = settings.templates_dir / relative
+    return own if own.exists() else TEMPLATES_DIR / relative
+
+
 def load_settings() -> Settings:
     """Read the settings from the environment (``SARABAN_DATA_DIR``, ``SARABAN_FONT`` ...)."""
     env = os.environ

@@ -21,7 +21,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm
 from docxtpl import DocxTemplate, InlineImage
 
-from saraban.config import Settings
+from saraban.config import Settings, template_file
 from saraban.letter_spec import LetterSpec
 from saraban.pdf import docx_to_pdf
 from saraban.qr import qr_png
@@ -42,10 +42,6 @@ class RenderedLetter:
     spec_hash: str
     docx: Path
     pdf: Path | None = None
-
-
-def template_path(spec: LetterSpec, settings: Settings) -> Path:
-    return settings.templates_dir / "letters" / f"{spec.kind}.docx"
 
 
 def ref_text(spec: LetterSpec) -> str:
@@ -167,7 +163,7 @@ def cached_qr_png(url: str) -> bytes:
 def render_members(kind: str, text: dict[str, Any], props: Properties, qr_urls: Sequence[str],
                    settings: Settings, tracking_png: bytes | None = None) -> dict[str, bytes]:
     """docxtpl → the .docx members. ``text`` holds every text of the letter (see ``letter_text``)."""
-    tpl = DocxTemplate(str(settings.templates_dir / "letters" / f"{kind}.docx"))
+    tpl = DocxTemplate(str(template_file(settings, f"letters/{kind}.docx")))
     context = dict(text)
     context["emblem"] = InlineImage(tpl, str(settings.emblem), height=EMBLEM_HEIGHT[kind])
     images = [(cached_qr_png(url), caption) for url, caption in zip(qr_urls, context.pop("qr_captions"),

@@ -34,14 +34,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from saraban.config import TEMPLATES_DIR, Settings, load_settings
+from saraban.config import Settings, load_settings, template_file
 from saraban.directory import BANGKOK, LEVEL_NAMES, LEVELS, provinces
 from saraban.fonts import fontconfig_file
 from saraban.letters import use_office_font
 from saraban.models import Application, Delivery, Letter, Programme, Reminder, Unit
 from saraban.register_export import _moment, _text
 from saraban.registers import local_time
-from saraban.reports import _sheet
+from saraban.sheets import write_sheet
 from thai_text import apply_digits, format_thai_date
 
 if TYPE_CHECKING:
@@ -473,12 +473,6 @@ def coverage_chart_png(figures: ProgrammeFigures, path: Path | str, settings: Se
 # --- files --------------------------------------------------------------------------------------------
 
 
-def programme_template(settings: Settings) -> Path:
-    """The office's programme template when it has one, else the one shipped with saraban."""
-    own = settings.templates_dir / "reports" / "programme.docx"
-    return own if own.exists() else TEMPLATES_DIR / "reports" / "programme.docx"
-
-
 def programme_report_xlsx(figures: ProgrammeFigures, path: Path | str, *, digits: str = "thai") -> Path:
     """The workbook: สรุปรายจังหวัด, รายระดับ, จังหวัดที่ยังไม่มีผู้สมัคร, ผู้สมัคร, ประวัติการทวงถาม."""
     from openpyxl import Workbook
@@ -491,14 +485,14 @@ def programme_report_xlsx(figures: ProgrammeFigures, path: Path | str, *, digits
     for ws, name in zip(sheets, SHEETS, strict=True):
         ws.title = name
     by_province, by_level, missing, applicants, history = sheets
-    _sheet(by_province, [*titles, *total_lines(figures, d)], PROVINCE_HEADERS,
+    write_sheet(by_province, [*titles, *total_lines(figures, d)], PROVINCE_HEADERS,
            [*_province_rows(figures, d), _province_total(figures, d)], PROVINCE_WIDTHS, centre={0, 2, 3, 4},
            bold_last=True)
-    _sheet(by_level, titles, LEVEL_HEADERS, [*_level_rows(figures, d), _level_total(figures, d)], LEVEL_WIDTHS,
+    write_sheet(by_level, titles, LEVEL_HEADERS, [*_level_rows(figures, d), _level_total(figures, d)], LEVEL_WIDTHS,
            centre={1, 2, 3}, bold_last=True)
     missing_title = (f"จังหวัดที่ยังไม่มีผู้สมัคร {_n(len(figures.missing_provinces), d)} จังหวัด"
                      if figures.missing_provinces else missing_line(figures, d))
-    _sheet(missing, [*titles, missing_title], MISSING_HEADERS,
+    write_sheet(missing, [*titles, missing_title], MISSING_HEADERS,
            [(_n(i, d), apply_digits(p.code, d), p.name, _n(p.eligible, d))
             for i, p in enumerate((p for p in figures.provinces if p.code and not p.applicants), 1)],
            MISSING_WIDTHS, centre={0, 1, 3})
@@ -506,14 +500,14 @@ def programme_report_xlsx(figures: ProgrammeFigures, path: Path | str, *, digits
     def t(value) -> str:
         return apply_digits(_text(value), d)
 
-    _sheet(applicants, titles, APPLICANT_HEADERS,
+    write_sheet(applicants, titles, APPLICANT_HEADERS,
            [(_n(i, d), t(a.unit_name), LEVEL_NAMES.get(a.level, a.level), a.province_name,
              _moment(a.submitted_at, d), _n(a.revision, d), t(a.contact_name), t(a.contact_position),
              _text(a.contact_email), t(a.contact_phone), t(a.provisional_level))
             for i, a in enumerate(figures.applications, 1)],
            APPLICANT_WIDTHS, centre={0, 4, 5})
     rows = [_reminder_row(i, r, d) for i, r in enumerate(figures.reminders, 1)]
-    _sheet(history, [*titles, *reminder_lines(figures, d)], REMINDER_XLSX_HEADERS,
+    write_sheet(history, [*titles, *reminder_lines(figures, d)], REMINDER_XLSX_HEADERS,
            [(r["no"], r["unit"], r["addressee"], r["kind"], r["step"], r["letter"], r["mail"], r["date"],
              r["mailed"]) for r in rows], REMINDER_WIDTHS, centre={0, 4, 6, 7, 8})
     wb.properties.title = titles[0]
@@ -535,7 +529,7 @@ def programme_report_docx(figures: ProgrammeFigures, path: Path | str, settings:
     d = digits
     if chart is None:
         chart = coverage_chart_png(figures, path.with_suffix(".png"), settings, digits=d)
-    tpl = DocxTemplate(str(programme_template(settings)))
+    tpl = DocxTemplate(str(template_file(settings, "reports/programme.docx")))
 
     def row(fields: Sequence[str], values: Sequence[str]) -> dict[str, str]:
         return dict(zip(fields, values, strict=True))

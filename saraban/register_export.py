@@ -31,20 +31,17 @@ from pathlib import Path
 
 from docxtpl import DocxTemplate
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from saraban.config import TEMPLATES_DIR, Settings, load_settings
+from saraban.config import Settings, load_settings, template_file
 from saraban.letters import use_office_font
 from saraban.models import RegisterEntry, Unit
 from saraban.registers import SERIES, SERIES_NAMES, RegisterError, entries
+from saraban.sheets import write_sheet
 from thai_text import apply_digits, format_thai_date
 
 FORMATS = ("xlsx", "docx")
-XLSX_FONT = "TH SarabunIT๙"
-FONT_SIZE = 16
 # Excel column widths (characters of the default font) for the eight columns.
 XLSX_WIDTHS = (11, 20, 13, 24, 24, 44, 16, 24)
 CANCELLED = "ยกเลิก"
@@ -158,57 +155,14 @@ def export_xlsx(rows: Iterable[RegisterRow], path: Path | str, *, title_lines: S
     wb = Workbook()
     ws = wb.active
     ws.title = SERIES_NAMES[series][:31]  # a sheet name holds at most 31 characters
-    ncols = len(FIELDS)
-    font, bold = Font(name=XLSX_FONT, size=FONT_SIZE), Font(name=XLSX_FONT, size=FONT_SIZE, bold=True)
-    thin = Side(style="thin")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    centre = {0, 2}  # number and date columns
-
-    def put(row: int, col: int, value: str, **style):
-        cell = ws.cell(row=row, column=col)
-        cell.value = value
-        cell.data_type = "s"  # text, even when it starts with "=": never a formula
-        for key, v in style.items():
-            setattr(cell, key, v)
-        return cell
-
-    r = 1
-    for line in title_lines:
-        put(r, 1, _text(line), font=bold, alignment=Alignment(horizontal="center", vertical="center"))
-        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)
-        r += 1
-    header_row = r
-    for c, heading in enumerate(headers(series), 1):
-        put(r, c, heading, font=bold, border=border,
-            alignment=Alignment(horizontal="center", vertical="center", wrap_text=True))
-    for row in rows:
-        r += 1
-        for c, value in enumerate(row.cells()):
-            put(r, c + 1, _text(value), font=font, border=border, alignment=Alignment(
-                horizontal="center" if c in centre else "left", vertical="top", wrap_text=True))
-    for c, width in enumerate(XLSX_WIDTHS, 1):
-        ws.column_dimensions[get_column_letter(c)].width = width
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.6
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    write_sheet(ws, [_text(line) for line in title_lines], headers(series),
+                [tuple(_text(v) for v in row.cells()) for row in rows], XLSX_WIDTHS,
+                centre={0, 2})  # number and date columns
     wb.properties.title = " ".join(_text(line) for line in title_lines)
     wb.properties.creator = "saraban"
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
-
-
-def report_template(settings: Settings) -> Path:
-    """The office's register template when it has one, else the one shipped with saraban."""
-    own = settings.templates_dir / "reports" / "register.docx"
-    return own if own.exists() else TEMPLATES_DIR / "reports" / "register.docx"
 
 
 def export_docx(rows: Iterable[RegisterRow], path: Path | str, *, title_lines: Sequence[str],
@@ -218,7 +172,7 @@ def export_docx(rows: Iterable[RegisterRow], path: Path | str, *, title_lines: S
     path = Path(path)
     settings = settings or load_settings()
     series = _series_of(series, title_lines)
-    tpl = DocxTemplate(str(report_template(settings)))
+    tpl = DocxTemplate(str(template_file(settings, "reports/register.docx")))
     context = {
         "title_lines": [_text(line) for line in title_lines],
         "headers": list(headers(series)),

@@ -29,21 +29,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from docxtpl import DocxTemplate
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
 
-from saraban.config import TEMPLATES_DIR, Settings, load_settings
+from saraban.config import Settings, load_settings, template_file
 from saraban.directory import LEVEL_NAMES, LEVELS
 from saraban.letters import use_office_font
-from saraban.register_export import FONT_SIZE, XLSX_FONT, _moment, _text
+from saraban.register_export import _moment, _text
 from saraban.registers import local_time
+from saraban.sheets import write_sheet
 from saraban.status import STATE_TH, LetterStatus, Node
 from thai_text import apply_digits
 
@@ -189,67 +187,6 @@ def status_report(status: LetterStatus, *, digits: str = "thai", at: datetime | 
 # --- .xlsx --------------------------------------------------------------------------------------------
 
 
-def _sheet(ws, titles: Sequence[str], headers: Sequence[str], rows: Sequence[tuple[str, ...]],
-           widths: Sequence[int], centre: set[int], indents: Sequence[int] | None = None,
-           indent_col: int | None = None, bold_last: bool = False) -> None:
-    """One sheet as the registers are printed: title lines, a bold header row repeated on every printed
-    page, the rows; TH SarabunIT๙ 16, wrapped, A4 landscape one page wide."""
-    font, bold = Font(name=XLSX_FONT, size=FONT_SIZE), Font(name=XLSX_FONT, size=FONT_SIZE, bold=True)
-    thin = Side(style="thin")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    ncols = len(headers)
-    aligns = [Alignment(horizontal="center" if c in centre else "left", vertical="top", wrap_text=True)
-              for c in range(ncols)]
-    indented: dict[int, Alignment] = {}
-    styles: dict[tuple, object] = {}  # the style of each combination, set once and copied after
-
-    def put(row: int, col: int, value: str, **style):
-        cell = ws.cell(row=row, column=col)
-        cell.value = value
-        cell.data_type = "s"  # text, even when it starts with "=": never a formula
-        key = tuple((name, id(v)) for name, v in style.items())
-        if key in styles:
-            cell._style = copy(styles[key])  # openpyxl looks each style up anew otherwise: 20 s for 9,000 rows
-        else:
-            for name, v in style.items():
-                setattr(cell, name, v)
-            styles[key] = copy(cell._style)
-        return cell
-
-    centred = Alignment(horizontal="center", vertical="center")
-    heading = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    r = 1
-    for line in titles:
-        put(r, 1, line, font=bold, alignment=centred)
-        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)
-        r += 1
-    header_row = r
-    for c, text in enumerate(headers, 1):
-        put(r, c, text, font=bold, border=border, alignment=heading)
-    for i, row in enumerate(rows):
-        r += 1
-        row_font = bold if bold_last and i == len(rows) - 1 else font
-        for c, value in enumerate(row):
-            alignment = aligns[c]
-            if indents is not None and c == indent_col and indents[i] > 1:
-                level = min(indents[i] - 1, 15)  # Excel indents by steps of about three characters
-                alignment = indented.setdefault(level, Alignment(horizontal="left", vertical="top",
-                                                                 wrap_text=True, indent=level))
-            put(r, c + 1, value, font=row_font, border=border, alignment=alignment)
-    for c, width in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(c)].width = width
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.6
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-
-
 def _rows(items) -> list[tuple[str, ...]]:
     return [tuple(vars(x).values()) for x in items]
 
@@ -264,11 +201,11 @@ def status_report_xlsx(status: LetterStatus, path: Path | str, *, digits: str = 
     summary, units, missing = wb.active, wb.create_sheet(), wb.create_sheet()
     for ws, name in zip((summary, units, missing), SHEETS, strict=True):
         ws.title = name
-    _sheet(summary, report.title_lines, SUMMARY_HEADERS, _rows([*report.summary, report.total]), SUMMARY_WIDTHS,
+    write_sheet(summary, report.title_lines, SUMMARY_HEADERS, _rows([*report.summary, report.total]), SUMMARY_WIDTHS,
            centre={1, 2, 3, 4}, bold_last=True)
-    _sheet(units, report.title_lines, UNIT_HEADERS, _rows(report.units), UNIT_WIDTHS, centre={0, 1, 5, 6},
+    write_sheet(units, report.title_lines, UNIT_HEADERS, _rows(report.units), UNIT_WIDTHS, centre={0, 1, 5, 6},
            indents=report.depths, indent_col=2)
-    _sheet(missing, report.title_lines, MISSING_HEADERS, _rows(report.missing), MISSING_WIDTHS,
+    write_sheet(missing, report.title_lines, MISSING_HEADERS, _rows(report.missing), MISSING_WIDTHS,
            centre={0, 5})
     wb.properties.title = " ".join(report.title_lines[:4])
     wb.properties.creator = "saraban"
@@ -278,12 +215,6 @@ def status_report_xlsx(status: LetterStatus, path: Path | str, *, digits: str = 
 
 
 # --- .docx --------------------------------------------------------------------------------------------
-
-
-def status_template(settings: Settings) -> Path:
-    """The office's status template when it has one, else the one shipped with saraban."""
-    own = settings.templates_dir / "reports" / "status.docx"
-    return own if own.exists() else TEMPLATES_DIR / "reports" / "status.docx"
 
 
 def _capped(rows: list, depths: Sequence[int], max_rows: int | None, digits: str) -> tuple[list, list[str]]:
@@ -323,7 +254,7 @@ def status_report_docx(status: LetterStatus, path: Path | str, settings: Setting
     missing, missing_notes = _capped(report.missing, report.missing_depths, max_rows, digits)
     if not report.missing:
         missing_notes = ["ครบทุกหน่วยงานแล้ว"]
-    tpl = DocxTemplate(str(status_template(settings)))
+    tpl = DocxTemplate(str(template_file(settings, "reports/status.docx")))
     context = {
         "title_lines": report.title_lines,
         "summary_heading": "สรุปตามระดับหน่วยงาน",

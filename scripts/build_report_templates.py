@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
 from docx import Document
@@ -47,6 +48,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
+# The run and table helpers are the letter templates' (same folder; also when loaded by path in tests).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_templates import add_size_cs, set_run_font, set_widths  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "templates" / "reports"
 FONT = "TH SarabunIT๙"
@@ -56,26 +61,6 @@ FIELDS = ("number", "ref", "dated", "sender", "recipient", "subject", "action", 
 WIDTHS = (Cm(2.0), Cm(3.4), Cm(2.5), Cm(3.6), Cm(3.6), Cm(5.2), Cm(2.4), Cm(3.5))
 CENTRED = {"number", "dated"}
 FIXED_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-
-
-def set_run_font(run, *, size: float = SIZE, bold: bool = False) -> None:
-    """Thai is a complex script in Word: size and bold must be set for both sz and szCs."""
-    rpr = run._element.get_or_add_rPr()
-    fonts = rpr.get_or_add_rFonts()
-    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
-        fonts.set(qn(attr), FONT)
-    run.font.size = Pt(size)
-    if bold:
-        run.font.bold = True
-        rpr.get_or_add_bCs()
-    add_size_cs(rpr, size)
-
-
-def add_size_cs(rpr, size: float) -> None:
-    """w:szCs right after w:sz, where the schema wants it (Word rejects misordered run props)."""
-    szcs = OxmlElement("w:szCs")
-    szcs.set(qn("w:val"), str(int(size * 2)))
-    rpr.sz.addnext(szcs)
 
 
 def tidy(p, *, align=None):
@@ -112,15 +97,6 @@ def fixed_layout(table) -> None:
     layout = OxmlElement("w:tblLayout")
     layout.set(qn("w:type"), "fixed")
     table._tbl.tblPr.append(layout)
-
-
-def set_widths(table, widths) -> None:
-    """Column widths in both places Word and LibreOffice read them (grid and cells)."""
-    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
-        col.set(qn("w:w"), str(int(width.twips)))
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
 
 
 def new_document() -> Document:
