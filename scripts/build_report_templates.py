@@ -78,11 +78,11 @@ def para(container, text: str = "", *, align=None, bold: bool = False, size: flo
     return p
 
 
-def cell_text(cell, text: str, *, align=None, bold: bool = False, size: float = SIZE) -> None:
+def cell_text(cell, text: str, *, align=None, bold: bool = False) -> None:
     """Text in a cell's first paragraph (python-docx gives each cell one empty paragraph)."""
     p = tidy(cell.paragraphs[0], align=align)
     if text:
-        set_run_font(p.add_run(text), bold=bold, size=size)
+        set_run_font(p.add_run(text), bold=bold)
 
 
 def row_flag(row, tag: str) -> None:
@@ -157,18 +157,18 @@ def build_register() -> Document:
 SUMMARY_FIELDS = ("level", "sent", "received", "forwarded", "missing")
 SUMMARY_WIDTHS = (Cm(10.2), Cm(4.0), Cm(4.0), Cm(4.0), Cm(4.0))
 MISSING_FIELDS = ("no", "name", "level", "letter", "sent_by", "sent_at", "why")
-# ลำดับ / ระดับ need 1.8 cm at 16 pt, a reference number (มท ๐๘๒๐.๒/ว ๑๑๔๔) about 3.8 cm.
-MISSING_WIDTHS = (Cm(1.8), Cm(6.3), Cm(1.8), Cm(3.8), Cm(4.7), Cm(4.0), Cm(3.8))
+# ลำดับ / ระดับ need 1.8 cm at 16 pt, a reference number (มท ๐๘๒๐.๒/ว ๑๑๔๔) about 3.6 cm.
+MISSING_WIDTHS = (Cm(1.8), Cm(6.8), Cm(1.8), Cm(3.8), Cm(4.2), Cm(4.0), Cm(3.8))
 UNIT_FIELDS = ("no", "depth", "name", "level", "state", "receipt", "received_at", "forwarded", "letter")
-UNIT_WIDTHS = (Cm(1.8), Cm(1.0), Cm(5.6), Cm(1.8), Cm(3.0), Cm(1.6), Cm(3.8), Cm(3.8), Cm(3.8))
+UNIT_WIDTHS = (Cm(1.8), Cm(1.0), Cm(6.6), Cm(1.8), Cm(3.0), Cm(1.6), Cm(3.6), Cm(3.4), Cm(3.4))
 STATUS_CENTRED = {"no", "depth", "receipt", "received_at", "sent_at", "sent", "received", "forwarded",
                   "missing"}
 
 
 def loop_table(doc, fields, widths, *, headers: str, rows: str, after: str | None = None,
-               centred: set[str] = STATUS_CENTRED, size: float = SIZE):
+               centred: set[str] = STATUS_CENTRED):
     """A table: a header row repeated on every page (``{{ <headers>[i] }}``), one row per item of
-    ``rows`` (``{{ r.<field> }}``, at ``size`` pt), and a bold last row from the mapping ``after`` when given."""
+    ``rows`` (``{{ r.<field> }}``), and a bold last row from the mapping ``after`` when given."""
     table = doc.add_table(rows=4 + (after is not None), cols=len(fields))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -186,7 +186,7 @@ def loop_table(doc, fields, widths, *, headers: str, rows: str, after: str | Non
         return WD_ALIGN_PARAGRAPH.CENTER if field in centred else WD_ALIGN_PARAGRAPH.LEFT
 
     for field, cell in zip(fields, line.cells, strict=True):
-        cell_text(cell, f"{{{{ r.{field} }}}}", align=align(field), size=size)
+        cell_text(cell, f"{{{{ r.{field} }}}}", align=align(field))
     cell_text(loop_end.cells[0], "{%tr endfor %}")
     if after is not None:
         last = table.rows[4]
@@ -211,16 +211,14 @@ def build_status() -> Document:
     para(doc, "{{ line }}")
     para(doc, "{%p endfor %}")
     para(doc, "{%p if missing %}")
-    # The long per-unit tables at 14 pt: one or two lines a row instead of three (a national circular
-    # lists thousands of units).
-    loop_table(doc, MISSING_FIELDS, MISSING_WIDTHS, headers="missing_headers", rows="missing", size=14)
+    loop_table(doc, MISSING_FIELDS, MISSING_WIDTHS, headers="missing_headers", rows="missing")
     para(doc, "{%p endif %}")
     heading = para(doc, "{{ units_heading }}", bold=True)
     heading.paragraph_format.page_break_before = True
     para(doc, "{%p for line in units_notes %}")
     para(doc, "{{ line }}")
     para(doc, "{%p endfor %}")
-    loop_table(doc, UNIT_FIELDS, UNIT_WIDTHS, headers="unit_headers", rows="units", size=14)
+    loop_table(doc, UNIT_FIELDS, UNIT_WIDTHS, headers="unit_headers", rows="units")
     end = para(doc)
     end.paragraph_format.line_spacing = Pt(1)
     return doc
