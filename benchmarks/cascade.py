@@ -39,8 +39,8 @@ def main() -> None:
     if url.startswith("postgresql"):
         from sqlalchemy import text
 
-        from saraban.db import make_engine
-        from saraban.models import Base
+        from saraban.records.db import make_engine
+        from saraban.records.models import Base
 
         engine = make_engine(url)
         Base.metadata.drop_all(engine)
@@ -50,11 +50,11 @@ def main() -> None:
 
     from sqlalchemy import func, select
 
-    from saraban.circulars import make_files
-    from saraban.config import load_settings
-    from saraban.db import open_database
-    from saraban.directory import add_synthetic_local_layer, ensure_directory
-    from saraban.models import Delivery, Letter, RegisterEntry
+    from saraban.chain.circulars import make_files
+    from saraban.directory.skeleton import add_synthetic_local_layer, ensure_directory
+    from saraban.kernel.settings import load_settings
+    from saraban.records.db import open_database
+    from saraban.records.models import Delivery, Letter, RegisterEntry
 
     settings = load_settings()
     db = open_database(settings)
@@ -67,8 +67,8 @@ def main() -> None:
     spec = str(ROOT / "examples" / "03-department-circular.yaml")
 
     if args.no_prefect:
-        from saraban.circulars import carry_down, issue_circular, receive_many, recipients_of
-        from saraban.letter_spec import load_spec
+        from saraban.chain.circulars import carry_down, issue_circular, receive_many, recipients_of
+        from saraban.letters.spec import load_spec
 
         start = time.perf_counter()
         issued = issue_circular(db, settings, load_spec(Path(spec)).model_copy(update={"ref": None}),

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import yaml
 
-from saraban.config import load_settings
-from saraban.copies import CopyMaker, swap_docx_image
-from saraban.letter_spec import parse_spec
-from saraban.letters import render_docx_bytes
-from saraban.pdf import docx_to_pdf
-from saraban.qr import placeholder_qr_png, qr_png
+from saraban.kernel.settings import load_settings
+from saraban.letters.paper.copies import CopyMaker, swap_docx_image
+from saraban.letters.paper.pdf import docx_to_pdf
+from saraban.letters.paper.qr import placeholder_qr_png, qr_png
+from saraban.letters.render import render_docx_bytes
+from saraban.letters.spec import parse_spec
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "03-department-circular.yaml"

@@ -5,7 +5,7 @@
 The letters are the three examples (examples/*.yaml) taken in turn, each with its own running number
 in the reference and one sentence of its first paragraph changed, so no two letters are the same.
 The .docx phase runs ``render_letters`` (pdf=False); the PDF phase runs ``docx_to_pdf`` on all the
-files in the batches of ``saraban.pdf.BATCH`` files per LibreOffice start, as ``render_letters`` does.
+files in the batches of ``saraban.letters.paper.pdf.BATCH`` files per LibreOffice start, as ``render_letters`` does.
 Progress goes to stderr; the figures to stdout, ending with one line:
 
     render: 200 letters, docx 19.8/s, pdf 4.7/s
@@ -27,9 +27,9 @@ import yaml
 from pypdf import PdfReader
 
 from saraban import pdf as saraban_pdf
-from saraban.config import load_settings
-from saraban.letter_spec import LetterSpec, parse_spec
-from saraban.letters import render_letters
+from saraban.kernel.settings import load_settings
+from saraban.letters.batch import render_letters
+from saraban.letters.spec import LetterSpec, parse_spec
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = REPO / "examples"

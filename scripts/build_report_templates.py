@@ -10,10 +10,10 @@ Layout (register and status): A4 landscape, margins 2 cm left, 1.5 cm right, top
 and bold; tables in TH SarabunIT๙ 16 whose header rows repeat at the top of every page.
 
 register.docx: one table of eight columns; its rows come from ``{%tr for r in rows %}``.
-saraban.register_export fills in ``title_lines``, ``headers`` (the eight headings) and ``rows`` (number,
+saraban.reports.registers fills in ``title_lines``, ``headers`` (the eight headings) and ``rows`` (number,
 ref, dated, sender, recipient, subject, action, note).
 
-status.docx: three tables, filled in by saraban.reports: the summary per level (``summary_headers``,
+status.docx: three tables, filled in by saraban.reports.status: the summary per level (``summary_headers``,
 ``levels`` and the bold ``total``: level, sent, received, forwarded, missing); the units still missing
 (``missing_headers``, ``missing``: no, name, level, letter, sent_by, sent_at, why; the table only when
 there are any); the per-unit table on a new page (``unit_headers``, ``units``: no, depth, name, level,
@@ -22,7 +22,7 @@ Headings and notes: ``summary_heading``, ``missing_heading``, ``missing_notes``,
 ``units_notes``.
 
 programme.docx (A4 portrait, margins 2.5 cm left, 1.5 cm right, 2 cm top and bottom), filled in by
-saraban.programme_reports: ``title_lines``; ``total_lines``; the table per province
+saraban.reports.programmes: ``title_lines``; ``total_lines``; the table per province
 (``province_headers``, ``provinces``: no, name, eligible, applicants, share, and the bold
 ``province_total``); the table per level (``level_headers``, ``levels``: name, eligible, applicants,
 share; ``level_total``); the provisional levels (``provisional_headers``, ``provisional``: name, count;

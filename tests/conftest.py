@@ -18,7 +18,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every test writes under one session data folder, never into the project's data/."""
     path = tmp_path_factory.mktemp("data")
     os.environ["SARABAN_DATA_DIR"] = str(path)
-    from saraban.config import prefect_environment
+    from saraban.kernel.settings import prefect_environment
 
     os.environ.update(prefect_environment())  # as workflows/__init__ does, before Prefect is imported
     return path
@@ -26,7 +26,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(data_dir: Path):
-    from saraban.config import load_settings
+    from saraban.kernel.settings import load_settings
 
     return load_settings()
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from saraban.db import Database, make_engine, open_database
-from saraban.models import Base, Unit
+from saraban.records.db import Database, make_engine, open_database
+from saraban.records.models import Base, Unit
 
 POSTGRES_ENV = "SARABAN_TEST_POSTGRES_URL"
 KINDS = ("sqlite", "postgresql")
@@ -80,7 +80,7 @@ def register_worker(url: str, worker: int, unit_id: int, other_unit_id: int, cou
     number, so that the others queue on the lock. Module-level so that a 'spawn' child can import it."""
     import time
 
-    from saraban.registers import EntryText, add_entries
+    from saraban.records.registers import EntryText, add_entries
 
     taken: list[tuple[int, int, str]] = []
     error = None
@@ -111,7 +111,7 @@ def register_worker(url: str, worker: int, unit_id: int, other_unit_id: int, cou
 @pytest.fixture(name="db", params=[database_param(k) for k in KINDS])
 def directory_db(request, tmp_path):
     """A fresh database of each kind with the built-in directory loaded (import it as ``db``)."""
-    from saraban.directory import ensure_directory
+    from saraban.directory.skeleton import ensure_directory
 
     database = fresh_database(request.param, tmp_path)
     ensure_directory(database)
@@ -122,7 +122,7 @@ def directory_db(request, tmp_path):
 @pytest.fixture(name="settings")
 def own_output_settings(tmp_path, monkeypatch, data_dir):
     """Each test its own output folder (a fresh database numbers from 1 again)."""
-    from saraban.config import load_settings
+    from saraban.kernel.settings import load_settings
 
     monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
     return load_settings()
@@ -132,7 +132,7 @@ def circular_spec(**changes):
     """The department's circular of the field examples, without its printed number (the register gives it)."""
     import yaml
 
-    from saraban.letter_spec import parse_spec
+    from saraban.letters.spec import parse_spec
 
     examples = Path(__file__).resolve().parent.parent / "examples"
     spec = yaml.safe_load((examples / "03-department-circular.yaml").read_text(encoding="utf-8"))

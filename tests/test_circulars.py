@@ -13,7 +13,7 @@ from docx import Document
 from PIL import Image
 from sqlalchemy import func, select
 
-from saraban.circulars import (
+from saraban.chain.circulars import (
     CircularError,
     carry_down,
     forward,
@@ -22,12 +22,12 @@ from saraban.circulars import (
     receive_incoming,
     receive_many,
 )
-from saraban.directory import DirectoryError
-from saraban.letter_spec import SpecError, parse_spec
-from saraban.models import Delivery, Letter, RegisterEntry
-from saraban.registers import entries
-from saraban.status import as_dict, letter_status
-from saraban.tracking import secret_key, token_is_genuine
+from saraban.chain.status import as_dict, letter_status
+from saraban.chain.tracking import secret_key, token_is_genuine
+from saraban.directory.levels import DirectoryError
+from saraban.letters.spec import SpecError, parse_spec
+from saraban.records.models import Delivery, Letter, RegisterEntry
+from saraban.records.registers import entries
 from tests.conftest import EXAMPLES
 from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
 
@@ -176,7 +176,7 @@ def test_carry_down_reaches_the_local_administrations_of_a_district(db, settings
 
 
 def test_a_crash_after_numbering_loses_nothing_and_numbers_nothing_twice(db, settings, monkeypatch):
-    import saraban.circulars as circulars
+    import saraban.chain.circulars as circulars
 
     real = circulars._make_copies
     calls = {"n": 0}
@@ -215,7 +215,7 @@ def test_the_receipt_stamp_is_printed_on_the_recipient_pdf_copy(db, settings):
     read back from the stamped PDF."""
     import subprocess
 
-    from saraban.circulars import make_files
+    from saraban.chain.circulars import make_files
 
     a = issue(db, settings)
     make_files(db, settings, [a.letter_id], pdf=True)
@@ -232,8 +232,8 @@ def test_the_receipt_stamp_is_printed_on_the_recipient_pdf_copy(db, settings):
 
 
 def test_a_cancelled_letter_keeps_its_number(db, settings):
-    from saraban.circulars import cancel_letter
-    from saraban.models import Event
+    from saraban.chain.circulars import cancel_letter
+    from saraban.records.models import Event
 
     a = issue(db, settings)
     with pytest.raises(CircularError, match="reason"):

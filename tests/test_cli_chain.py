@@ -7,7 +7,7 @@ import json
 import yaml
 from typer.testing import CliRunner
 
-from saraban.cli import app
+from saraban.faces.cli.app import app
 from tests.conftest import example_dict
 
 
@@ -49,10 +49,10 @@ def test_issue_receive_forward_status_from_the_command_line(tmp_path, monkeypatc
 def test_a_refused_email_shows_in_the_status(tmp_path, monkeypatch):
     from datetime import datetime
 
-    from saraban.config import load_settings
-    from saraban.db import open_database
-    from saraban.directory import get_unit
-    from saraban.mail import MailResult, record_mail
+    from saraban.directory.units import get_unit
+    from saraban.kernel.settings import load_settings
+    from saraban.notify.mail import MailResult, record_mail
+    from saraban.records.db import open_database
 
     monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SARABAN_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")

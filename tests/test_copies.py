@@ -18,18 +18,18 @@ import zxingcpp
 from PIL import Image, ImageChops
 from pypdf import PdfReader, PdfWriter
 
-from saraban.config import load_settings
-from saraban.copies import CopyError, CopyMaker, PlaceholderNotFound, swap_docx_image, swap_pdf_image
-from saraban.letter_spec import parse_spec
-from saraban.letters import render_docx_bytes
-from saraban.pdf import docx_to_pdf
-from saraban.qr import (
+from saraban.kernel.settings import load_settings
+from saraban.letters.paper.copies import CopyError, CopyMaker, PlaceholderNotFound, swap_docx_image, swap_pdf_image
+from saraban.letters.paper.pdf import docx_to_pdf
+from saraban.letters.paper.qr import (
     placeholder_qr_png,
     qr_png,
     tracking_qr_png,
     tracking_qr_size,
     tracking_qr_version,
 )
+from saraban.letters.render import render_docx_bytes
+from saraban.letters.spec import parse_spec
 from tests.conftest import example_dict
 
 HANDBOOK = "https://example.org/greenlocal/handbook.pdf"

@@ -13,30 +13,21 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from saraban.commands.directory import app
-from saraban.db import Database, open_database
-from saraban.directory import (
+from saraban.directory.imports import DirectoryImportError, import_units, update_unit
+from saraban.directory.levels import (
     LEVEL_NAMES,
     LEVELS,
     LOCAL_LEVELS,
     DirectoryError,
-    DirectoryImportError,
-    add_synthetic_local_layer,
-    ancestors,
-    children,
-    ensure_directory,
     find_province,
-    get_unit,
-    import_units,
-    level_counts,
-    load_municipalities,
-    load_skeleton,
     normalize_letter_code,
-    render_tree,
-    select_units,
-    update_unit,
 )
-from saraban.models import Unit
+from saraban.directory.selectors import select_units
+from saraban.directory.skeleton import add_synthetic_local_layer, ensure_directory, load_municipalities, load_skeleton
+from saraban.directory.units import ancestors, children, get_unit, level_counts, render_tree
+from saraban.faces.cli.directory import app
+from saraban.records.db import Database, open_database
+from saraban.records.models import Unit
 from tests.dbs import empty_postgres
 
 POSTGRES_ENV = "SARABAN_TEST_POSTGRES_URL"
@@ -52,7 +43,7 @@ def _database_params() -> list:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty, migrated database: a new SQLite file, or the test PostgreSQL emptied."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/saraban.db"
+        return f"sqlite:///{tmp_path}/saraban.records.db"
     url = os.environ[POSTGRES_ENV]
     empty_postgres(url)
     return url

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from saraban.cli import app
-from saraban.letter_spec import SpecError, load_spec, parse_spec
+from saraban.faces.cli.app import app
+from saraban.letters.spec import SpecError, load_spec, parse_spec
 from thai_text import RefNo
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -11,8 +11,9 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from saraban.letter_spec import parse_spec
-from saraban.letters import render_docx_bytes, render_letters
+from saraban.letters.batch import render_letters
+from saraban.letters.render import render_docx_bytes
+from saraban.letters.spec import parse_spec
 from tests.conftest import example_dict
 
 
@@ -211,7 +212,7 @@ def test_same_spec_same_bytes_and_the_hash_is_recorded(settings):
 
 def test_office_font_is_configurable(settings, monkeypatch):
     monkeypatch.setenv("SARABAN_FONT", "TH Sarabun New")
-    from saraban.config import load_settings
+    from saraban.kernel.settings import load_settings
 
     doc = render(example_dict("03-department-circular"), load_settings())
     names = {f.get(qn("w:cs")) for f in doc.element.iter(qn("w:rFonts"))}
@@ -229,7 +230,7 @@ def test_render_letters_writes_named_files(settings, tmp_path: Path):
 def test_compiled_shapes_give_the_same_bytes_as_docxtpl(settings, name):
     """The fast renderer (docxtpl once per shape, then text substitution) writes exactly what docxtpl
     writes, hostile text and line breaks included, on the first letter of a shape and on later ones."""
-    from saraban.letter_shapes import LetterRenderer
+    from saraban.letters.shapes import LetterRenderer
 
     renderer = LetterRenderer(settings)
     spec = example_dict(name)

@@ -10,10 +10,10 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from saraban.config import load_settings
-from saraban.letter_spec import parse_spec
-from saraban.letters import render_letters
-from saraban.pdf import PdfError, docx_to_pdf
+from saraban.kernel.settings import load_settings
+from saraban.letters.batch import render_letters
+from saraban.letters.paper.pdf import PdfError, docx_to_pdf
+from saraban.letters.spec import parse_spec
 from tests.conftest import example_dict
 from thai_text import to_thai_digits
 

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from saraban.config import Settings
-from saraban.mail import (
+from saraban.kernel.settings import Settings
+from saraban.notify.mail import (
     NOT_CONFIGURED,
     OutgoingMail,
     build_message,
@@ -29,7 +29,7 @@ from saraban.mail import (
     record_mail,
     send_mail,
 )
-from saraban.models import Event
+from saraban.records.models import Event
 from tests.dbs import add_unit, fresh_database
 
 THAI_SUBJECT = "ขอเชิญประชุมคณะกรรมการ ครั้งที่ ๑/๒๕๖๗ เรื่อง การจัดทำแผนพัฒนาท้องถิ่น"

@@ -17,9 +17,10 @@ from docx import Document
 from PIL import Image
 from sqlalchemy import select
 
-from saraban.directory import BANGKOK, LEVEL_NAMES, add_synthetic_local_layer, provinces
-from saraban.models import Application, Delivery, Letter, Programme, Reminder, Unit
-from saraban.programme_reports import (
+from saraban.directory.levels import BANGKOK, LEVEL_NAMES, provinces
+from saraban.directory.skeleton import add_synthetic_local_layer
+from saraban.records.models import Application, Delivery, Letter, Programme, Reminder, Unit
+from saraban.reports.programmes import (
     APPLICANT_HEADERS,
     KIND_TH,
     MAIL_TH,
@@ -192,7 +193,7 @@ def test_bangkok_and_units_without_a_province_get_rows(db, settings):
 
 
 def test_eligible_units_come_from_programmes_when_not_given(db, settings):
-    pytest.importorskip("saraban.programmes")
+    pytest.importorskip("saraban.programmes.applications")
     data = _data(db)
     with db.transaction() as session:
         programme, _ = _load(session, data)

@@ -16,21 +16,20 @@ from PIL import Image
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from saraban.directory import update_unit
-from saraban.models import Application, Delivery, Event, Letter, Programme
-from saraban.programmes import (
-    ProgrammeError,
+from saraban.directory.imports import update_unit
+from saraban.programmes.applications import (
     applicant_ids,
     apply,
     create_programme,
     eligible_units,
     get_programme,
-    load_programme_file,
     provisional_level,
     send_invitation,
     window_text,
 )
-from saraban.registers import entries
+from saraban.programmes.definitions import ProgrammeError, load_programme_file
+from saraban.records.models import Application, Delivery, Event, Letter, Programme
+from saraban.records.registers import entries
 from tests.conftest import EXAMPLES
 from tests.dbs import directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
 
@@ -180,7 +179,7 @@ def test_window_edges_in_bangkok_time(db, settings, programme):
 
 def test_a_second_application_is_an_update(db, settings, programme, monkeypatch):
     sent = []
-    monkeypatch.setattr("saraban.mail.send_mail", fake_send(sent))
+    monkeypatch.setattr("saraban.notify.mail.send_mail", fake_send(sent))
     first = apply(db, settings, KEY, NAPHRALAN, contact=CONTACT, scores={"1.1": 3}, at=AT)
     changed = CONTACT | {"phone": "0 3634 1234"}
     second = apply(db, settings, KEY, NAPHRALAN, contact=changed, at=datetime(2022, 1, 20, 9, 0))
@@ -262,7 +261,7 @@ def test_the_acknowledgement_is_mailed_and_recorded(db, settings, programme, mon
         assert failed.letter_id == result.ack_letter_id and failed.data["to"] == [CONTACT["email"]]
         update_unit(s, BOEKPHRAI, email="saraban@boekphrai.go.th")
     sent = []
-    monkeypatch.setattr("saraban.mail.send_mail", fake_send(sent))
+    monkeypatch.setattr("saraban.notify.mail.send_mail", fake_send(sent))
     other = apply(db, settings, KEY, BOEKPHRAI, contact=CONTACT, at=AT)
     assert other.mail.ok
     (mail,) = sent
@@ -278,7 +277,7 @@ def test_the_acknowledgement_is_mailed_and_recorded(db, settings, programme, mon
 
 
 def fake_send(sent: list):
-    from saraban.mail import MailResult
+    from saraban.notify.mail import MailResult
 
     def send(settings, mail, **_):
         sent.append(mail)
@@ -349,9 +348,9 @@ def test_the_invitation_goes_out_as_a_circular_with_its_qr_codes(db, settings, p
 
 
 def test_cli(tmp_path, monkeypatch):
-    from saraban.commands.programmes import app as programme_app
-    from saraban.commands.programmes import apply_command
-    from saraban.db import open_database
+    from saraban.faces.cli.programmes import app as programme_app
+    from saraban.faces.cli.programmes import apply_command
+    from saraban.records.db import open_database
 
     url = f"sqlite:///{tmp_path}/cli.db"
     monkeypatch.setenv("SARABAN_DATABASE_URL", url)
@@ -402,7 +401,7 @@ def test_checking_leaves_the_given_mapping_as_it_was():
     data = definition()
     before = copy.deepcopy(data)
     load_programme_file(FILE)
-    from saraban.programmes import check_programme
+    from saraban.programmes.definitions import check_programme
 
     check_programme(data)
     assert data == before

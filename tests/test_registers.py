@@ -25,9 +25,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
-from saraban.commands.registers import app as register_app
-from saraban.models import Event, RegisterCounter, RegisterEntry
-from saraban.register_export import (
+from saraban.faces.cli.registers import app as register_app
+from saraban.records.models import Event, RegisterCounter, RegisterEntry
+from saraban.records.registers import EntryText, RegisterError, add_entries, cancel_entry, entries, take_numbers
+from saraban.reports.registers import (
     RegisterRow,
     export_docx,
     export_register,
@@ -35,7 +36,6 @@ from saraban.register_export import (
     headers,
     register_rows,
 )
-from saraban.registers import EntryText, RegisterError, add_entries, cancel_entry, entries, take_numbers
 from tests.dbs import KINDS, add_unit, database_param, fresh_database, register_worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -482,7 +482,7 @@ def cli_db(tmp_path):
 
 def run_cli(args: list[str], url: str):
     parent = typer.Typer()
-    parent.add_typer(register_app, name="register")  # as saraban.cli registers it
+    parent.add_typer(register_app, name="register")  # as saraban.faces.cli.app registers it
     return CliRunner().invoke(parent, ["register", *args], env={"SARABAN_DATABASE_URL": url})
 
 

@@ -14,11 +14,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from saraban.circulars import issue_circular, receive
-from saraban.config import load_settings
-from saraban.directory import ensure_directory, get_unit, update_unit
-from saraban.models import Application, Delivery, Event, Letter, Programme, RegisterEntry, Reminder, Unit
-from saraban.reminders import (
+from saraban.chain.circulars import issue_circular, receive
+from saraban.directory.imports import update_unit
+from saraban.directory.skeleton import ensure_directory
+from saraban.directory.units import get_unit
+from saraban.kernel.settings import load_settings
+from saraban.programmes.reminders import (
     ReminderPolicy,
     deadline_step,
     due_reminders,
@@ -27,6 +28,7 @@ from saraban.reminders import (
     receipt_step,
     reminder_history,
 )
+from saraban.records.models import Application, Delivery, Event, Letter, Programme, RegisterEntry, Reminder, Unit
 from tests.dbs import (  # noqa: F401  (the db and settings fixtures)
     KINDS,
     circular_spec,
@@ -172,7 +174,7 @@ def test_the_email_carries_the_reminder_letter(db, cfg, smtp):
 
 
 def test_a_crash_between_the_letter_and_the_email(db, cfg, smtp, monkeypatch):
-    import saraban.reminders as core
+    import saraban.programmes.reminders as core
 
     circulate(db, cfg)
     real = core.send_mail
@@ -202,7 +204,7 @@ def test_a_crash_between_the_letter_and_the_email(db, cfg, smtp, monkeypatch):
 
 
 def test_a_crash_after_the_letter_before_the_reminder_knows_it_numbers_nothing_twice(db, cfg, smtp, monkeypatch):
-    import saraban.reminders as core
+    import saraban.programmes.reminders as core
 
     circulate(db, cfg)
     real = core.issue_circular
@@ -295,10 +297,10 @@ def test_a_dry_run_writes_nothing(db, cfg, smtp):
 def test_remind_dry_run_command_lists_in_thai(db, cfg, smtp, monkeypatch):
     from typer.testing import CliRunner
 
-    import saraban.commands.reminders as command
+    import saraban.faces.cli.reminders as command
 
     circulate(db, cfg)
-    monkeypatch.setattr(command, "_database", lambda: (cfg, db))
+    monkeypatch.setattr(command, "open_data", lambda: (cfg, db))
     import typer
 
     app = typer.Typer()

@@ -19,9 +19,10 @@ from docx.oxml.ns import qn
 from docx.shared import Cm
 from typer.testing import CliRunner
 
-from saraban.circulars import carry_down, issue_circular, receive, receive_many
-from saraban.directory import LEVEL_NAMES
-from saraban.reports import (
+from saraban.chain.circulars import carry_down, issue_circular, receive, receive_many
+from saraban.chain.status import STATE_TH, LetterStatus, Node, letter_status
+from saraban.directory.levels import LEVEL_NAMES
+from saraban.reports.status import (
     DOCX_MAX_ROWS,
     LEVEL_SHORT,
     MISSING_HEADERS,
@@ -35,7 +36,6 @@ from saraban.reports import (
     status_report_xlsx,
     write_status_report,
 )
-from saraban.status import STATE_TH, LetterStatus, Node, letter_status
 from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
 from thai_text import to_thai_digits
 
@@ -373,7 +373,7 @@ def test_the_template_builder_makes_the_shipped_status_template(tmp_path):
 
 
 def run_status(args: list[str], db, settings):
-    from saraban.cli import app
+    from saraban.faces.cli.app import app
 
     env = {"SARABAN_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
            "SARABAN_DATA_DIR": str(settings.data_dir)}

@@ -14,10 +14,9 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops
 from pypdf import PdfReader, PdfWriter
 
-from saraban.config import load_settings
-from saraban.letter_spec import parse_spec
-from saraban.letters import render_letters
-from saraban.stamps import (
+from saraban.kernel.settings import load_settings
+from saraban.letters.batch import render_letters
+from saraban.letters.paper.stamps import (
     BOX_HEIGHT,
     BOX_RIGHT_GAP,
     BOX_TOP_GAP,
@@ -29,6 +28,7 @@ from saraban.stamps import (
     stamp_lines,
     stamp_receipt,
 )
+from saraban.letters.spec import parse_spec
 from tests.conftest import example_dict
 
 UNIT = "สำนักงานส่งเสริมการปกครองท้องถิ่น"

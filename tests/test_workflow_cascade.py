@@ -7,10 +7,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from saraban.circulars import receive
-from saraban.config import load_settings
-from saraban.directory import ensure_directory
-from saraban.models import Delivery, Letter, RegisterEntry, Unit
+from saraban.chain.circulars import receive
+from saraban.directory.skeleton import ensure_directory
+from saraban.kernel.settings import load_settings
+from saraban.records.models import Delivery, Letter, RegisterEntry, Unit
 from tests.conftest import EXAMPLES
 from tests.dbs import KINDS, database_param, database_url, fresh_database
 

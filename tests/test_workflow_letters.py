@@ -42,7 +42,7 @@ def test_flow_refuses_a_batch_with_a_bad_spec_and_writes_nothing(prefect_server,
 
 
 def test_demo_runs_the_seed_chain_and_says_where_everything_is(prefect_server, tmp_path: Path, monkeypatch):
-    from saraban.cli import app
+    from saraban.faces.cli.app import app
 
     monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("SARABAN_DATABASE_URL", raising=False)

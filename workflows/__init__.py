@@ -8,7 +8,7 @@ two cores fits in. Variables already set in the environment win.
 import os
 from pathlib import Path
 
-from saraban.config import prefect_environment
+from saraban.kernel.settings import prefect_environment
 
 for _key, _value in prefect_environment().items():
     os.environ.setdefault(_key, _value)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from saraban.circulars import carry_down, issue_circular, make_files, receive_many, recipients_of
-from saraban.config import load_settings
-from saraban.db import open_database
-from saraban.letter_spec import load_spec
+from saraban.chain.circulars import carry_down, issue_circular, make_files, receive_many, recipients_of
+from saraban.kernel.settings import load_settings
+from saraban.letters.spec import load_spec
+from saraban.records.db import open_database
 
 
 @task(name="issue-circular", retries=2, retry_delay_seconds=1)

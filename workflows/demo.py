@@ -18,15 +18,18 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from saraban.circulars import receive_incoming
-from saraban.config import load_settings
-from saraban.db import open_database
-from saraban.directory import add_synthetic_local_layer, ensure_directory, select_units, update_unit
-from saraban.letter_spec import load_spec
-from saraban.programme_reports import write_programme_report
-from saraban.programmes import ProgrammeError, apply, create_programme, get_programme, send_invitation
-from saraban.reports import write_status_report
-from saraban.status import as_text, letter_status
+from saraban.chain.circulars import receive_incoming
+from saraban.chain.status import as_text, letter_status
+from saraban.directory.imports import update_unit
+from saraban.directory.selectors import select_units
+from saraban.directory.skeleton import add_synthetic_local_layer, ensure_directory
+from saraban.kernel.settings import load_settings
+from saraban.letters.spec import load_spec
+from saraban.programmes.applications import apply, create_programme, get_programme, send_invitation
+from saraban.programmes.definitions import ProgrammeError
+from saraban.records.db import open_database
+from saraban.reports.programmes import write_programme_report
+from saraban.reports.status import write_status_report
 from workflows.cascade import cascade_flow
 from workflows.letters import render_letters_flow
 from workflows.reminders import reminders_flow

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from saraban.config import load_settings
-from saraban.letters import load_specs, render_letters
+from saraban.kernel.settings import load_settings
+from saraban.letters.batch import load_specs, render_letters
 
 BATCH_SIZE = 100
 

@@ -12,9 +12,9 @@ from datetime import datetime
 from prefect import flow, get_run_logger, task
 from prefect.schedules import Cron
 
-from saraban.config import load_settings
-from saraban.db import open_database
-from saraban.reminders import make_reminders, policy_from_env
+from saraban.kernel.settings import load_settings
+from saraban.programmes.reminders import make_reminders, policy_from_env
+from saraban.records.db import open_database
 
 DEPLOYMENT = "daily-reminders"
 CRON = "0 8 * * *"

@@ -1,0 +1,1 @@
+"""The chain of circulars: issue, receive, forward, cancel; who gets what; tracking links; status."""

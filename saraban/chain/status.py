@@ -1,0 +1,176 @@
+"""Where a circular is: per level and per unit, sent, received (number, time), forwarded (which letter),
+and who is still missing — following each forwarding letter down the chain."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from saraban.directory.levels import LEVEL_NAMES, LOCAL_LEVELS
+from saraban.records.db import Database
+from saraban.records.models import Delivery, Letter, Unit
+
+
+@dataclass
+class Node:
+    """One delivery: a unit that was sent the letter, and what it did with it."""
+
+    unit_key: str
+    unit_name: str
+    level: str
+    letter_ref: str  # the letter it was sent
+    sent_at: datetime
+    received_at: datetime | None
+    receipt: str | None  # "2567/1649"
+    forwarded_ref: str | None
+    forwarded_letter_id: int | None
+    children: list[Node] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        if self.forwarded_ref:
+            return "forwarded"
+        return "received" if self.received_at else "sent"
+
+
+@dataclass
+class LetterStatus:
+    letter_id: int
+    ref: str
+    sender: str
+    subject: str
+    recipients: list[Node]
+
+    def nodes(self) -> list[Node]:
+        out, stack = [], list(reversed(self.recipients))
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack += reversed(node.children)
+        return out
+
+    def by_level(self) -> dict[str, dict[str, int]]:
+        """Per level: how many were sent, received, forwarded, and are missing (not received)."""
+        counts: dict[str, Counter] = {}
+        for n in self.nodes():
+            c = counts.setdefault(n.level, Counter())
+            c["sent"] += 1
+            c["received"] += n.received_at is not None
+            c["forwarded"] += n.forwarded_ref is not None
+            c["missing"] += n.received_at is None
+        return {level: dict(c) for level, c in counts.items()}
+
+    def missing(self) -> list[Node]:
+        """Not received yet; and received but not carried on where the chain goes further down."""
+        return [n for n in self.nodes()
+                if n.received_at is None or (n.forwarded_ref is None and n.level not in LOCAL_LEVELS)]
+
+
+def letter_status(db: Database, letter_id: int) -> LetterStatus:
+    """The whole tree below one letter, a few queries per level however many units it reached."""
+    with db.transaction() as s:
+        root = s.get(Letter, letter_id)
+        sender = s.get(Unit, root.unit_id)
+        letters = {root.id: root}
+        frontier = [root.id]
+        nodes_by_letter: dict[int, list[Node]] = {}
+        while frontier:
+            rows = s.execute(select(Delivery, Unit).join(Unit, Unit.id == Delivery.unit_id)
+                             .where(Delivery.letter_id.in_(frontier)).order_by(Unit.key)).all()
+            forwarded_ids = [d.forwarded_letter_id for d, _ in rows if d.forwarded_letter_id]
+            for x in s.scalars(select(Letter).where(Letter.id.in_(forwarded_ids))) if forwarded_ids else []:
+                letters[x.id] = x
+            for d, u in rows:
+                node = Node(u.key, u.name, u.level, letters[d.letter_id].ref_text, d.sent_at, d.received_at,
+                            f"{d.receipt_year}/{d.receipt_number}" if d.receipt_number else None,
+                            letters[d.forwarded_letter_id].ref_text if d.forwarded_letter_id else None,
+                            d.forwarded_letter_id)
+                nodes_by_letter.setdefault(d.letter_id, []).append(node)
+            frontier = forwarded_ids
+        for nodes in nodes_by_letter.values():
+            for node in nodes:
+                if node.forwarded_letter_id:
+                    node.children = nodes_by_letter.get(node.forwarded_letter_id, [])
+        return LetterStatus(root.id, root.ref_text, sender.printed_sender, root.subject,
+                            nodes_by_letter.get(root.id, []))
+
+
+STATE_TH = {"sent": "ส่งแล้ว ยังไม่ลงรับ", "received": "ลงรับแล้ว", "forwarded": "ลงรับและส่งต่อแล้ว"}
+
+
+def why_missing(node: Node) -> str:
+    return "ยังไม่ลงรับ / not received" if node.received_at is None else \
+        "ลงรับแล้ว ยังไม่ส่งต่อ / received, not forwarded"
+
+
+def as_dict(status: LetterStatus) -> dict[str, Any]:
+    def node(n: Node) -> dict[str, Any]:
+        return {"unit": n.unit_key, "name": n.unit_name, "level": n.level, "state": n.state,
+                "sent_at": n.sent_at.isoformat(), "received_at": n.received_at.isoformat() if n.received_at else None,
+                "receipt": n.receipt, "forwarded_by": n.forwarded_ref, "children": [node(c) for c in n.children]}
+
+    return {"letter": status.letter_id, "ref": status.ref, "sender": status.sender, "subject": status.subject,
+            "levels": status.by_level(), "missing": [n.unit_key for n in status.missing()],
+            "recipients": [node(n) for n in status.recipients]}
+
+
+def as_text(status: LetterStatus, *, max_children: int = 20) -> str:
+    """A tree for the terminal: each unit with its state; long lists are cut with a count."""
+    lines = [f"ที่ {status.ref}  {status.sender}", f"เรื่อง {status.subject}", ""]
+    lines.append(f"  {'ระดับ / level':<40} {'ส่ง':>6} {'ลงรับ':>6} {'ส่งต่อ':>6} {'ยังไม่ลงรับ':>6}")
+    for level, c in status.by_level().items():
+        name = f"{LEVEL_NAMES.get(level, level)} ({level})"
+        lines.append(f"  {name:<40} {c['sent']:>6} {c['received']:>6} {c['forwarded']:>6} {c['missing']:>6}")
+    lines.append("")
+
+    def walk(nodes: list[Node], depth: int) -> None:
+        # Those that carried the letter on first: their branches are what the reader follows.
+        nodes = sorted(nodes, key=lambda n: (not n.children, n.unit_key))
+        for i, n in enumerate(nodes):
+            if i == max_children:
+                lines.append(f"{'  ' * depth}… {len(nodes) - i} more")
+                break
+            receipt = f" เลขรับ {n.receipt} {n.received_at:%Y-%m-%d %H:%M}" if n.receipt else ""
+            onward = f" → ที่ {n.forwarded_ref}" if n.forwarded_ref else ""
+            lines.append(f"{'  ' * depth}- {n.unit_name} [{n.unit_key}] {STATE_TH[n.state]}{receipt}{onward}")
+            walk(n.children, depth + 1)
+
+    walk(status.recipients, 1)
+    missing = status.missing()
+    lines.append("")
+    lines.append(f"ยังไม่ครบ / still missing: {len(missing)}")
+    lines += [f"  - {n.unit_name} [{n.unit_key}]: {why_missing(n)}" for n in missing[:max_children]]
+    if len(missing) > max_children:
+        lines.append(f"  … {len(missing) - max_children} more")
+    return "\n".join(lines)
+
+
+def mail_problems(db: Database, status: LetterStatus) -> list[dict[str, Any]]:
+    """E-mails to the units of this tree that were refused or failed (bounces are never silent)."""
+    from saraban.notify.mail import PROBLEM_KINDS
+    from saraban.records.models import Event
+
+    keys = sorted({n.unit_key for n in status.nodes()})
+    problems: list[dict[str, Any]] = []
+    with db.transaction() as s:
+        for start in range(0, len(keys), 1000):
+            rows = s.execute(select(Event, Unit).join(Unit, Unit.id == Event.unit_id).where(
+                Event.kind.in_(PROBLEM_KINDS), Unit.key.in_(keys[start:start + 1000])).order_by(Event.id)).all()
+            problems += [{"unit": u.key, "name": u.name, "kind": e.kind, "at": e.at.isoformat(),
+                          "subject": (e.data or {}).get("subject"), "error": (e.data or {}).get("error"),
+                          "refused": (e.data or {}).get("refused")} for e, u in rows]
+    return problems
+
+
+def mail_problems_text(problems: list[dict[str, Any]]) -> str:
+    if not problems:
+        return ""
+    lines = [f"ปัญหาการส่งอีเมล / e-mail problems: {len(problems)}"]
+    for p in problems:
+        why = p["error"] or ", ".join(f"{to}: {reply}" for to, reply in (p["refused"] or {}).items())
+        lines.append(f"  - {p['name']} [{p['unit']}] {p['kind']} {p['at'][:16]}: {why}")
+    return "\n".join(lines)

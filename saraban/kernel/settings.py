@@ -1,0 +1,94 @@
+"""Settings: where saraban keeps its data and which office look it uses.
+
+Everything comes from environment variables (``SARABAN_*``) with defaults that work on a fresh
+machine: data in ``./data`` next to where you run saraban, the templates shipped with the package.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# The folder that holds saraban/, templates/ and examples/: the checkout, or site-packages for a wheel.
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES_DIR = PACKAGE_ROOT / "templates"
+EXAMPLES_DIR = PACKAGE_ROOT / "examples"  # the field examples the demo runs
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    templates_dir: Path = TEMPLATES_DIR
+    # The font named in the .docx; the office's own Thai font (TH SarabunIT๙ by default).
+    # PDF rendering substitutes Google's Sarabun (same design family, OFL) when it is not installed.
+    font_name: str = "TH SarabunIT๙"
+    # The emblem printed at the head of a letter (ตราครุฑ); a neutral placeholder ships with saraban.
+    emblem: Path = TEMPLATES_DIR / "images" / "emblem-placeholder.png"
+    soffice: str = "soffice"
+    database_url: str | None = None  # None: SQLite in the data folder
+    # Signs tracking links; set SARABAN_SECRET in production (the default is per data folder).
+    secret: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    # Outgoing e-mail (SMTP). No host: e-mails are not sent, and the status says so.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "none"  # none | starttls | tls
+    mail_from: str = "saraban@localhost"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.data_dir / "out"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+    @property
+    def libreoffice_profile(self) -> Path:
+        return self.data_dir / "libreoffice-profile"
+
+
+def template_file(settings: Settings, relative: str) -> Path:
+    """A template (e.g. ``reports/status.docx``): the office's own copy in its templates folder when it has
+    one, else the one shipped with saraban."""
+    own = settings.templates_dir / relative
+    return own if own.exists() else TEMPLATES_DIR / relative
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (``SARABAN_DATA_DIR``, ``SARABAN_FONT`` ...)."""
+    env = os.environ
+    data_dir = Path(env.get("SARABAN_DATA_DIR", "data")).resolve()
+    templates_dir = Path(env.get("SARABAN_TEMPLATES_DIR", str(TEMPLATES_DIR))).resolve()
+    return Settings(
+        data_dir=data_dir,
+        templates_dir=templates_dir,
+        font_name=env.get("SARABAN_FONT", "TH SarabunIT๙"),
+        emblem=Path(env.get("SARABAN_EMBLEM", str(templates_dir / "images" / "emblem-placeholder.png"))),
+        soffice=env.get("SARABAN_SOFFICE", "soffice"),
+        database_url=env.get("SARABAN_DATABASE_URL") or None,
+        secret=env.get("SARABAN_SECRET") or None,
+        base_url=env.get("SARABAN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        smtp_host=env.get("SARABAN_SMTP_HOST") or None,
+        smtp_port=int(env.get("SARABAN_SMTP_PORT", "25")),
+        smtp_user=env.get("SARABAN_SMTP_USER") or None,
+        smtp_password=env.get("SARABAN_SMTP_PASSWORD") or None,
+        smtp_security=env.get("SARABAN_SMTP_SECURITY", "none"),
+        mail_from=env.get("SARABAN_MAIL_FROM", "saraban@localhost"),
+    )
+
+
+def prefect_environment(settings: Settings | None = None) -> dict[str, str]:
+    """The Prefect settings saraban runs with: a local ephemeral server whose home is in the data
+    folder, analytics off, and a startup timeout that a cold start on 2 cores fits in."""
+    settings = settings or load_settings()
+    return {
+        "PREFECT_HOME": str(settings.prefect_home),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }

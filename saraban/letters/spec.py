@@ -1,0 +1,352 @@
+"""The letter spec: what a clerk (or a flow) fills in to make one official letter.
+
+A spec is YAML or the same as a Python object. ``parse_spec`` checks everything at once and raises
+``SpecError`` with one message per problem, naming the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
+
+from saraban.kernel.yaml_input import DuplicateKey, TextDatesLoader
+from thai_text import RefNo, ThaiDateError, parse_thai_date, to_arabic_digits
+from thai_text.dates import BE_OFFSET, MIN_BE_YEAR
+from thai_text.refno import RefNoError
+
+KINDS = ("external", "stamped", "memo")
+KIND_NAMES = {"external": "หนังสือภายนอก", "stamped": "หนังสือประทับตรา", "memo": "บันทึกข้อความ"}
+# How the messages name each kind of letter.
+_LETTER = {"external": "an external letter (หนังสือภายนอก)", "stamped": "a stamped letter (หนังสือประทับตรา)",
+           "memo": "a memo (บันทึกข้อความ)"}
+URGENCIES = ("ด่วนที่สุด", "ด่วนมาก", "ด่วน")
+SECRECIES = ("ลับที่สุด", "ลับมาก", "ลับ")
+SALUTATIONS = ("เรียน", "กราบเรียน", "นมัสการ")
+DEFAULT_CLOSING = {"เรียน": "ขอแสดงความนับถือ", "กราบเรียน": "ขอแสดงความนับถืออย่างยิ่ง",
+                   "นมัสการ": "ขอนมัสการด้วยความเคารพ"}
+# Characters XML 1.0 cannot hold: a .docx containing them does not open.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})(-\d\d-\d\d)")
+
+
+class SpecError(ValueError):
+    """A spec that cannot make a letter; ``problems`` holds one message per problem."""
+
+    def __init__(self, problems: list[str], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__("\n".join(f"{where}{p}" for p in problems))
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+# One entry of a list (a paragraph, a reference, an enclosure ...): a blank one is refused.
+Entry = Annotated[str, Field(min_length=1)]
+
+
+class Sender(_Part):
+    name: str = Field(min_length=1)
+    address: str | None = None
+
+
+class Signer(_Part):
+    name: str = Field(min_length=1)
+    position: str = Field(min_length=1)
+
+
+class Owner(_Part):
+    unit: str = Field(min_length=1)
+    phone: str | None = None
+    fax: str | None = None
+    email: str | None = None
+    contact: str | None = None  # ผู้ประสานงาน
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v):
+            raise ValueError("expected an e-mail address such as saraban@dla.go.th")
+        return v
+
+
+class QRCode(_Part):
+    url: str = Field(min_length=1)
+    caption: str = Field(min_length=1)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^(https?://|mailto:|tel:)\S+$", v):
+            raise ValueError("expected a link starting with https:// (or http://, mailto:, tel:), "
+                             "without spaces")
+        return v
+
+
+class LetterSpec(_Part):
+    kind: Literal["external", "stamped", "memo"]
+    circular: bool = False  # before ref: the ref's check reads it
+    ref: RefNo | None = None
+    date: date
+    sender: Sender
+    to: str = Field(min_length=1)
+    subject: str = Field(min_length=1)
+    references: list[Entry] = []
+    enclosures: list[Entry] = []
+    body: list[Entry] = Field(min_length=1)
+    salutation: str | None = None
+    closing: str | None = None
+    signer: Signer | None = None
+    owner: Owner | None = None
+    copies_to: list[Entry] = []
+    urgency: str | None = None
+    secrecy: str | None = None
+    qr: list[QRCode] = []
+    digits: Literal["thai", "arabic"] = "thai"
+
+    @field_validator("ref", mode="before")
+    @classmethod
+    def _ref(cls, v: Any) -> Any:
+        if v is None or isinstance(v, RefNo):
+            return v
+        try:
+            return RefNo.parse(str(v))
+        except RefNoError as e:
+            raise ValueError(str(e)) from None
+
+    @field_validator("ref")
+    @classmethod
+    def _ref_series(cls, v: RefNo | None, info: ValidationInfo) -> RefNo | None:
+        """A circular's ref is in the ว series, and only a circular's (unchecked if 'circular' is wrong)."""
+        circular = info.data.get("circular")
+        if v is None or circular is None or v.circular == circular:
+            return v
+        if circular:
+            example = replace(v, circular=True).format("arabic")
+            raise ValueError(f"a circular takes the ว series, e.g. '{example}'; got '{v.format('arabic')}'")
+        raise ValueError(f"'{v.format('arabic')}' is in the ว series of circulars; "
+                         "set 'circular: true' or drop the ว")
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> Any:
+        # parse_thai_date reads any ISO year as C.E., so '2567-03-29' would be 543 years late.
+        iso = _ISO_DATE.search(to_arabic_digits(str(v)))
+        if iso and int(iso[1]) >= MIN_BE_YEAR:
+            raise ValueError(f"'{v}' looks like a B.E. year; an ISO date takes the C.E. year, "
+                             f"e.g. {int(iso[1]) - BE_OFFSET}{iso[2]}")
+        if isinstance(v, date):
+            return v
+        try:
+            return parse_thai_date(str(v))
+        except ThaiDateError as e:
+            raise ValueError(str(e)) from None
+
+    @field_validator("urgency")
+    @classmethod
+    def _urgency(cls, v: str | None) -> str | None:
+        if v and v not in URGENCIES and not v.startswith("ด่วนภายใน"):
+            raise ValueError(f"expected one of {', '.join(URGENCIES)} or 'ด่วนภายใน <วัน เวลา>'")
+        return v or None
+
+    @field_validator("secrecy")
+    @classmethod
+    def _secrecy(cls, v: str | None) -> str | None:
+        if v and v not in SECRECIES:
+            raise ValueError(f"expected one of {', '.join(SECRECIES)}")
+        return v or None
+
+    @field_validator("salutation")
+    @classmethod
+    def _salutation(cls, v: str | None) -> str | None:
+        if v and v not in SALUTATIONS:
+            raise ValueError(f"expected one of {', '.join(SALUTATIONS)}")
+        return v or None
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES[self.kind]
+
+    def hash(self) -> str:
+        """sha256 of the spec's content: the same spec always gives the same letter text."""
+        data = self.model_dump(mode="json")
+        data["ref"] = self.ref.format("arabic") if self.ref else None
+        blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# --- the parts each kind of letter has: checked on the mapping as given -----------------------------
+
+
+def _given(data: dict[str, Any], key: str) -> bool:
+    """Whether the spec fills in ``key``: null, blank text and an empty list count as left out."""
+    value = data.get(key)
+    if isinstance(value, str):
+        value = value.strip()
+    return value not in (None, "", [], ())
+
+
+def _kind_rules(data: dict[str, Any]) -> dict[str, str]:
+    """The parts each kind of letter has and has not (reference/letters.md, หมวด ๑), as {key: message}.
+
+    They read the raw mapping, so they are reported along with any wrong field in one go.
+    """
+    kind = data.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        return {}  # the kind itself is the problem, and the model reports it
+    letter = _LETTER[kind]
+    rules: dict[str, str] = {}
+    if kind == "stamped":
+        for key in ("salutation", "closing", "signer"):
+            if _given(data, key):
+                rules[key] = (f"{letter} has no salutation, closing or signature; remove '{key}' "
+                              "(the office stamp stands for them)")
+        if _given(data, "copies_to"):
+            rules["copies_to"] = "only an external letter (หนังสือภายนอก) lists สำเนาส่ง"
+    elif data.get("signer") is None:
+        rules["signer"] = f"required for {letter}: {{name: ..., position: ...}}"
+    if kind == "memo":
+        for key in ("references", "enclosures", "copies_to"):
+            if _given(data, key):
+                rules[key] = f"{letter} has no separate '{key}' part; write it in the body text"
+        if _given(data, "closing"):
+            rules["closing"] = f"{letter} has no closing; remove 'closing'"
+    elif data.get("owner") is None:
+        rules["owner"] = f"required for {letter}: the owner division {{unit: ..., phone: ..., email: ...}}"
+    return rules
+
+
+# --- messages -----------------------------------------------------------------------------------------
+
+
+def _text_problems(data: Any, path: str) -> list[tuple[str, str]]:
+    """Text that a .docx cannot hold (control characters), as (path, message)."""
+    if isinstance(data, str):
+        return [(path, "contains a control character; remove it")] if _XML_ILLEGAL.search(data) else []
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _text_problems(v, f"{path}.{k}")]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _text_problems(v, f"{path}[{i}]")]
+    return []
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    """('qr', 0, 'url') -> 'qr[0].url'"""
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+
+
+def _part_model(annotation: Any) -> type[BaseModel] | None:
+    """The part model inside a field's type: Signer in ``Signer | None``, QRCode in ``list[QRCode]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for arg in get_args(annotation) if (m := _part_model(arg))), None)
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model whose keys sit at ``loc``: LetterSpec at (), Signer at ('signer',), QRCode at ('qr', 0)."""
+    model: type[BaseModel] | None = LetterSpec
+    for part in loc:
+        if isinstance(part, str):
+            field = model.model_fields.get(part) if model else None
+            model = _part_model(field.annotation) if field else None
+    return model
+
+
+def _did_you_mean(loc: tuple[str | int, ...]) -> str | None:
+    """The known key closest to the unknown key at ``loc``, if one is close."""
+    model = _model_at(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1) if model else []
+    return close[0] if close else None
+
+
+def _describe(error: ErrorDetails) -> str:
+    """The message for one validation error, without its path."""
+    loc, kind = error["loc"], error["type"]
+    if kind == "missing":
+        return "required but missing"
+    if kind == "extra_forbidden":
+        hint = _did_you_mean(loc)
+        return "unknown key" + (f" (did you mean '{hint}'?)" if hint else "")
+    if kind == "model_type" and (model := _model_at(loc)):
+        return f"expected a mapping with keys {', '.join(model.model_fields)}"
+    if kind == "literal_error":
+        return f"expected {error['ctx']['expected']}; got {error['input']!r}"
+    if kind == "too_short" and loc == ("body",):
+        return "needs at least one paragraph"
+    if kind == "string_too_short" and isinstance(loc[-1], int):
+        return "empty paragraph" if loc[0] == "body" else "empty entry; fill it in or remove it"
+    if kind == "string_too_short":
+        return "must not be empty"
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _problems(data: dict[str, Any], errors: list[ErrorDetails]) -> list[str]:
+    """Every problem once, as 'path: message': control characters, then fields, then kind rules."""
+    found: dict[str, str] = {}  # path -> message; the first message for a path wins
+    for key, value in data.items():
+        for path, message in _text_problems(value, str(key)):
+            found.setdefault(path, message)
+    rules = _kind_rules(data)
+    missing = {e["loc"] for e in errors if e["type"] == "missing"}
+    missing |= {(key,) for key in rules if data.get(key) is None}
+    # A misspelt key and the missing key it stands for are one mistake: the 'did you mean' says it all.
+    meant = {e["loc"][:-1] + (hint,) for e in errors
+             if e["type"] == "extra_forbidden" and (hint := _did_you_mean(e["loc"]))} & missing
+    for error in errors:
+        if error["loc"] not in meant:
+            found.setdefault(_path(error["loc"]), _describe(error))
+    for key, message in rules.items():
+        if (key,) in meant:
+            continue
+        # "remove 'signer'" says all there is to say about what is under signer
+        found = {p: m for p, m in found.items() if p != key and not p.startswith((f"{key}.", f"{key}["))}
+        found[key] = message
+    return [f"{path}: {message}" for path, message in found.items()]
+
+
+def parse_spec(data: Any, source: str = "") -> LetterSpec:
+    """Validate a spec given as a mapping; raise ``SpecError`` listing every problem."""
+    if not isinstance(data, dict):
+        raise SpecError(["the spec must be a mapping of keys (kind, date, sender, to, subject, body ...)"],
+                        source)
+    spec: LetterSpec | None = None
+    errors: list[ErrorDetails] = []
+    try:
+        spec = LetterSpec.model_validate(data)
+    except ValidationError as e:
+        errors = e.errors()
+    problems = _problems(data, errors)
+    if problems:
+        raise SpecError(problems, source)
+    assert spec is not None  # every validation error gives a problem
+    return spec
+
+
+# --- YAML files -------------------------------------------------------------------------------------
+
+
+def load_spec(path: Path) -> LetterSpec:
+    """Read and validate a YAML spec file."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=TextDatesLoader)
+    except OSError as e:
+        raise SpecError([f"cannot read the file: {e.strerror}"], str(path)) from None
+    except UnicodeDecodeError:
+        raise SpecError(["not UTF-8 text: save the file as UTF-8 (ไฟล์ต้องเป็น UTF-8)"], str(path)) from None
+    except DuplicateKey as e:
+        raise SpecError([str(e)], str(path)) from None
+    except yaml.YAMLError as e:
+        raise SpecError([f"not valid YAML: {e}"], str(path)) from None
+    return parse_spec(data, str(path))

@@ -1,0 +1,1 @@
+"""Notifying offices: e-mail over SMTP, every send recorded."""

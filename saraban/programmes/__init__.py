@@ -1,0 +1,1 @@
+"""Yearly programmes: definitions, invitations, applications and reminders (ทวงถาม)."""

@@ -1,0 +1,1 @@
+"""Records: the database, its models and migrations, the registers (gapless, per office, per year) and the events."""

@@ -1,0 +1,1 @@
+"""Reports: registers, status and programme reports as .docx and .xlsx (and charts)."""
