@@ -17,6 +17,7 @@ from thai_text.dates import (
 )
 from thai_text.numerals import (
     apply_digits,
+    register_number,
     thai_digits_in_prose,
     to_arabic_digits,
     to_thai_digits,
@@ -35,6 +36,7 @@ __all__ = [
     "fiscal_year",
     "format_thai_date",
     "parse_thai_date",
+    "register_number",
     "thai_digits_in_prose",
     "to_arabic_digits",
     "to_thai_digits",

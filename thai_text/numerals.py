@@ -70,3 +70,14 @@ def apply_digits(text: str, digits: str) -> str:
     if digits == "arabic":
         return to_arabic_digits(text)
     raise ValueError(f"digits must be 'thai' or 'arabic', not {digits!r}")
+
+
+def register_number(number: int, year: int, digits: str = "thai") -> str:
+    """A register number as clerks write it, number then B.E. year: ``๑/๒๕๖๙`` (เลขรับ ๑/๒๕๖๙).
+
+    >>> register_number(1, 2569)
+    '๑/๒๕๖๙'
+    >>> register_number(1649, 2567, digits="arabic")
+    '1649/2567'
+    """
+    return apply_digits(f"{number}/{year}", digits)
