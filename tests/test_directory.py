@@ -43,7 +43,7 @@ def _database_params() -> list:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty, migrated database: a new SQLite file, or the test PostgreSQL emptied."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/saraban.records.db"
+        return f"sqlite:///{tmp_path}/saraban.db"
     url = os.environ[POSTGRES_ENV]
     empty_postgres(url)
     return url

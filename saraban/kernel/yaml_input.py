@@ -1,4 +1,9 @@
-"""YAML as users write it: safe, dates kept as text for Thai date parsing, a key written twice refused."""
+"""YAML as users write it: safe, dates kept as text for Thai date parsing, a key written twice refused.
+
+YAML files come from clerks and from outside: anchors and aliases (``&a`` / ``*a``, the "billion laughs"
+that expand a few lines into gigabytes) and nesting deeper than :data:`MAX_DEPTH` are refused while the
+file is read, before anything is built, so a hostile file costs milliseconds, not memory.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,19 @@ from typing import Any
 import yaml
 
 TIMESTAMP = "tag:yaml.org,2002:timestamp"
+MAX_DEPTH = 32  # a letter, a programme or a directory row nests a few levels; more is not a clerk's file
 
 
-class DuplicateKey(yaml.YAMLError):
+class RefusedYaml(yaml.YAMLError):
+    """YAML that is well-formed but refused; its message is for people as it is."""
+
+
+class DuplicateKey(RefusedYaml):
     pass
+
+
+class UnsafeYaml(RefusedYaml):
+    """An anchor, an alias or nesting too deep: refused before anything is built."""
 
 
 class TextDatesLoader(yaml.SafeLoader):
@@ -26,6 +40,23 @@ class TextDatesLoader(yaml.SafeLoader):
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise UnsafeYaml(f"บรรทัด {line}: ไม่รับการอ้างค่าซ้ำด้วย & และ * ให้เขียนค่าเต็ม / line {line}: anchors "
+                             "and aliases (&name, *name) are not accepted; write the value out")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise UnsafeYaml(f"บรรทัด {line}: ซ้อนกันลึกเกิน {MAX_DEPTH} ชั้น / "
+                                 f"line {line}: nested more than {MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         lines: dict[Any, int] = {}
         for key_node, _ in node.value:
@@ -36,7 +67,7 @@ class TextDatesLoader(yaml.SafeLoader):
                 continue  # PyYAML refuses it itself
             line = key_node.start_mark.line + 1
             if key in lines:
-                raise DuplicateKey(f"the key '{key}' is written twice, on lines {lines[key]} and {line}; "
-                                    "keep one")
+                raise DuplicateKey(f"คีย์ '{key}' เขียนซ้ำที่บรรทัด {lines[key]} และ {line} ให้เหลือไว้หนึ่งที่ / "
+                                   f"the key '{key}' is written twice, on lines {lines[key]} and {line}; keep one")
             lines[key] = line
         return super().construct_mapping(node, deep=deep)

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
 
-from saraban.kernel.yaml_input import DuplicateKey, TextDatesLoader
+from saraban.kernel.yaml_input import RefusedYaml, TextDatesLoader
 from thai_text import RefNo, ThaiDateError, parse_thai_date, to_arabic_digits
 from thai_text.dates import BE_OFFSET, MIN_BE_YEAR
 from thai_text.refno import RefNoError
@@ -345,7 +345,7 @@ def load_spec(path: Path) -> LetterSpec:
         raise SpecError([f"cannot read the file: {e.strerror}"], str(path)) from None
     except UnicodeDecodeError:
         raise SpecError(["not UTF-8 text: save the file as UTF-8 (ไฟล์ต้องเป็น UTF-8)"], str(path)) from None
-    except DuplicateKey as e:
+    except RefusedYaml as e:
         raise SpecError([str(e)], str(path)) from None
     except yaml.YAMLError as e:
         raise SpecError([f"not valid YAML: {e}"], str(path)) from None

@@ -21,7 +21,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def database_url(settings: Settings) -> str:
-    return settings.database_url or f"sqlite:///{settings.data_dir / 'saraban.records.db'}"
+    return settings.database_url or f"sqlite:///{settings.data_dir / 'saraban.db'}"
 
 
 def _sqlite_setup(engine: Engine) -> None:
