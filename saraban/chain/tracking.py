@@ -7,10 +7,12 @@ them with the office's secret, so a token can be checked without the database an
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from saraban.kernel.settings import Settings
@@ -20,15 +22,25 @@ _NONCE, _MAC = 9, 7
 
 
 def secret_key(settings: Settings) -> bytes:
-    """``SARABAN_SECRET`` or, by default, a random key kept in the data folder (created once)."""
+    """``SARABAN_SECRET`` or, by default, a random key kept in the data folder (created once).
+
+    The file is written whole under a temporary name and then linked into place, so processes starting
+    at once all read the same complete key and none fails; it is readable by its owner only."""
     if settings.secret:
         return settings.secret.encode("utf-8")
     path: Path = settings.data_dir / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
+        fd, temporary = tempfile.mkstemp(prefix=".secret-", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):  # another process linked its key first: use that one
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
     return path.read_text().strip().encode("utf-8")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # The folder that holds saraban/, templates/ and examples/: the checkout, or site-packages for a wheel.
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +59,33 @@ def template_file(settings: Settings, relative: str) -> Path:
     return own if own.exists() else TEMPLATES_DIR / relative
 
 
+MIN_SECRET_BYTES = 32  # an HMAC key shorter than its hash (SHA-256) is weaker than the links it signs
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work: the message names the variable and says how to fix it."""
+
+
+def _secret(value: str | None) -> str | None:
+    if value and len(value.encode("utf-8")) < MIN_SECRET_BYTES:
+        raise SettingsError(f"SARABAN_SECRET สั้นเกินไป ต้องยาวอย่างน้อย {MIN_SECRET_BYTES} ไบต์ / SARABAN_SECRET is too "
+                            f"short: it must be at least {MIN_SECRET_BYTES} bytes (make one with: "
+                            "python3 -c 'import secrets; print(secrets.token_hex(32))')")
+    return value or None
+
+
+def _base_url(value: str) -> str:
+    """The address tracking links and e-mails point at: an http(s) URL with a host."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(f"SARABAN_BASE_URL ต้องเป็นที่อยู่เว็บ http:// หรือ https:// / SARABAN_BASE_URL must be an "
+                            f"http(s) address such as https://saraban.example.go.th, not {value!r}")
+    return value.strip().rstrip("/")
+
+
 def load_settings() -> Settings:
-    """Read the settings from the environment (``SARABAN_DATA_DIR``, ``SARABAN_FONT`` ...)."""
+    """Read the settings from the environment (``SARABAN_DATA_DIR``, ``SARABAN_FONT`` ...); a setting that
+    cannot work raises :class:`SettingsError`."""
     env = os.environ
     data_dir = Path(env.get("SARABAN_DATA_DIR", "data")).resolve()
     templates_dir = Path(env.get("SARABAN_TEMPLATES_DIR", str(TEMPLATES_DIR))).resolve()
@@ -70,8 +96,8 @@ def load_settings() -> Settings:
         emblem=Path(env.get("SARABAN_EMBLEM", str(templates_dir / "images" / "emblem-placeholder.png"))),
         soffice=env.get("SARABAN_SOFFICE", "soffice"),
         database_url=env.get("SARABAN_DATABASE_URL") or None,
-        secret=env.get("SARABAN_SECRET") or None,
-        base_url=env.get("SARABAN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        secret=_secret(env.get("SARABAN_SECRET")),
+        base_url=_base_url(env.get("SARABAN_BASE_URL", "http://127.0.0.1:8000")),
         smtp_host=env.get("SARABAN_SMTP_HOST") or None,
         smtp_port=int(env.get("SARABAN_SMTP_PORT", "25")),
         smtp_user=env.get("SARABAN_SMTP_USER") or None,
