@@ -26,6 +26,7 @@ from saraban.notify.mail import (
     OutgoingMail,
     build_message,
     mail_problems,
+    message_id_for,
     record_mail,
     send_mail,
 )
@@ -306,3 +307,45 @@ def test_implicit_tls_and_untrusted_certificate(tmp_path, certificate, sleeps):
     assert result.ok and len(store.envelopes) == 1
     assert (untrusted.ok, untrusted.attempts, sleeps) == (False, 1, [])  # a certificate problem is permanent
     assert "CERTIFICATE_VERIFY_FAILED" in untrusted.error
+
+
+@contextmanager
+def silent_server():
+    """A server that accepts connections and never says a word (not even its greeting)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+def test_a_silent_server_costs_one_timeout_then_sends_fail_at_once(tmp_path, sleeps):
+    import time
+
+    with silent_server() as port:
+        settings = smtp_settings(tmp_path, port, smtp_timeout=0.5)
+        started = time.monotonic()
+        first = send_mail(settings, OutgoingMail(["a@b.go.th"], "ทวงถาม", "x"), sleep=sleeps.append)
+        after_first = time.monotonic()
+        others = [send_mail(settings, OutgoingMail([f"u{i}@b.go.th"], "ทวงถาม", "x"), sleep=sleeps.append)
+                  for i in range(20)]
+        elapsed_others = time.monotonic() - after_first
+    assert not first.ok and first.attempts == 1 and "did not answer in time" in first.error
+    assert after_first - started < 5 and sleeps == []  # one timeout, no retry, no back-off
+    assert all(not r.ok and r.attempts == 0 and r.error.startswith("not tried:") for r in others)
+    assert elapsed_others < 1  # 20 sends did not wait for the silent server again
+
+
+def test_a_given_message_id_is_the_one_sent_every_time(tmp_path, sleeps):
+    store = Store()
+    with smtp_server(store) as port:
+        settings = smtp_settings(tmp_path, port)
+        stable = message_id_for(settings, "letter", 12, "a@b.go.th")
+        results = [send_mail(settings, OutgoingMail(["a@b.go.th"], "ทวงถาม", "x"), sleep=sleeps.append,
+                             message_id=stable) for _ in range(2)]
+    assert [r.message_id for r in results] == [stable, stable]
+    assert stable == message_id_for(settings, "letter", 12, "a@b.go.th") != message_id_for(settings, "letter", 13)
+    sent = [BytesParser(policy=policy.default).parsebytes(e.content)["Message-ID"] for e in store.envelopes]
+    assert sent == [stable, stable]

@@ -34,6 +34,7 @@ class Settings:
     # Outgoing e-mail (SMTP). No host: e-mails are not sent, and the status says so.
     smtp_host: str | None = None
     smtp_port: int = 25
+    smtp_timeout: float = 10.0  # seconds for the connection and for each SMTP command
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_security: str = "none"  # none | starttls | tls
@@ -83,6 +84,17 @@ def _base_url(value: str) -> str:
     return value.strip().rstrip("/")
 
 
+def _number(name: str, value: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:
+        raise SettingsError(f"{name} ต้องเป็นตัวเลขระหว่าง {low:g} ถึง {high:g} / {name} must be a number from {low:g} "
+                            f"to {high:g}, not {value!r}")
+    return number
+
+
 def load_settings() -> Settings:
     """Read the settings from the environment (``SARABAN_DATA_DIR``, ``SARABAN_FONT`` ...); a setting that
     cannot work raises :class:`SettingsError`."""
@@ -99,7 +111,8 @@ def load_settings() -> Settings:
         secret=_secret(env.get("SARABAN_SECRET")),
         base_url=_base_url(env.get("SARABAN_BASE_URL", "http://127.0.0.1:8000")),
         smtp_host=env.get("SARABAN_SMTP_HOST") or None,
-        smtp_port=int(env.get("SARABAN_SMTP_PORT", "25")),
+        smtp_port=int(_number("SARABAN_SMTP_PORT", env.get("SARABAN_SMTP_PORT", "25"), 1, 65535)),
+        smtp_timeout=_number("SARABAN_SMTP_TIMEOUT", env.get("SARABAN_SMTP_TIMEOUT", "10"), 0.1, 600),
         smtp_user=env.get("SARABAN_SMTP_USER") or None,
         smtp_password=env.get("SARABAN_SMTP_PASSWORD") or None,
         smtp_security=env.get("SARABAN_SMTP_SECURITY", "none"),

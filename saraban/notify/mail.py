@@ -5,14 +5,19 @@ the login. Subjects and file names may be Thai: the message is built with the de
 so headers are RFC 2047 encoded and attachment names RFC 2231 encoded (plain ASCII on the wire).
 
 ``send_mail`` never raises for a mail problem: callers (reminders, acknowledgements) keep going, and
-the ``MailResult`` says what happened. Temporary failures (connection refused or reset, time-outs, a
-dropped connection, 4xx replies) are retried with exponential back-off; permanent ones (5xx replies,
-a wrong password, a certificate that does not verify) are not. ``record_mail`` writes every send to
-the event trail, and ``mail_problems`` finds the failed and refused ones for the status.
+the ``MailResult`` says what happened. Temporary failures (connection refused or reset, a dropped
+connection, 4xx replies) are retried with exponential back-off; permanent ones (5xx replies, a wrong
+password, a certificate that does not verify) are not. A server that does not answer costs one
+``SARABAN_SMTP_TIMEOUT`` (10 s): it is not retried at once, and for the next minute every send to it
+fails at once ("not tried") instead of waiting again — the daily run tries them again. A message's
+``Message-ID`` may be given (:func:`message_id_for`), so a resend after a crash is the same message.
+``record_mail`` writes every send to the event trail, and ``mail_problems`` finds the failed and refused
+ones for the status.
 """
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import smtplib
 import ssl
@@ -31,7 +36,7 @@ from saraban.kernel.settings import Settings
 from saraban.records.events import record_event
 from saraban.records.models import Event
 
-TIMEOUT = 30.0
+SILENT_PAUSE = 60.0  # seconds during which a server that timed out is not tried again
 SECURITY = ("none", "starttls", "tls")
 PROBLEM_KINDS = ("mail.failed", "mail.refused")
 NOT_CONFIGURED = "e-mail is not configured: set SARABAN_SMTP_HOST (and SARABAN_SMTP_PORT, SARABAN_SMTP_SECURITY)"
@@ -66,6 +71,22 @@ class MailResult:
     message_id: str
 
 
+def message_id_for(settings: Settings, *parts: object) -> str:
+    """A Message-ID that is the same every time for the same parts (e.g. a letter and its addressee), so
+    that a message sent again after a crash is recognised as the same message.
+
+    >>> from saraban.kernel.settings import Settings
+    >>> message_id_for(Settings(data_dir=Path("."), mail_from="saraban@dla.go.th"), "letter", 7, "a@b.go.th")
+    '<e66f8ba8f7ff20fa2f170d26.saraban@dla.go.th>'
+    """
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()[:24]
+    return f"<{digest}.saraban@{settings.mail_from.rpartition('@')[2] or 'localhost'}>"
+
+
+# When a server last timed out, by (host, port): a monotonic clock reading.
+_silent_since: dict[tuple[str, int], float] = {}
+
+
 def mime_type(path: Path) -> tuple[str, str]:
     kind = MIME_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     maintype, subtype = kind.split("/", 1)
@@ -97,6 +118,11 @@ def _reply(code: int, message: bytes | str) -> str:
     return f"{code} {text}".strip()
 
 
+def _timed_out(error: BaseException) -> bool:
+    """The server did not answer in time (smtplib reports a timed-out reply as a disconnection)."""
+    return isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError)
+
+
 def _failure(error: Exception) -> tuple[str, bool]:
     """What went wrong, and whether trying again later may help."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -104,7 +130,9 @@ def _failure(error: Exception) -> tuple[str, bool]:
         return "every recipient was refused", all(400 <= code < 500 for code in codes)
     if isinstance(error, smtplib.SMTPResponseException):
         return f"{type(error).__name__}: {_reply(error.smtp_code, error.smtp_error)}", 400 <= error.smtp_code < 500
-    if isinstance(error, smtplib.SMTPServerDisconnected | TimeoutError):
+    if _timed_out(error):  # a silent server: waiting again now would only cost more time
+        return f"{type(error).__name__}: the server did not answer in time", False
+    if isinstance(error, smtplib.SMTPServerDisconnected):
         return f"{type(error).__name__}: {error}", True
     if isinstance(error, ssl.SSLError):  # the certificate does not verify, no common protocol
         return f"{type(error).__name__}: {error}", False
@@ -117,9 +145,9 @@ def _send_once(settings: Settings, msg: EmailMessage, recipients: list[str],
     host, port = settings.smtp_host or "", settings.smtp_port
     context = tls_context or ssl.create_default_context()
     if settings.smtp_security == "tls":
-        client = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=context)
+        client = smtplib.SMTP_SSL(host, port, timeout=settings.smtp_timeout, context=context)
     else:
-        client = smtplib.SMTP(host, port, timeout=TIMEOUT)
+        client = smtplib.SMTP(host, port, timeout=settings.smtp_timeout)
     try:
         if settings.smtp_security == "starttls":
             client.starttls(context=context)
@@ -135,11 +163,14 @@ def _send_once(settings: Settings, msg: EmailMessage, recipients: list[str],
 
 
 def send_mail(settings: Settings, mail: OutgoingMail, *, attempts: int = 3, backoff: float = 1.0,
-              sleep: Callable[[float], None] = time.sleep, tls_context: ssl.SSLContext | None = None) -> MailResult:
+              sleep: Callable[[float], None] = time.sleep, tls_context: ssl.SSLContext | None = None,
+              message_id: str | None = None) -> MailResult:
     """Send ``mail``; up to ``attempts`` tries, waiting ``backoff``, 2×``backoff``, ... between them.
-    ``tls_context`` replaces the default (system CAs, host name checked), e.g. for a private CA."""
+    ``tls_context`` replaces the default (system CAs, host name checked), e.g. for a private CA;
+    ``message_id`` (see :func:`message_id_for`) makes a resend the same message."""
     to = list(mail.to)
-    message_id = make_msgid(domain=settings.mail_from.rpartition("@")[2] or None)
+    message_id = message_id or make_msgid(domain=settings.mail_from.rpartition("@")[2] or None)
+    server = (settings.smtp_host or "", settings.smtp_port)
 
     def result(tries: int, error: str | None = None, refused: dict[str, str] | None = None) -> MailResult:
         refused = refused or {}
@@ -154,10 +185,15 @@ def send_mail(settings: Settings, mail: OutgoingMail, *, attempts: int = 3, back
     except MailError as e:
         return result(0, str(e))
     recipients = [address for _, address in getaddresses(to) if address]
+    silent = _silent_since.get(server)
+    if silent is not None and time.monotonic() - silent < SILENT_PAUSE:
+        return result(0, f"not tried: {server[0]}:{server[1]} did not answer in the last {SILENT_PAUSE:g} s")
     for attempt in range(1, max(attempts, 1) + 1):
         try:
             refused = _send_once(settings, msg, recipients, tls_context)
         except Exception as e:  # noqa: BLE001 - every mail problem ends up in the result
+            if _timed_out(e):
+                _silent_since[server] = time.monotonic()
             error, temporary = _failure(e)
             refused = {}
             if isinstance(e, smtplib.SMTPRecipientsRefused):
@@ -166,6 +202,7 @@ def send_mail(settings: Settings, mail: OutgoingMail, *, attempts: int = 3, back
                 return result(attempt, error, refused)
             sleep(backoff * 2 ** (attempt - 1))
         else:
+            _silent_since.pop(server, None)
             return result(attempt, "some recipients were refused" if refused else None, refused)
     raise AssertionError("unreachable")
 
