@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from saraban.chain.circulars import carry_down, issue_circular, receive, receive_many
 from saraban.chain.status import STATE_TH, LetterStatus, Node, letter_status
 from saraban.directory.levels import LEVEL_NAMES
+from saraban.kernel.clock import BANGKOK
 from saraban.reports.status import (
     DOCX_MAX_ROWS,
     LEVEL_SHORT,
@@ -40,8 +41,8 @@ from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: 
 from thai_text import to_thai_digits
 
 ROOT = Path(__file__).resolve().parent.parent
-AT = datetime(2024, 3, 29, 10, 30)
-AS_OF = datetime(2024, 4, 2, 16, 5)
+AT = datetime(2024, 3, 29, 10, 30, tzinfo=BANGKOK)
+AS_OF = datetime(2024, 4, 2, 16, 5, tzinfo=BANGKOK)
 TITLES = ["รายงานสถานะการรับและส่งต่อหนังสือ", "ที่ มท ๐๘๒๐.๒/ว ๑", "กรมส่งเสริมการปกครองท้องถิ่น",
           "เรื่อง ส่งมอบคู่มือท้องถิ่นพัฒนาอุตสาหกรรมสีเขียวและเศรษฐกิจหมุนเวียน "
           "และแผนปฏิบัติการลดมลพิษและนโยบายลดความเสี่ยงจากมลพิษฯ",
@@ -56,10 +57,10 @@ def chain(db, settings) -> LetterStatus:
     Ban Pong district, the two subdistrict municipalities."""
     issued = issue_circular(db, settings, circular_spec(), sender_key="dla.env.2", to="all:province_office",
                             at=AT)
-    receive(db, settings, issued.letter_id, "prov.81", at=datetime(2024, 3, 30, 9, 15))
-    receive(db, settings, issued.letter_id, "prov.50", at=datetime(2024, 3, 30, 14, 2))
+    receive(db, settings, issued.letter_id, "prov.81", at=datetime(2024, 3, 30, 9, 15, tzinfo=BANGKOK))
+    receive(db, settings, issued.letter_id, "prov.50", at=datetime(2024, 3, 30, 14, 2, tzinfo=BANGKOK))
     receive_many(db, settings, issued.letter_id, ["prov.70"], at=AT)
-    carry_down(db, settings, issued.letter_id, "prov.70", at=datetime(2024, 4, 1, 8, 45))
+    carry_down(db, settings, issued.letter_id, "prov.70", at=datetime(2024, 4, 1, 8, 45, tzinfo=BANGKOK))
     return letter_status(db, issued.letter_id)
 
 
@@ -154,8 +155,10 @@ def test_the_chain_is_what_the_report_is_checked_against(chain):
     assert levels["subdistrict_municipality"] == {"sent": 2, "received": 2, "forwarded": 0, "missing": 0}
     assert sorted(levels) == sorted(SUMMARY_ORDER)
     assert len(chain.nodes()) == 76 + 10 + 1 + 1 + 2
-    # 73 provinces not received; Krabi and Chiang Mai received, not passed on; 9 districts with nothing below.
-    assert len(chain.missing()) == 73 + 2 + 9
+    # 73 provinces not received; Krabi and Chiang Mai received, not passed on. Ratchaburi's 9 districts with
+    # nothing below them have received: they are done, not missing (saraban.chain.expectations).
+    assert len(chain.missing()) == 73 + 2
+    assert not any(n.level == "district_office" for n in chain.missing())
 
 
 def test_xlsx_has_the_figures_of_the_data_exactly(chain, tmp_path):
@@ -221,7 +224,7 @@ def test_xlsx_layout(chain, tmp_path):
 def test_docx_has_the_figures_of_the_data_exactly(chain, tmp_path, settings):
     path = status_report_docx(chain, tmp_path / "s.docx", settings, at=AS_OF)
     paragraphs, tables = read_docx(path)
-    assert paragraphs == [*TITLES, "สรุปตามระดับหน่วยงาน", "หน่วยงานที่ยังไม่ครบ ๘๔ หน่วยงาน",
+    assert paragraphs == [*TITLES, "สรุปตามระดับหน่วยงาน", "หน่วยงานที่ยังไม่ครบ ๗๕ หน่วยงาน",
                           "รายหน่วยงาน ๙๐ หน่วยงาน"]
     summary, missing, units = tables
     assert summary == [list(SUMMARY_HEADERS), *expected_summary(chain)]
@@ -254,7 +257,7 @@ def test_docx_layout(chain, tmp_path, settings):
 def test_docx_long_tables_are_cut_to_the_top_levels_that_fit_and_the_xlsx_keeps_every_row(chain, tmp_path,
                                                                                           settings):
     units, missing = expected_units(chain, short=True), expected_missing(chain, short=True)
-    # 76 provinces fit in 80 rows, with their 12 units of the second level they do not.
+    # 76 provinces fit in 80 rows, with their 12 units of the second level they do not; the 75 missing fit.
     paths = write_status_report(chain, tmp_path / "out", settings, at=AS_OF, max_rows=80)
     assert paths == [tmp_path / "out" / f"status-{chain.letter_id}.docx",
                      tmp_path / "out" / f"status-{chain.letter_id}.xlsx"]
@@ -262,23 +265,23 @@ def test_docx_long_tables_are_cut_to_the_top_levels_that_fit_and_the_xlsx_keeps_
     assert tables[0] == [list(SUMMARY_HEADERS), *expected_summary(chain)]  # never cut
     assert tables[1] == [list(MISSING_HEADERS), *[r for r in missing if r[2] == "สถจ."]]
     assert tables[2] == [list(UNIT_HEADERS), *[r for r in units if r[1] == "๑"]]
-    assert len(tables[2]) == 1 + 76 and len(tables[1]) == 1 + 75
+    assert len(tables[2]) == 1 + 76 and len(tables[1]) == 1 + 75 and tables[1][1:] == missing
     assert f"แสดงเฉพาะหน่วยงานชั้นที่ ๑ (๗๖ จาก ๙๐ หน่วยงาน) {SEE_XLSX}" in paragraphs
-    assert f"แสดงเฉพาะหน่วยงานชั้นที่ ๑ (๗๕ จาก ๘๔ หน่วยงาน) {SEE_XLSX}" in paragraphs
+    assert [p for p in paragraphs if SEE_XLSX in p] == [f"แสดงเฉพาะหน่วยงานชั้นที่ ๑ (๗๖ จาก ๙๐ หน่วยงาน) {SEE_XLSX}"]
     sheets = read_xlsx(paths[1])
     assert sheets["รายหน่วยงาน"][2] == expected_units(chain)
     assert sheets["ยังไม่ครบ"][2] == expected_missing(chain)
-    # Two levels of 88 units fit in 89 rows; the 84 missing are not cut.
+    # Two levels of 88 units fit in 89 rows; the 75 missing are not cut.
     paragraphs, tables = read_docx(status_report_docx(chain, tmp_path / "89.docx", settings, max_rows=89))
     assert tables[2][1:] == [r for r in units if r[1] in "๑๒"] and len(tables[2]) == 1 + 88
     assert tables[1][1:] == missing
     assert f"แสดงเฉพาะหน่วยงานชั้นที่ ๑–๒ (๘๘ จาก ๙๐ หน่วยงาน) {SEE_XLSX}" in paragraphs
-    assert not any(SEE_XLSX in p for p in paragraphs if "๘๔" in p)
+    assert not any(SEE_XLSX in p for p in paragraphs if "๗๕" in p)
     # Not even the first level fits: the first rows.
     paragraphs, tables = read_docx(status_report_docx(chain, tmp_path / "20.docx", settings, max_rows=20))
     assert tables[2][1:] == units[:20] and tables[1][1:] == missing[:20]
     assert f"แสดง ๒๐ หน่วยงานแรก (จาก ๙๐ หน่วยงาน) {SEE_XLSX}" in paragraphs
-    assert f"แสดง ๒๐ หน่วยงานแรก (จาก ๘๔ หน่วยงาน) {SEE_XLSX}" in paragraphs
+    assert f"แสดง ๒๐ หน่วยงานแรก (จาก ๗๕ หน่วยงาน) {SEE_XLSX}" in paragraphs
 
 
 # --- odd cases, without a database --------------------------------------------------------------------------
@@ -287,9 +290,10 @@ HOSTILE = "ขอเชิญประชุม <b>ด่วน</b> & {{ x }} {%
 
 
 def test_text_is_printed_as_given_and_digits_may_be_arabic(tmp_path, settings):
-    sent = datetime(2024, 12, 30, 23, 59)
+    sent = datetime(2024, 12, 30, 23, 59, tzinfo=BANGKOK)
     leaf = Node("u.2", "=SUM(A1:A9)", "sao", "ก 1/ว 2", sent, None, None, None, None)
-    top = Node("u.1", "หน่วย <ก> & {{ x }}", "mystery_level", "มท 1/ว 7", sent, datetime(2025, 1, 2, 8, 5),
+    received = datetime(2025, 1, 2, 8, 5, tzinfo=BANGKOK)
+    top = Node("u.1", "หน่วย <ก> & {{ x }}", "mystery_level", "มท 1/ว 7", sent, received,
                "2568/12", "ก 1/ว 2", 9, [leaf])
     status = LetterStatus(7, "มท 1/ว 7", "กรม & <ข>", HOSTILE, [top])
     docx = status_report_docx(status, tmp_path / "h.docx", settings, digits="arabic", at=sent)
@@ -329,7 +333,7 @@ def test_a_letter_sent_to_no_one_makes_a_report_with_empty_tables(tmp_path, sett
 
 def national(provinces: int, districts: int, locals_: int) -> LetterStatus:
     """A chain every unit of which has received and carried on, down to อบต. that have not received."""
-    sent = datetime(2024, 3, 29, 10, 30)
+    sent = datetime(2024, 3, 29, 10, 30, tzinfo=BANGKOK)
     return LetterStatus(1, "มท 0820.2/ว 1", "กรมส่งเสริมการปกครองท้องถิ่น", "ทดสอบ", [
         Node(f"prov.{p}", f"สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัด{p}", "province_office", "มท 0820.2/ว 1", sent,
              sent, f"2567/{p + 1}", f"จ {p}/ว 1", 1, [

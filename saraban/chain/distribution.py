@@ -1,5 +1,5 @@
-"""Who receives a circular at each level, how the addressees are written, and what a forwarding
-letter says (field-examples §1.3 → §1.4 → §1.5)."""
+"""How the addressees of a circular are written, and what a forwarding letter says (field-examples §1.3 →
+§1.4 → §1.5). Who receives it at each level is the chain's rule: saraban.chain.expectations."""
 
 from __future__ import annotations
 
@@ -12,27 +12,6 @@ from sqlalchemy.orm import Session
 
 from saraban.records.models import Unit
 from thai_text import RefNo, format_thai_date
-
-# Local administrations the provincial office writes to itself; the districts tell the others.
-PROVINCE_WRITES_TO = ("district_office", "pao", "city_municipality", "town_municipality")
-
-
-def chain_recipients(session: Session, unit: Unit) -> list[Unit]:
-    """The next hop of the chain below ``unit``: a provincial office → its district offices, its PAO and
-    the city and town municipalities of the province; a district office → the other local
-    administrations in its area; anything else → its direct children."""
-    if unit.level == "province_office":
-        below = session.scalars(select(Unit).where(Unit.parent_id == unit.id)).all()
-        towns = session.scalars(select(Unit).where(
-            Unit.province_code == unit.province_code,
-            Unit.level.in_(("city_municipality", "town_municipality")))).all()
-        units = {u.id: u for u in [*below, *towns] if u.level in PROVINCE_WRITES_TO}
-    elif unit.level == "district_office":
-        units = {u.id: u for u in session.scalars(select(Unit).where(Unit.parent_id == unit.id))
-                 if u.level not in ("city_municipality", "town_municipality")}
-    else:
-        units = {u.id: u for u in session.scalars(select(Unit).where(Unit.parent_id == unit.id))}
-    return sorted(units.values(), key=lambda u: u.key)
 
 
 def _level_count(session: Session, level: str, **where: Any) -> int:

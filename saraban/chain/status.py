@@ -10,9 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from saraban.directory.levels import LEVEL_NAMES, LOCAL_LEVELS
+from saraban.chain.expectations import Owed, expected_to_forward, owes
+from saraban.directory.levels import LEVEL_NAMES
+from saraban.kernel.clock import iso, moment_text
 from saraban.records.db import Database
 from saraban.records.models import Delivery, Letter, Unit
+from thai_text import register_number
 
 
 @dataclass
@@ -29,12 +32,19 @@ class Node:
     forwarded_ref: str | None
     forwarded_letter_id: int | None
     children: list[Node] = field(default_factory=list)
+    expected_to_forward: bool = False  # the chain's rule (saraban.chain.expectations), as letter_status read it
 
     @property
     def state(self) -> str:
         if self.forwarded_ref:
             return "forwarded"
         return "received" if self.received_at else "sent"
+
+    @property
+    def owes(self) -> Owed | None:
+        """What the unit still owes: "receipt", "forward" (it has units below it), or None when done."""
+        return owes(received=self.received_at is not None, forwarded=self.forwarded_ref is not None,
+                    expected_to_forward=self.expected_to_forward)
 
 
 @dataclass
@@ -65,13 +75,14 @@ class LetterStatus:
         return {level: dict(c) for level, c in counts.items()}
 
     def missing(self) -> list[Node]:
-        """Not received yet; and received but not carried on where the chain goes further down."""
-        return [n for n in self.nodes()
-                if n.received_at is None or (n.forwarded_ref is None and n.level not in LOCAL_LEVELS)]
+        """The units whose part is not done (saraban.chain.expectations): not received yet, or received
+        and not carried on although they have units below them in the chain."""
+        return [n for n in self.nodes() if n.owes is not None]
 
 
 def letter_status(db: Database, letter_id: int) -> LetterStatus:
-    """The whole tree below one letter, a few queries per level however many units it reached."""
+    """The whole tree below one letter, a few queries per level however many units it reached; whether
+    each unit is expected to forward comes with its delivery, in the same query."""
     with db.transaction() as s:
         root = s.get(Letter, letter_id)
         sender = s.get(Unit, root.unit_id)
@@ -79,16 +90,16 @@ def letter_status(db: Database, letter_id: int) -> LetterStatus:
         frontier = [root.id]
         nodes_by_letter: dict[int, list[Node]] = {}
         while frontier:
-            rows = s.execute(select(Delivery, Unit).join(Unit, Unit.id == Delivery.unit_id)
+            rows = s.execute(select(Delivery, Unit, expected_to_forward(Unit)).join(Unit, Unit.id == Delivery.unit_id)
                              .where(Delivery.letter_id.in_(frontier)).order_by(Unit.key)).all()
-            forwarded_ids = [d.forwarded_letter_id for d, _ in rows if d.forwarded_letter_id]
+            forwarded_ids = [d.forwarded_letter_id for d, _, _ in rows if d.forwarded_letter_id]
             for x in s.scalars(select(Letter).where(Letter.id.in_(forwarded_ids))) if forwarded_ids else []:
                 letters[x.id] = x
-            for d, u in rows:
+            for d, u, forwards in rows:
                 node = Node(u.key, u.name, u.level, letters[d.letter_id].ref_text, d.sent_at, d.received_at,
                             f"{d.receipt_year}/{d.receipt_number}" if d.receipt_number else None,
                             letters[d.forwarded_letter_id].ref_text if d.forwarded_letter_id else None,
-                            d.forwarded_letter_id)
+                            d.forwarded_letter_id, expected_to_forward=bool(forwards))
                 nodes_by_letter.setdefault(d.letter_id, []).append(node)
             frontier = forwarded_ids
         for nodes in nodes_by_letter.values():
@@ -103,19 +114,26 @@ STATE_TH = {"sent": "ส่งแล้ว ยังไม่ลงรับ", "
 
 
 def why_missing(node: Node) -> str:
-    return "ยังไม่ลงรับ / not received" if node.received_at is None else \
+    return "ยังไม่ลงรับ / not received" if node.owes == "receipt" else \
         "ลงรับแล้ว ยังไม่ส่งต่อ / received, not forwarded"
 
 
 def as_dict(status: LetterStatus) -> dict[str, Any]:
     def node(n: Node) -> dict[str, Any]:
         return {"unit": n.unit_key, "name": n.unit_name, "level": n.level, "state": n.state,
-                "sent_at": n.sent_at.isoformat(), "received_at": n.received_at.isoformat() if n.received_at else None,
-                "receipt": n.receipt, "forwarded_by": n.forwarded_ref, "children": [node(c) for c in n.children]}
+                "sent_at": iso(n.sent_at), "received_at": iso(n.received_at) if n.received_at else None,
+                "receipt": n.receipt, "forwarded_by": n.forwarded_ref, "owes": n.owes,
+                "children": [node(c) for c in n.children]}
 
     return {"letter": status.letter_id, "ref": status.ref, "sender": status.sender, "subject": status.subject,
             "levels": status.by_level(), "missing": [n.unit_key for n in status.missing()],
             "recipients": [node(n) for n in status.recipients]}
+
+
+def receipt_text(receipt: str, digits: str = "thai") -> str:
+    """A node's receipt (``"2567/1649"``) as clerks write it, number then B.E. year: ``๑๖๔๙/๒๕๖๗``."""
+    year, _, number = receipt.partition("/")
+    return register_number(int(number), int(year), digits)
 
 
 def as_text(status: LetterStatus, *, max_children: int = 20) -> str:
@@ -134,7 +152,7 @@ def as_text(status: LetterStatus, *, max_children: int = 20) -> str:
             if i == max_children:
                 lines.append(f"{'  ' * depth}… {len(nodes) - i} more")
                 break
-            receipt = f" เลขรับ {n.receipt} {n.received_at:%Y-%m-%d %H:%M}" if n.receipt else ""
+            receipt = f" เลขรับ {receipt_text(n.receipt)} {moment_text(n.received_at)}" if n.receipt else ""
             onward = f" → ที่ {n.forwarded_ref}" if n.forwarded_ref else ""
             lines.append(f"{'  ' * depth}- {n.unit_name} [{n.unit_key}] {STATE_TH[n.state]}{receipt}{onward}")
             walk(n.children, depth + 1)
@@ -160,7 +178,7 @@ def mail_problems(db: Database, status: LetterStatus) -> list[dict[str, Any]]:
         for start in range(0, len(keys), 1000):
             rows = s.execute(select(Event, Unit).join(Unit, Unit.id == Event.unit_id).where(
                 Event.kind.in_(PROBLEM_KINDS), Unit.key.in_(keys[start:start + 1000])).order_by(Event.id)).all()
-            problems += [{"unit": u.key, "name": u.name, "kind": e.kind, "at": e.at.isoformat(),
+            problems += [{"unit": u.key, "name": u.name, "kind": e.kind, "at": iso(e.at),
                           "subject": (e.data or {}).get("subject"), "error": (e.data or {}).get("error"),
                           "refused": (e.data or {}).get("refused")} for e, u in rows]
     return problems
@@ -172,5 +190,5 @@ def mail_problems_text(problems: list[dict[str, Any]]) -> str:
     lines = [f"ปัญหาการส่งอีเมล / e-mail problems: {len(problems)}"]
     for p in problems:
         why = p["error"] or ", ".join(f"{to}: {reply}" for to, reply in (p["refused"] or {}).items())
-        lines.append(f"  - {p['name']} [{p['unit']}] {p['kind']} {p['at'][:16]}: {why}")
+        lines.append(f"  - {p['name']} [{p['unit']}] {p['kind']} {moment_text(datetime.fromisoformat(p['at']))}: {why}")
     return "\n".join(lines)
