@@ -306,15 +306,15 @@ def test_without_a_known_kind_only_the_kind_is_reported(kind: Any) -> None:
 TYPOS = [
     # (what is wrong, base, changes, the one message)
     ("a nested key", "external", {"signer": {"name": "นายสมชาย", "postion": "อธิบดี"}},
-     "signer.postion: unknown key (did you mean 'position'?)"),
+     "signer.postion: ไม่รู้จักคีย์นี้ (หมายถึง 'position' หรือไม่?) / unknown key (did you mean 'position'?)"),
     ("a top key", "circular", {"subject": DROP, "subjct": "ส่งมอบคู่มือ"},
-     "subjct: unknown key (did you mean 'subject'?)"),
+     "subjct: ไม่รู้จักคีย์นี้ (หมายถึง 'subject' หรือไม่?) / unknown key (did you mean 'subject'?)"),
     ("a key the kind requires", "external", {"signer": DROP, "signr": SIGNER},
-     "signr: unknown key (did you mean 'signer'?)"),
+     "signr: ไม่รู้จักคีย์นี้ (หมายถึง 'signer' หรือไม่?) / unknown key (did you mean 'signer'?)"),
     ("a key in a list entry", "circular", {"qr.0.caption": DROP, "qr.0.captoin": "คู่มือ"},
-     "qr[0].captoin: unknown key (did you mean 'caption'?)"),
+     "qr[0].captoin: ไม่รู้จักคีย์นี้ (หมายถึง 'caption' หรือไม่?) / unknown key (did you mean 'caption'?)"),
     ("an optional nested key", "circular", {"owner.emial": "a@example.org", "owner.email": DROP},
-     "owner.emial: unknown key (did you mean 'email'?)"),
+     "owner.emial: ไม่รู้จักคีย์นี้ (หมายถึง 'email' หรือไม่?) / unknown key (did you mean 'email'?)"),
 ]
 
 
@@ -359,7 +359,7 @@ def test_check_a_wrong_spec_lists_each_problem_with_the_file_name(tmp_path: Path
     result = runner.invoke(app, ["letter", "check", str(bad)])
     assert result.exit_code == 2
     assert "2 problem(s) — nothing was written" in result.stderr
-    assert f"  - {bad}: subject: required but missing" in result.stderr
+    assert f"  - {bad}: subject: ต้องระบุ subject / missing subject (required)" in result.stderr
     assert f"  - {bad}: urgency: expected one of" in result.stderr
     assert "ok " not in result.stdout
 

@@ -2,6 +2,8 @@
 
 ``import_units`` checks a file as a whole first: one bad row and nothing is written, with every problem
 reported as ``line N: ...``. ``update_unit`` (``saraban directory set``) changes one unit's fields.
+A row's values are checked by one model (``NewUnit``, or ``UnitChanges`` for an edit) whose problems read
+``column: Thai / English`` (saraban.kernel.problems).
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from saraban.directory.levels import LEVEL_ALIASES, LEVELS, DirectoryError, normalize_letter_code
+from saraban.directory.levels import LEVELS, DirectoryError, normalize_letter_code, resolve_levels
 from saraban.directory.units import ancestors, close_keys, get_unit, unknown_unit
+from saraban.kernel.email_address import check_email
+from saraban.kernel.problems import problem_list
 from saraban.records.models import Unit
 
 # Imports: the columns of a CSV header (YAML: the keys of each mapping).
@@ -28,11 +33,7 @@ COLUMNS = ("key", "name", "level", "parent", "letter_code", "email", "phone", "a
            "short_name")
 OPTIONAL_COLUMNS = ("letter_code_certain", "area_code")
 REQUIRED_COLUMNS = ("key", "name", "level")
-_MAX_LENGTH = {"key": 64, "name": 255, "short_name": 120, "sender_name": 255, "letter_code": 40,
-               "email": 255, "phone": 80, "parent": 64, "area_code": 8}
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 _TRUE = {"yes", "y", "true", "1", "ใช่", "แน่นอน"}
 _FALSE = {"no", "n", "false", "0", "ไม่", "ไม่ใช่", "ไม่แน่นอน"}
 # The Unit columns a row may set (``parent`` is given as the parent's key).
@@ -238,62 +239,116 @@ def _read_yaml(text: str) -> tuple[list[_Line], list[str]]:
     return rows, problems
 
 
+# ------------------------------------------------------------------------------------------ a row's values
+
+
+def _blank_is_none(value: Any) -> Any:
+    """A blank cell clears an optional field."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _unit_key(value: str, info: ValidationInfo) -> str:
+    if not _KEY.fullmatch(value):
+        thai = "รหัสต้นสังกัด" if info.field_name == "parent" else "รหัสหน่วยงาน"
+        raise ValueError(f"{thai} '{value}' ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข . _ - (เช่น muni.8101.krabi) / "
+                         f"bad {info.field_name} '{value}': use letters, digits, '.', '_' or '-' "
+                         "(e.g. muni.8101.krabi)")
+    return value
+
+
+def _level(value: str) -> str:
+    try:
+        levels = resolve_levels(value)
+    except DirectoryError:
+        levels = ()
+    if len(levels) != 1:  # a group (local, เทศบาล) names several levels: a unit has one
+        raise ValueError(f"ไม่รู้จักระดับหน่วยงาน '{value}' / unknown level '{value}'; "
+                         f"expected one of {', '.join(LEVELS)}")
+    return levels[0]
+
+
+def _yes_no(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        if value.strip().lower() not in _TRUE | _FALSE:
+            raise ValueError(f"'{value}' ต้องเป็น ใช่ หรือ ไม่ใช่ (yes หรือ no) / expected yes or no; got '{value}'")
+        return value.strip().lower() in _TRUE
+    return _blank_is_none(value)
+
+
+def _area_code(value: str) -> str:
+    if not (value.isascii() and value.isdigit() and len(value) in (2, 4, 6)):
+        raise ValueError(f"รหัสพื้นที่ '{value}' ไม่ถูกต้อง ต้องเป็นรหัส 2, 4 หรือ 6 หลัก / "
+                         f"bad area_code '{value}': a 2-, 4- or 6-digit geocode")
+    return value
+
+
+Clearable = BeforeValidator(_blank_is_none)
+UnitKey = Annotated[str, Field(max_length=64), AfterValidator(_unit_key)]
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_one_line)]
+Level = Annotated[str, Field(min_length=1), AfterValidator(_level)]
+
+
+def _line(limit: int) -> Any:
+    """Optional one-line text of at most ``limit`` characters (blanks inside collapsed)."""
+    return Annotated[Annotated[str, Field(max_length=limit), AfterValidator(_one_line)] | None, Clearable]
+
+
+Line80, Line120, Line255 = _line(80), _line(120), _line(255)
+
+
+class UnitChanges(BaseModel):
+    """What a row of an import (or ``update_unit``) gives for a unit's fields, as text: checked and made what
+    the Unit columns hold. A blank clears an optional field; name and level cannot be cleared."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    key: UnitKey | None = None
+    name: Name | None = None
+    level: Level | None = None
+    parent: Annotated[UnitKey | None, Clearable] = None
+    letter_code: Annotated[Annotated[str, Field(max_length=40), AfterValidator(normalize_letter_code)] | None,
+                           Clearable] = None
+    letter_code_certain: Annotated[bool | None, BeforeValidator(_yes_no)] = None
+    email: Annotated[Annotated[str, Field(max_length=255), AfterValidator(check_email)] | None, Clearable] = None
+    phone: Line80 = None
+    address: Annotated[str | None, Clearable] = None
+    sender_name: Line255 = None
+    short_name: Line120 = None
+    area_code: Annotated[Annotated[str, Field(max_length=8), AfterValidator(_area_code)] | None, Clearable] = None
+
+
+class NewUnit(UnitChanges):
+    """A row for a unit not in the directory yet: key, name and level are required (a blank is missing)."""
+
+    key: UnitKey
+    name: Name
+    level: Level
+
+
 def _check_values(values: dict[str, str], *, new: bool) -> tuple[dict[str, Any], list[str]]:
-    """The Unit fields of one row (only those given; "" → None) and its problems, without the database."""
-    fields: dict[str, Any] = {}
-    problems: list[str] = []
-    for column in REQUIRED_COLUMNS if new else ():
-        if not values.get(column):
-            problems.append(f"missing {column} / ไม่มี {column}")
-    for column, value in values.items():
-        limit = _MAX_LENGTH.get(column)
-        if limit and len(value) > limit:
-            problems.append(f"{column} is longer than {limit} characters / {column} ยาวเกิน {limit} ตัวอักษร")
-            continue
-        if column in ("key", "parent") and value and not _KEY.fullmatch(value):
-            problems.append(f"bad {column} '{value}': use letters, digits, '.', '_' or '-' "
-                            f"(e.g. muni.8101.krabi) / {column} '{value}' ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข . _ -")
-            continue
-        if column == "key":
-            continue
-        if column in ("name", "level") and not value:
-            if not new:
-                problems.append(f"{column} cannot be empty / {column} ต้องไม่ว่าง")
-            continue
-        if column == "level":
-            levels = LEVEL_ALIASES.get(" ".join(value.split())) or LEVEL_ALIASES.get(value.lower())
-            if not levels or len(levels) != 1:
-                problems.append(f"unknown level '{value}'; expected one of {', '.join(LEVELS)} / "
-                                f"ไม่รู้จักระดับหน่วยงาน '{value}'")
-            else:
-                fields["level"] = levels[0]
-        elif column == "letter_code":
-            try:
-                fields["letter_code"] = normalize_letter_code(value) if value else None
-            except DirectoryError as e:
-                problems.append(str(e))
-        elif column == "letter_code_certain":
-            if value and value.lower() not in _TRUE | _FALSE:
-                problems.append(f"letter_code_certain '{value}': expected yes or no / ต้องเป็น yes หรือ no")
-            elif value:
-                fields["letter_code_certain"] = value.lower() in _TRUE
-        elif column == "email":
-            if value and not _EMAIL.fullmatch(value):
-                problems.append(f"bad e-mail '{value}' / อีเมล '{value}' ไม่ถูกต้อง")
-            else:
-                fields["email"] = value or None
-        elif column == "area_code":
-            if value and not (value.isascii() and value.isdigit() and len(value) in (2, 4, 6)):
-                problems.append(f"bad area_code '{value}': a 2-, 4- or 6-digit geocode / รหัสพื้นที่ไม่ถูกต้อง")
-            else:
-                fields["area_code"] = value or None
-        else:
-            fields[column] = " ".join(value.split()) if column != "address" else value
-            fields[column] = fields[column] or None
+    """The Unit fields of one row (only those given; "" → None) and its problems, without the database.
+
+    With problems, the fields are those of the good columns (the parent is still checked)."""
+    model = NewUnit if new else UnitChanges
+    given = {k: v for k, v in values.items() if not (new and k in REQUIRED_COLUMNS and not v.strip())}
+    try:
+        fields = model.model_validate(given).model_dump(exclude_unset=True)
+    except ValidationError as e:
+        bad = {error["loc"][0] for error in e.errors() if error["loc"]}
+        good = UnitChanges.model_validate({k: v for k, v in given.items() if k not in bad})
+        fields, problems = good.model_dump(exclude_unset=True), problem_list(e.errors(), model)
+    else:
+        problems = []
+    fields.pop("key", None)
     if "letter_code" in fields and "letter_code_certain" not in fields:
         fields["letter_code_certain"] = fields["letter_code"] is not None
-    if fields.get("letter_code_certain") and not fields.get("letter_code", values.get("letter_code", "x")):
-        problems.append("letter_code_certain without a letter_code / ระบุว่ารหัสแน่นอนแต่ไม่มีรหัสหนังสือ")
+    if fields.get("letter_code_certain") and "letter_code" in fields and fields["letter_code"] is None:
+        problems.append("letter_code_certain: ระบุว่ารหัสแน่นอนแต่ไม่มีรหัสหนังสือ / "
+                        "letter_code_certain without a letter_code")
     return fields, problems
 
 

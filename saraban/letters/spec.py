@@ -6,19 +6,20 @@ A spec is YAML or the same as a Python object. ``parse_spec`` checks everything 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
 
+from saraban.kernel.email_address import Email
+from saraban.kernel.problems import describe, key_path, misspelt
 from saraban.kernel.yaml_input import RefusedYaml, TextDatesLoader
 from thai_text import RefNo, ThaiDateError, parse_thai_date, to_arabic_digits
 from thai_text.dates import BE_OFFSET, MIN_BE_YEAR
@@ -71,15 +72,8 @@ class Owner(_Part):
     unit: str = Field(min_length=1)
     phone: str | None = None
     fax: str | None = None
-    email: str | None = None
+    email: Email | None = None
     contact: str | None = None  # ผู้ประสานงาน
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v):
-            raise ValueError("expected an e-mail address such as saraban@dla.go.th")
-        return v
 
 
 class QRCode(_Part):
@@ -242,54 +236,14 @@ def _text_problems(data: Any, path: str) -> list[tuple[str, str]]:
     return []
 
 
-def _path(loc: tuple[str | int, ...]) -> str:
-    """('qr', 0, 'url') -> 'qr[0].url'"""
-    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
-
-
-def _part_model(annotation: Any) -> type[BaseModel] | None:
-    """The part model inside a field's type: Signer in ``Signer | None``, QRCode in ``list[QRCode]``."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return next((m for arg in get_args(annotation) if (m := _part_model(arg))), None)
-
-
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The model whose keys sit at ``loc``: LetterSpec at (), Signer at ('signer',), QRCode at ('qr', 0)."""
-    model: type[BaseModel] | None = LetterSpec
-    for part in loc:
-        if isinstance(part, str):
-            field = model.model_fields.get(part) if model else None
-            model = _part_model(field.annotation) if field else None
-    return model
-
-
-def _did_you_mean(loc: tuple[str | int, ...]) -> str | None:
-    """The known key closest to the unknown key at ``loc``, if one is close."""
-    model = _model_at(loc[:-1])
-    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1) if model else []
-    return close[0] if close else None
-
-
 def _describe(error: ErrorDetails) -> str:
-    """The message for one validation error, without its path."""
+    """The message for one validation error, without its path: the body's own words, else the kernel's."""
     loc, kind = error["loc"], error["type"]
-    if kind == "missing":
-        return "required but missing"
-    if kind == "extra_forbidden":
-        hint = _did_you_mean(loc)
-        return "unknown key" + (f" (did you mean '{hint}'?)" if hint else "")
-    if kind == "model_type" and (model := _model_at(loc)):
-        return f"expected a mapping with keys {', '.join(model.model_fields)}"
-    if kind == "literal_error":
-        return f"expected {error['ctx']['expected']}; got {error['input']!r}"
     if kind == "too_short" and loc == ("body",):
-        return "needs at least one paragraph"
-    if kind == "string_too_short" and isinstance(loc[-1], int):
-        return "empty paragraph" if loc[0] == "body" else "empty entry; fill it in or remove it"
-    if kind == "string_too_short":
-        return "must not be empty"
-    return error["msg"].removeprefix("Value error, ")
+        return "ต้องมีอย่างน้อยหนึ่งย่อหน้า / needs at least one paragraph"
+    if kind == "string_too_short" and loc[:1] == ("body",) and isinstance(loc[-1], int):
+        return "ย่อหน้าว่าง เติมหรือลบออก / empty paragraph; fill it in or remove it"
+    return describe(error, LetterSpec)
 
 
 def _problems(data: dict[str, Any], errors: list[ErrorDetails]) -> list[str]:
@@ -302,11 +256,10 @@ def _problems(data: dict[str, Any], errors: list[ErrorDetails]) -> list[str]:
     missing = {e["loc"] for e in errors if e["type"] == "missing"}
     missing |= {(key,) for key in rules if data.get(key) is None}
     # A misspelt key and the missing key it stands for are one mistake: the 'did you mean' says it all.
-    meant = {e["loc"][:-1] + (hint,) for e in errors
-             if e["type"] == "extra_forbidden" and (hint := _did_you_mean(e["loc"]))} & missing
+    meant = misspelt(errors, LetterSpec) & missing
     for error in errors:
         if error["loc"] not in meant:
-            found.setdefault(_path(error["loc"]), _describe(error))
+            found.setdefault(key_path(error["loc"]), _describe(error))
     for key, message in rules.items():
         if (key,) in meant:
             continue

@@ -11,19 +11,19 @@ means the end of that day) accepts 23:59:59.999 and refuses 2022-03-01 00:00.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from saraban.directory.levels import LEVELS, DirectoryError, find_province, resolve_levels
-from saraban.kernel.clock import BANGKOK, local_time
+from saraban.kernel.clock import BANGKOK, as_thai
+from saraban.kernel.problems import problems_by_key
 from saraban.kernel.yaml_input import TextDatesLoader
 from saraban.letters.spec import SpecError, parse_spec
 from thai_text.dates import BE_OFFSET, MIN_BE_YEAR
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 TIME_ZONE = "Asia/Bangkok"
 CONTACT_KEYS = ("name", "position", "phone", "email")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PROGRAMME_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -93,8 +92,19 @@ class Structure(_Part):
     levels: list[AwardLevel] = Field(min_length=1)
 
 
+def _known_level(text: str) -> str:
+    """A level name or alias as given, once the directory knows it."""
+    try:
+        resolve_levels(text)
+    except DirectoryError:
+        raise ValueError(f"unknown level '{text}'; expected one of {', '.join(LEVELS)} "
+                         "(or municipality, local, อบต. ...)") from None
+    return text
+
+
 class Eligibility(_Part):
-    levels: list[str] = Field(min_length=1)  # level names or aliases (municipality, อบต., local ...)
+    # level names or aliases (municipality, อบต., local ...)
+    levels: list[Annotated[str, AfterValidator(_known_level)]] = Field(min_length=1)
     areas: list[str] = []  # province names or codes, or unit keys whose descendants are eligible
 
     @field_validator("areas", mode="before")
@@ -108,11 +118,59 @@ class Window(_Part):
     closes: str
     time_zone: str = TIME_ZONE
 
+    @field_validator("opens")
+    @classmethod
+    def _opens(cls, v: str) -> str:
+        _moment(v, BANGKOK, end_of_day=False)
+        return v
+
+    @field_validator("closes")
+    @classmethod
+    def _closes(cls, v: str) -> str:
+        closes = _moment(v, BANGKOK, end_of_day=True)
+        if closes.second or closes.microsecond:
+            raise ValueError("give the last minute of the window (HH:MM, it is included), no seconds")
+        return v
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{v}'; expected {TIME_ZONE}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Window:
+        opens, closes = self.moments()
+        if closes <= opens:
+            raise ValueError("วันปิดรับสมัครต้องอยู่หลังวันเปิดรับ / closes must come after opens")
+        return self
+
+    def moments(self) -> tuple[datetime, datetime]:
+        """When the window opens and the last minute it is open (inclusive), as Thai times."""
+        zone = ZoneInfo(self.time_zone)
+        return _moment(self.opens, zone, end_of_day=False), _moment(self.closes, zone, end_of_day=True)
+
 
 class Meeting(_Part):
     title: str = Field(min_length=1)
     at: str
     url: str = Field(min_length=1)
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str) -> str:
+        _moment(v, BANGKOK, end_of_day=False)
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^https?://\S+$", v):
+            raise ValueError("expected a link starting with https://, without spaces")
+        return v
 
 
 class Definition(_Part):
@@ -128,46 +186,30 @@ class Definition(_Part):
     structure: Structure
     description: str | None = None
 
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        if not _PROGRAMME_KEY.fullmatch(v):
+            raise ValueError("expected letters, digits, '.', '_' or '-' (e.g. eco-town-2565)")
+        return v
 
-def _path(loc: tuple[str | int, ...]) -> str:
-    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    @field_validator("year")
+    @classmethod
+    def _year(cls, v: int) -> int:
+        if v < MIN_BE_YEAR:
+            raise ValueError(f"expected the B.E. year (ปี พ.ศ.), e.g. {v + BE_OFFSET}; got {v}")
+        return v
 
-
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    model: Any = Definition
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if model else None
-        if field is None:
-            return None
-        model = _inner_model(field.annotation)
-    return model
-
-
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return next((m for a in getattr(annotation, "__args__", ()) if (m := _inner_model(a))), None)
-
-
-def _describe(error: Any) -> str:
-    loc, kind = error["loc"], error["type"]
-    if kind == "missing":
-        return "required but missing"
-    if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1) if model else []
-        return "unknown key" + (f" (did you mean '{close[0]}'?)" if close else "")
-    if kind == "model_type" and (model := _model_at(loc)):
-        return f"expected a mapping with keys {', '.join(model.model_fields)}"
-    if kind in ("too_short", "string_too_short"):
-        return "must not be empty"
-    return error["msg"].removeprefix("Value error, ")
+    @field_validator("fiscal_year")
+    @classmethod
+    def _fiscal_year(cls, v: int | None) -> int | None:
+        if v is not None and v < MIN_BE_YEAR:
+            raise ValueError(f"expected a B.E. year, e.g. {v + BE_OFFSET}; got {v}")
+        return v
 
 
 def _moment(value: Any, zone: ZoneInfo, *, end_of_day: bool) -> datetime:
-    """A date or datetime (or its ISO text) in ``zone``, as Thai wall-clock time."""
+    """A date or datetime (or its ISO text) in ``zone``, as an aware Thai time."""
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -186,7 +228,7 @@ def _moment(value: Any, zone: ZoneInfo, *, end_of_day: bool) -> datetime:
                          f"({moment.year - BE_OFFSET})")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return local_time(moment)
+    return as_thai(moment)
 
 
 @dataclass(frozen=True)
@@ -228,69 +270,11 @@ def check_definition(data: Any, source: str = "") -> CheckedDefinition:
     try:
         model = Definition.model_validate(data)
     except ValidationError as e:
-        errors = e.errors()
-        # A misspelt key and the missing key it stands for are one mistake: the 'did you mean' says it all.
-        meant = {e["loc"][:-1] + (m[1],) for e in errors if e["type"] == "extra_forbidden"
-                 and (m := re.search(r"did you mean '([^']+)'", _describe(e)))}
-        for error in errors:
-            if not (error["type"] == "missing" and error["loc"] in meant):
-                problems.setdefault(_path(error["loc"]), _describe(error))
-    year, fiscal, key = data.get("year"), data.get("fiscal_year"), data.get("key")
-    eligible = model.eligible if model else _section(Eligibility, data.get("eligible"))
+        problems = problems_by_key(e.errors(), Definition)
+    # The checks across parts, on the parts that are right in themselves: every problem is listed at once.
     window = model.window if model else _section(Window, data.get("window"))
-    meeting = model.meeting if model else _section(Meeting, data.get("meeting")) if data.get("meeting") else None
     structure = model.structure if model else _section(Structure, data.get("structure"))
-
-    if isinstance(key, str) and key and not _PROGRAMME_KEY.fullmatch(key):
-        problems["key"] = "expected letters, digits, '.', '_' or '-' (e.g. eco-town-2565)"
-    if isinstance(year, int) and year < MIN_BE_YEAR:
-        problems["year"] = f"expected the B.E. year (ปี พ.ศ.), e.g. {year + BE_OFFSET}; got {year}"
-    if isinstance(fiscal, int) and fiscal < MIN_BE_YEAR:
-        problems["fiscal_year"] = f"expected a B.E. year, e.g. {fiscal + BE_OFFSET}; got {fiscal}"
-
-    levels: list[str] = []
-    provinces: list[str] = []
-    area_units: list[str] = []
-    if eligible is not None:
-        for i, text in enumerate(eligible.levels):
-            try:
-                levels += [x for x in resolve_levels(text) if x not in levels]
-            except DirectoryError:
-                problems[f"eligible.levels[{i}]"] = (f"unknown level '{text}'; expected one of {', '.join(LEVELS)} "
-                                                     "(or municipality, local, อบต. ...)")
-        for text in eligible.areas:
-            try:
-                provinces.append(find_province(text).code)
-            except DirectoryError:
-                area_units.append(text)  # a unit key: checked against the directory by create_programme
-
-    opens = closes = None
-    if window is not None:
-        try:
-            zone = ZoneInfo(window.time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems["window.time_zone"] = f"unknown time zone '{window.time_zone}'; expected {TIME_ZONE}"
-            zone = BANGKOK
-        try:
-            opens = _moment(window.opens, zone, end_of_day=False)
-        except ValueError as e:
-            problems["window.opens"] = str(e)
-        try:
-            closes = _moment(window.closes, zone, end_of_day=True)
-            if closes.second or closes.microsecond:
-                problems["window.closes"] = ("give the last minute of the window (HH:MM, it is included), "
-                                             "no seconds")
-        except ValueError as e:
-            problems["window.closes"] = str(e)
-        if opens and closes and closes <= opens:
-            problems["window"] = "closes must come after opens"
-    if meeting is not None:
-        try:
-            _moment(meeting.at, BANGKOK, end_of_day=False)
-        except ValueError as e:
-            problems["meeting.at"] = str(e)
-        if not re.match(r"^https?://\S+$", meeting.url):
-            problems["meeting.url"] = "expected a link starting with https://, without spaces"
+    opens, closes = window.moments() if window else (None, None)
     if structure is not None:
         problems |= _structure_problems(structure)
     invitation = data.get("invitation")
@@ -302,8 +286,18 @@ def check_definition(data: Any, source: str = "") -> CheckedDefinition:
     if problems:
         raise ProgrammeError([f"{k}: {v}" for k, v in problems.items()], source)
     assert model is not None and opens is not None and closes is not None
+    levels: list[str] = []
+    provinces: list[str] = []
+    area_units: list[str] = []
+    for text in model.eligible.levels:
+        levels += [x for x in resolve_levels(text) if x not in levels]
+    for text in model.eligible.areas:
+        try:
+            provinces.append(find_province(text).code)
+        except DirectoryError:
+            area_units.append(text)  # a unit key: checked against the directory by create_programme
     return CheckedDefinition(model.model_dump(mode="json", exclude_none=True), opens, closes, tuple(levels),
-                    tuple(provinces), tuple(area_units))
+                             tuple(provinces), tuple(area_units))
 
 
 def _structure_problems(s: Structure) -> dict[str, str]:
@@ -336,7 +330,7 @@ def _invitation_problems(invitation: dict[str, Any], owner: str, opens: datetime
     """The invitation spec checked as it will be issued (date and sender filled in when left out)."""
     if "ref" in invitation:
         return ["invitation.ref: leave it out: the owner's send register gives the number"]
-    spec = invitation_defaults(invitation, letter_date=(opens or datetime(2000, 1, 1)).date(),
+    spec = invitation_defaults(invitation, letter_date=(opens or datetime(2000, 1, 1, tzinfo=BANGKOK)).date(),
                                 sender_name=owner, sender_address=None)
     try:
         parse_spec(spec)
