@@ -80,14 +80,13 @@ def main() -> None:
                 print(f"  {i}/76 provinces, {time.perf_counter() - start:.1f} s", file=sys.stderr)
         elapsed = time.perf_counter() - start
     else:
-        from datetime import date
-
+        from saraban.kernel.clock import today
         from workflows.cascade import cascade_flow
         from workflows.letters import render_letters_flow
 
         render_letters_flow([], str(DATA / "warm"), pdf=False)  # start Prefect's server before timing
         start = time.perf_counter()
-        cascade_flow(spec, "dla.env.2", "all:province_office", dated=date.today())
+        cascade_flow(spec, "dla.env.2", "all:province_office", dated=today())
         elapsed = time.perf_counter() - start
 
     with db.transaction() as s:

@@ -25,13 +25,14 @@ from saraban.chain.circulars import (
 from saraban.chain.status import as_dict, letter_status
 from saraban.chain.tracking import secret_key, token_is_genuine
 from saraban.directory.levels import DirectoryError
+from saraban.kernel.clock import BANGKOK
 from saraban.letters.spec import SpecError, parse_spec
 from saraban.records.models import Delivery, Letter, RegisterEntry
 from saraban.records.registers import entries
 from tests.conftest import EXAMPLES
 from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
 
-AT = datetime(2024, 3, 29, 10, 30)
+AT = datetime(2024, 3, 29, 10, 30, tzinfo=BANGKOK)
 
 
 def first_line(path: str) -> str:
@@ -99,11 +100,11 @@ def test_bad_requests_change_nothing(db, settings):
 def test_receive_gives_the_next_receive_number_once(db, settings):
     a = issue(db, settings)
     b = issue(db, settings, subject="เรื่องที่สอง")
-    first = receive(db, settings, a.letter_id, "prov.81", at=datetime(2024, 3, 30, 9, 15))
-    twice = receive(db, settings, a.letter_id, "prov.81", at=datetime(2024, 3, 30, 11, 0))
-    second = receive(db, settings, "มท 0820.2/ว 2", "prov.81", at=datetime(2024, 3, 30, 9, 20))
+    first = receive(db, settings, a.letter_id, "prov.81", at=datetime(2024, 3, 30, 9, 15, tzinfo=BANGKOK))
+    twice = receive(db, settings, a.letter_id, "prov.81", at=datetime(2024, 3, 30, 11, 0, tzinfo=BANGKOK))
+    second = receive(db, settings, "มท 0820.2/ว 2", "prov.81", at=datetime(2024, 3, 30, 9, 20, tzinfo=BANGKOK))
     assert (first.number, first.year, first.new) == (1, 2567, True)
-    assert (twice.number, twice.received_at, twice.new) == (1, datetime(2024, 3, 30, 9, 15), False)
+    assert (twice.number, twice.received_at, twice.new) == (1, datetime(2024, 3, 30, 9, 15, tzinfo=BANGKOK), False)
     assert second.number == 2 and b.ref == "มท 0820.2/ว 2"
     with db.transaction() as s:
         unit_id = s.scalar(select(Delivery.unit_id).where(Delivery.letter_id == a.letter_id,
@@ -129,7 +130,7 @@ def test_forward_makes_the_province_own_circular_citing_the_department(db, setti
     with pytest.raises(CircularError, match="receive it first"):
         forward(db, settings, a.letter_id, "prov.81", at=AT)
     receive(db, settings, a.letter_id, "prov.81", at=AT)
-    fwd = forward(db, settings, a.letter_id, "prov.81", at=datetime(2024, 4, 9, 10, 0))
+    fwd = forward(db, settings, a.letter_id, "prov.81", at=datetime(2024, 4, 9, 10, 0, tzinfo=BANGKOK))
     assert fwd.ref == "กบ 0023.6/ว 1" and fwd.new
     with db.transaction() as s:
         letter = s.get(Letter, fwd.letter_id)
@@ -203,7 +204,7 @@ def test_an_outside_letter_is_received_into_the_register(db, settings):
     r = receive_incoming(db, "dla.registry", ref="ทลส.001/2567", letter_date=date(2024, 3, 5),
                          sender="โครงการท้องถิ่นนำร่องลดมลพิษและสร้างสุขภาวะที่ดีในพื้นที่อุตสาหกรรม",
                          subject="ส่งมอบคู่มือท้องถิ่นพัฒนาอุตสาหกรรมสีเขียวและเศรษฐกิจหมุนเวียน",
-                         at=datetime(2024, 3, 26, 14, 5))
+                         at=datetime(2024, 3, 26, 14, 5, tzinfo=BANGKOK))
     assert (r.number, r.year) == (1, 2567)
     with db.transaction() as s:
         (line,) = entries(s, r.unit_id, 2567, "receive")
@@ -219,8 +220,8 @@ def test_the_receipt_stamp_is_printed_on_the_recipient_pdf_copy(db, settings):
 
     a = issue(db, settings)
     make_files(db, settings, [a.letter_id], pdf=True)
-    receive(db, settings, a.letter_id, "prov.11", at=datetime(2024, 3, 30, 9, 5))
-    r = receive(db, settings, a.letter_id, "prov.81", at=datetime(2024, 3, 30, 10, 30))
+    receive(db, settings, a.letter_id, "prov.11", at=datetime(2024, 3, 30, 9, 5, tzinfo=BANGKOK))
+    r = receive(db, settings, a.letter_id, "prov.81", at=datetime(2024, 3, 30, 10, 30, tzinfo=BANGKOK))
     assert r.stamped_pdf is not None and r.stamped_pdf.exists()
     text = subprocess.run(["pdftotext", "-layout", str(r.stamped_pdf), "-"], capture_output=True, text=True,
                           check=True).stdout

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from saraban.kernel.clock import BANGKOK
 from saraban.kernel.settings import Settings
 from saraban.notify.mail import (
     NOT_CONFIGURED,
@@ -35,7 +36,7 @@ from tests.dbs import add_unit, fresh_database
 
 THAI_SUBJECT = "ขอเชิญประชุมคณะกรรมการ ครั้งที่ ๑/๒๕๖๗ เรื่อง การจัดทำแผนพัฒนาท้องถิ่น"
 THAI_FILE = "หนังสือ มท 0820.2-ว 1144.pdf"
-AT = dt.datetime(2024, 6, 1, 10, 0)
+AT = dt.datetime(2024, 6, 1, 10, 0, tzinfo=BANGKOK)
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 
 

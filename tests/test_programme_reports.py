@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from saraban.directory.levels import BANGKOK, LEVEL_NAMES, provinces
 from saraban.directory.skeleton import add_synthetic_local_layer
+from saraban.kernel.clock import BANGKOK as THAI_TZ
 from saraban.records.models import Application, Delivery, Letter, Programme, Reminder, Unit
 from saraban.reports.programmes import (
     APPLICANT_HEADERS,
@@ -37,7 +38,7 @@ from saraban.reports.programmes import (
 from tests.dbs import add_unit, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
 from thai_text import to_thai_digits
 
-AT = datetime(2022, 2, 20, 9, 30)
+AT = datetime(2022, 2, 20, 9, 30, tzinfo=THAI_TZ)
 NAMES = {p.code: p.name for p in provinces()}
 SHIPPED = ("muni.7005.banpong", "muni.7005.boekphrai", "muni.7005.krapyai", "muni.9011.phatong",
            "muni.1913.naphralan", "muni.8101.krabi")
@@ -65,10 +66,12 @@ def _data(db):
         eligible += synthetic + [session.get(Unit, cm)]
         invitation = _letter(session, owner.id, "ทส 0307/ว 100", 100)
         programme = Programme(key="eco-town-2565", name="โครงการเมืองน่าอยู่คู่อุตสาหกรรมเชิงนิเวศ",
-                              owner_unit_id=owner.id, year=2565, fiscal_year=2565, opens_at=datetime(2022, 1, 10),
-                              closes_at=datetime(2022, 2, 28, 16, 30), definition={"structure": {"levels": [
+                              owner_unit_id=owner.id, year=2565, fiscal_year=2565,
+                              opens_at=datetime(2022, 1, 10, tzinfo=THAI_TZ),
+                              closes_at=datetime(2022, 2, 28, 16, 30, tzinfo=THAI_TZ),
+                              definition={"structure": {"levels": [
                                   {"name": n} for n in ("ระดับส่งเสริม", "ทองแดง", "เงิน", "ทอง", "แพลทินัม")]}},
-                              invitation_letter_id=invitation.id, created_at=datetime(2022, 1, 5))
+                              invitation_letter_id=invitation.id, created_at=datetime(2022, 1, 5, tzinfo=THAI_TZ))
         other = Programme(key="other", name="อื่น", owner_unit_id=owner.id, year=2565, opens_at=AT, closes_at=AT,
                           definition={}, created_at=AT)
         session.add_all([programme, other])
@@ -85,7 +88,7 @@ def _data(db):
         for i, (key, level, revision, contact) in enumerate(apply):
             session.add(Application(programme_id=programme.id, unit_id=by_key[key].id, contact=contact,
                                     provisional_level=level, revision=revision,
-                                    submitted_at=datetime(2022, 2, 1 + i, 10, 15), updated_at=AT))
+                                    submitted_at=datetime(2022, 2, 1 + i, 10, 15, tzinfo=THAI_TZ), updated_at=AT))
         session.add(Application(programme_id=other.id, unit_id=by_key["muni.7005.boekphrai"].id, contact={},
                                 submitted_at=AT, updated_at=AT))
         delivery = Delivery(letter_id=invitation.id, unit_id=by_key["muni.1913.naphralan"].id, token="t1", sent_at=AT)
@@ -95,13 +98,14 @@ def _data(db):
         reminders = [
             Reminder(kind="receipt", about=f"delivery:{delivery.id}", unit_id=by_key["muni.1913.naphralan"].id,
                      addressee_id=by_key["muni.1913.naphralan"].id, step="after-7d", mail_status="sent",
-                     created_at=datetime(2022, 1, 20, 9, 0), mailed_at=datetime(2022, 1, 20, 9, 1)),
+                     created_at=datetime(2022, 1, 20, 9, 0, tzinfo=THAI_TZ),
+                     mailed_at=datetime(2022, 1, 20, 9, 1, tzinfo=THAI_TZ)),
             Reminder(kind="deadline", about=f"programme:{programme.id}", unit_id=by_key["muni.7005.boekphrai"].id,
                      addressee_id=by_key["amphoe.7005"].id, step="before-3d", letter_id=reminder_letter.id,
-                     mail_status="failed", created_at=datetime(2022, 2, 25, 8, 0)),
+                     mail_status="failed", created_at=datetime(2022, 2, 25, 8, 0, tzinfo=THAI_TZ)),
             Reminder(kind="deadline", about=f"programme:{programme.id}", unit_id=by_key["muni.8101.krabi"].id,
                      addressee_id=by_key["muni.8101.krabi"].id, step="before-3d", letter_id=reminder_letter.id,
-                     mail_status=None, created_at=datetime(2022, 2, 25, 8, 0)),
+                     mail_status=None, created_at=datetime(2022, 2, 25, 8, 0, tzinfo=THAI_TZ)),
             Reminder(kind="deadline", about=f"programme:{other.id}", unit_id=by_key["muni.8101.krabi"].id,
                      addressee_id=by_key["muni.8101.krabi"].id, step="after-1d", created_at=AT),
         ]
@@ -164,7 +168,7 @@ def test_figures_are_those_of_the_data(db, settings):
     assert (banpong.province_name, banpong.revision, banpong.contact_name, banpong.contact_email,
             banpong.provisional_level, banpong.eligible) == ("ราชบุรี", 2, "นายสมชาย ใจดี", "a@banpong.go.th",
                                                               "ทอง", True)
-    assert banpong.submitted_at == datetime(2022, 2, 1, 10, 15)
+    assert banpong.submitted_at == datetime(2022, 2, 1, 10, 15, tzinfo=THAI_TZ)
     assert not next(a for a in f.applications if a.unit_key == "pao.30").eligible
     # Reminders: this programme's and its invitation's, not the other programme's.
     assert [(r.kind, r.step, r.unit_id) for r in f.reminders] == [

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from saraban.directory.imports import update_unit
+from saraban.kernel.clock import BANGKOK
 from saraban.programmes.applications import (
     applicant_ids,
     apply,
@@ -36,7 +37,7 @@ from tests.dbs import directory_db, own_output_settings  # noqa: F401  (the db a
 FILE = EXAMPLES / "programmes" / "eco-town-2565.yaml"
 KEY = "eco-town-2565"
 NAME = "โครงการเมืองน่าอยู่คู่อุตสาหกรรมเชิงนิเวศ"
-AT = datetime(2022, 1, 10, 10, 30)
+AT = datetime(2022, 1, 10, 10, 30, tzinfo=BANGKOK)
 NAPHRALAN = "muni.1913.naphralan"  # เทศบาลตำบลหน้าพระลาน, สระบุรี (the case study of §2)
 BOEKPHRAI = "muni.7005.boekphrai"  # เทศบาลตำบลเบิกไพร, ราชบุรี
 CONTACT = {"name": "นางสาวสมใจ รักษ์เมือง", "position": "นักวิชาการสิ่งแวดล้อม", "email": "somjai@example.org"}
@@ -89,8 +90,8 @@ def test_the_example_definition(db, programme):
     assert [lv["name"] for lv in d["structure"]["levels"]] == [
         "ระดับส่งเสริม", "ระดับทองแดง", "ระดับเงิน", "ระดับทอง", "ระดับแพลทินัม"]
     assert (programme.key, programme.name, programme.year, programme.fiscal_year) == (KEY, NAME, 2565, 2565)
-    assert programme.opens_at == datetime(2021, 12, 1, 0, 0)
-    assert programme.closes_at == datetime(2022, 2, 28, 23, 59)  # a date alone: the end of that day
+    assert programme.opens_at == datetime(2021, 12, 1, 0, 0, tzinfo=BANGKOK)
+    assert programme.closes_at == datetime(2022, 2, 28, 23, 59, tzinfo=BANGKOK)  # a date alone: the end of that day
     assert window_text(programme) == "ตั้งแต่วันที่ ๑ ธันวาคม ๒๕๖๔ ถึงวันที่ ๒๘ กุมภาพันธ์ ๒๕๖๕ เวลา ๒๓.๕๙ น."
 
 
@@ -123,7 +124,8 @@ def test_every_problem_of_a_definition_is_listed():
     with pytest.raises(ProgrammeError) as caught:
         create_programme(None, data)  # checked before the database is touched
     problems = caught.value.problems
-    expected = ["ownr: unknown key (did you mean 'owner'?)", "year: expected the B.E. year",
+    expected = ["ownr: ไม่รู้จักคีย์นี้ (หมายถึง 'owner' หรือไม่?) / unknown key (did you mean 'owner'?)",
+                "year: expected the B.E. year",
                 "eligible.levels[0]: unknown level 'เมือง'", "window.closes: give the last minute",
                 "structure.components: the weights must add up to 100",
                 "structure.components[1].indicators[0].key: '1.1' is used twice",
@@ -149,17 +151,17 @@ def test_a_definition_file_that_is_not_there_or_not_yaml(tmp_path):
 
 
 def test_window_edges_in_bangkok_time(db, settings, programme):
-    last_moment = datetime(2022, 2, 28, 23, 59, 59, 999000)
+    last_moment = datetime(2022, 2, 28, 23, 59, 59, 999000, tzinfo=BANGKOK)
     ok = apply(db, settings, KEY, NAPHRALAN, contact=CONTACT, at=last_moment)
     assert ok.new and ok.ack_ref == "ทส 0903/1"
     before = counts(db)
     with pytest.raises(ProgrammeError) as late:
-        apply(db, settings, KEY, BOEKPHRAI, contact=CONTACT, at=datetime(2022, 3, 1, 0, 0))
+        apply(db, settings, KEY, BOEKPHRAI, contact=CONTACT, at=datetime(2022, 3, 1, 0, 0, tzinfo=BANGKOK))
     message = str(late.value)
     assert "รับสมัครตั้งแต่วันที่ ๑ ธันวาคม ๒๕๖๔ ถึงวันที่ ๒๘ กุมภาพันธ์ ๒๕๖๕ เวลา ๒๓.๕๙ น." in message
     assert "outside the application window" in message
     with pytest.raises(ProgrammeError, match="ไม่อยู่ในช่วงรับสมัคร"):
-        apply(db, settings, KEY, BOEKPHRAI, contact=CONTACT, at=datetime(2021, 11, 30, 23, 59, 59))
+        apply(db, settings, KEY, BOEKPHRAI, contact=CONTACT, at=datetime(2021, 11, 30, 23, 59, 59, tzinfo=BANGKOK))
     # an aware time is converted: 17:00 UTC on 28 Feb is 00:00 on 1 March in Bangkok
     with pytest.raises(ProgrammeError, match="ไม่อยู่ในช่วงรับสมัคร"):
         apply(db, settings, KEY, BOEKPHRAI, contact=CONTACT, at=datetime(2022, 2, 28, 17, 0, tzinfo=UTC))
@@ -171,7 +173,7 @@ def test_window_edges_in_bangkok_time(db, settings, programme):
     assert first.new
     with db.transaction() as s:
         a = s.get(Application, in_time.application_id)
-        assert a.submitted_at == datetime(2022, 2, 28, 23, 59)
+        assert a.submitted_at == datetime(2022, 2, 28, 23, 59, tzinfo=BANGKOK)
 
 
 # -------------------------------------------------------------------------------------- re-application
@@ -182,13 +184,13 @@ def test_a_second_application_is_an_update(db, settings, programme, monkeypatch)
     monkeypatch.setattr("saraban.notify.mail.send_mail", fake_send(sent))
     first = apply(db, settings, KEY, NAPHRALAN, contact=CONTACT, scores={"1.1": 3}, at=AT)
     changed = CONTACT | {"phone": "0 3634 1234"}
-    second = apply(db, settings, KEY, NAPHRALAN, contact=changed, at=datetime(2022, 1, 20, 9, 0))
+    second = apply(db, settings, KEY, NAPHRALAN, contact=changed, at=datetime(2022, 1, 20, 9, 0, tzinfo=BANGKOK))
     assert (second.application_id, second.revision, second.new) == (first.application_id, 2, False)
     assert (second.ack_letter_id, second.ack_ref) == (first.ack_letter_id, first.ack_ref)
     with db.transaction() as s:
         (a,) = s.scalars(select(Application)).all()
         assert (a.revision, a.contact["phone"], a.scores) == (2, "0 3634 1234", {"1.1": 3})
-        assert a.submitted_at == AT and a.updated_at == datetime(2022, 1, 20, 9, 0)
+        assert a.submitted_at == AT and a.updated_at == datetime(2022, 1, 20, 9, 0, tzinfo=BANGKOK)
         event = s.scalar(select(Event).where(Event.kind == "application.updated"))
         assert event.data["previous"]["contact"] == CONTACT and event.data["previous"]["revision"] == 1
         assert s.scalar(select(func.count()).select_from(Letter)) == 1  # no second acknowledgement
@@ -235,7 +237,7 @@ def test_eligibility(db, settings, programme):
 
 def test_the_acknowledgement_letter(db, settings, programme):
     a = apply(db, settings, KEY, NAPHRALAN, contact=CONTACT, at=AT)
-    b = apply(db, settings, KEY, BOEKPHRAI, contact=CONTACT, at=datetime(2022, 1, 11, 14, 5))
+    b = apply(db, settings, KEY, BOEKPHRAI, contact=CONTACT, at=datetime(2022, 1, 11, 14, 5, tzinfo=BANGKOK))
     assert (a.ack_ref, b.ack_ref) == ("ทส 0903/1", "ทส 0903/2")  # the owner's send series, consecutive
     with db.transaction() as s:
         letter = s.get(Letter, a.ack_letter_id)
@@ -327,9 +329,10 @@ def decoded_qr(path: str) -> set[str]:
 
 
 def test_the_invitation_goes_out_as_a_circular_with_its_qr_codes(db, settings, programme):
-    issued = send_invitation(db, settings, KEY, to="all:subdistrict_municipality", at=datetime(2021, 12, 1, 9, 0))
+    invited_at = datetime(2021, 12, 1, 9, 0, tzinfo=BANGKOK)
+    issued = send_invitation(db, settings, KEY, to="all:subdistrict_municipality", at=invited_at)
     assert (issued.ref, issued.new) == ("ทส 0903/ว 1", True)
-    again = send_invitation(db, settings, KEY, to="all:subdistrict_municipality", at=datetime(2021, 12, 1, 9, 0))
+    again = send_invitation(db, settings, KEY, to="all:subdistrict_municipality", at=invited_at)
     assert (again.letter_id, again.new) == (issued.letter_id, False)
     with db.transaction() as s:
         assert get_programme(s, KEY).invitation_letter_id == issued.letter_id

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 from saraban.faces.cli.registers import app as register_app
+from saraban.kernel.clock import BANGKOK
 from saraban.records.models import Event, RegisterCounter, RegisterEntry
 from saraban.records.registers import EntryText, RegisterError, add_entries, cancel_entry, entries, take_numbers
 from saraban.reports.registers import (
@@ -39,7 +40,7 @@ from saraban.reports.registers import (
 from tests.dbs import KINDS, add_unit, database_param, fresh_database, register_worker
 
 ROOT = Path(__file__).resolve().parent.parent
-AT = datetime(2024, 3, 26, 10, 30)  # B.E. 2567
+AT = datetime(2024, 3, 26, 10, 30, tzinfo=BANGKOK)  # B.E. 2567
 HOSTILE = "ขอเชิญประชุม <b>ด่วน</b> & {{ x }} {% if y %}ก{% endif %} R&D <![CDATA[x]]>"
 UNIT_NAME = "สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดกระบี่"
 
@@ -108,14 +109,14 @@ def test_each_series_has_its_own_numbers_from_one(db, units):
 
 def test_numbers_restart_on_1_january(db, units):
     a, _ = units
-    assert write(db, a, "send", 2, at=datetime(2024, 6, 1, 9, 0)) == [1, 2]
-    assert write(db, a, "send", at=datetime(2024, 12, 31, 23, 59)) == [3]
-    assert write(db, a, "send", at=datetime(2025, 1, 1, 0, 0)) == [1]
-    assert write(db, a, "send", at=datetime(2025, 1, 2, 8, 0)) == [2]
+    assert write(db, a, "send", 2, at=datetime(2024, 6, 1, 9, 0, tzinfo=BANGKOK)) == [1, 2]
+    assert write(db, a, "send", at=datetime(2024, 12, 31, 23, 59, tzinfo=BANGKOK)) == [3]
+    assert write(db, a, "send", at=datetime(2025, 1, 1, 0, 0, tzinfo=BANGKOK)) == [1]
+    assert write(db, a, "send", at=datetime(2025, 1, 2, 8, 0, tzinfo=BANGKOK)) == [2]
     assert numbers(db, a, 2567, "send") == [1, 2, 3]
     assert numbers(db, a, 2568, "send") == [1, 2]
     with db.transaction() as s:
-        (late,) = add_entries(s, a, "send", [letter()], at=datetime(2025, 1, 3), year=2567)  # as given
+        (late,) = add_entries(s, a, "send", [letter()], at=datetime(2025, 1, 3, tzinfo=BANGKOK), year=2567)  # as given
         assert (late.year, late.number) == (2567, 4)
         years = {e.number: e.year for e in entries(s, a, 2568, "send")}
     assert years == {1: 2568, 2: 2568}
@@ -157,7 +158,7 @@ def test_cancellation_keeps_the_number_adds_a_line_and_an_event_and_is_idempoten
     with db.transaction() as s:
         second = entries(s, a, 2567, "receive")[1]
         line = cancel_entry(s, second.id, reason="ลงทะเบียนซ้ำ", actor="clerk",
-                            at=datetime(2024, 3, 27, 11, 15))
+                            at=datetime(2024, 3, 27, 11, 15, tzinfo=BANGKOK))
         line_id = line.id
     with db.transaction() as s:
         lines = entries(s, a, 2567, "receive")
@@ -168,7 +169,7 @@ def test_cancellation_keeps_the_number_adds_a_line_and_an_event_and_is_idempoten
         assert cancellation.cancels_id == cancelled.id
         assert (cancellation.action, cancellation.note) == ("ยกเลิก", "ยกเลิกเลขที่ 2: ลงทะเบียนซ้ำ")
         assert (cancellation.subject, cancellation.ref_text) == (cancelled.subject, cancelled.ref_text)
-        assert (cancellation.actor, cancellation.entered_at) == ("clerk", datetime(2024, 3, 27, 11, 15))
+        assert (cancellation.actor, cancellation.entered_at) == ("clerk", datetime(2024, 3, 27, 11, 15, tzinfo=BANGKOK))
         (event,) = s.scalars(select(Event)).all()
         assert (event.kind, event.actor, event.unit_id) == ("register.cancelled", "clerk", a)
         assert event.data == {"entry": cancelled.id, "number": 2, "series": "receive", "reason": "ลงทะเบียนซ้ำ"}
@@ -244,7 +245,7 @@ def test_concurrent_processes_take_gapless_unique_numbers(db, units, capsys):
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(WORKERS + 1)
     results = ctx.Queue()
-    at = datetime(2024, 6, 1, 12, 0)
+    at = datetime(2024, 6, 1, 12, 0, tzinfo=BANGKOK)
     procs = [ctx.Process(target=register_worker, daemon=True, kwargs={"hold": HOLD},
                          args=(url, w, a, b, PER_WORKER, OTHER_EVERY, "receive", at.isoformat(), start,
                                results))
@@ -296,16 +297,16 @@ def _receive_register(db, unit_id: int) -> None:
     """Three letters received, the second cancelled the next day."""
     with db.transaction() as s:
         add_entries(s, unit_id, "receive", [letter(HOSTILE, to_text="ผู้ว่าราชการจังหวัดกระบี่ & <ทุกอำเภอ>")],
-                    at=datetime(2024, 3, 26, 10, 30))
+                    at=datetime(2024, 3, 26, 10, 30, tzinfo=BANGKOK))
         add_entries(s, unit_id, "receive", [letter(
             "=SUM(A1:A3) แบบรายงาน 3 ฉบับ", ref_text="ลพ 0023.3/ว 55", letter_date=date(2024, 3, 20),
             from_text="สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดลำพูน", action="แจ้งอำเภอทุกอำเภอ",
-            note="ด่วน\r\nโทร 0 2241 9000 หรือ saraban1@x.go.th")], at=datetime(2024, 3, 26, 14, 5))
+            note="ด่วน\r\nโทร 0 2241 9000 หรือ saraban1@x.go.th")], at=datetime(2024, 3, 26, 14, 5, tzinfo=BANGKOK))
         add_entries(s, unit_id, "receive", [letter("ขอความร่วมมือ\tตอบแบบสำรวจ", letter_date=date(2024, 1, 9))],
-                    at=datetime(2024, 3, 27, 9, 0))
+                    at=datetime(2024, 3, 27, 9, 0, tzinfo=BANGKOK))
     with db.transaction() as s:
         second = entries(s, unit_id, 2567, "receive")[1]
-        cancel_entry(s, second.id, reason="ลงทะเบียนซ้ำ", actor="clerk", at=datetime(2024, 3, 27, 11, 15))
+        cancel_entry(s, second.id, reason="ลงทะเบียนซ้ำ", actor="clerk", at=datetime(2024, 3, 27, 11, 15, tzinfo=BANGKOK))
 
 
 EXPECTED = [
@@ -503,7 +504,7 @@ def test_cli_exports_a_register(cli_db, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["export", "nowhere", "--year", "2567", "--series", "receive"], "no unit 'nowhere'"),
+    (["export", "nowhere", "--year", "2567", "--series", "receive"], "unknown unit 'nowhere'"),
     (["export", "lao.krabi", "--year", "2024", "--series", "send"], "B.E."),
     (["export", "lao.krabi", "--year", "2567", "--series", "incoming"], "incoming"),
     (["export", "lao.krabi", "--year", "2567", "--series", "send", "--format", "pdf"], "pdf"),

@@ -18,6 +18,7 @@ from saraban.chain.circulars import issue_circular, receive
 from saraban.directory.imports import update_unit
 from saraban.directory.skeleton import ensure_directory
 from saraban.directory.units import get_unit
+from saraban.kernel.clock import BANGKOK
 from saraban.kernel.settings import load_settings
 from saraban.programmes.reminders import (
     ReminderPolicy,
@@ -39,10 +40,10 @@ from tests.dbs import (  # noqa: F401  (the db and settings fixtures)
     own_output_settings,
 )
 
-SENT = datetime(2024, 4, 1, 9, 0)
+SENT = datetime(2024, 4, 1, 9, 0, tzinfo=BANGKOK)
 LATE = ("prov.50", "prov.81", "prov.90")  # sorted by key: the order the reminders are numbered in
 RECIPIENTS = ("prov.70", *LATE)
-CLOSES = datetime(2024, 4, 30, 23, 59)
+CLOSES = datetime(2024, 4, 30, 23, 59, tzinfo=BANGKOK)
 
 
 class Store:
@@ -231,12 +232,14 @@ def add_programme(db, *, applicant: str = "amphoe.8101") -> int:
     with db.transaction() as s:
         owner = get_unit(s, "dla.env.2")
         p = Programme(key="green-2567", name="โครงการท้องถิ่นสีเขียว", owner_unit_id=owner.id, year=2567,
-                      opens_at=datetime(2024, 3, 1), closes_at=CLOSES, created_at=datetime(2024, 3, 1),
+                      opens_at=datetime(2024, 3, 1, tzinfo=BANGKOK), closes_at=CLOSES,
+                      created_at=datetime(2024, 3, 1, tzinfo=BANGKOK),
                       definition={"eligible": {"levels": ["district_office"], "areas": ["กระบี่"]}})
         s.add(p)
         s.flush()
         s.add(Application(programme_id=p.id, unit_id=get_unit(s, applicant).id, contact={"name": "x"},
-                          submitted_at=datetime(2024, 3, 5), updated_at=datetime(2024, 3, 5)))
+                          submitted_at=datetime(2024, 3, 5, tzinfo=BANGKOK),
+                          updated_at=datetime(2024, 3, 5, tzinfo=BANGKOK)))
         return p.id
 
 
@@ -286,7 +289,7 @@ def test_a_dry_run_writes_nothing(db, cfg, smtp):
     circulate(db, cfg)
     add_programme(db)
     before = (count(db, Letter), count(db, RegisterEntry), count(db, Event), count(db, Delivery))
-    results = make_reminders(db, cfg, datetime(2024, 4, 27, 8, 0), dry_run=True)
+    results = make_reminders(db, cfg, datetime(2024, 4, 27, 8, 0, tzinfo=BANGKOK), dry_run=True)
     assert {(r.kind, r.step, r.status) for r in results} == {("receipt", "after-7d", "planned"),
                                                                ("deadline", "before-7d", "planned")}
     assert len(results) == 3 + 7

@@ -14,6 +14,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops
 from pypdf import PdfReader, PdfWriter
 
+from saraban.kernel.clock import BANGKOK
 from saraban.kernel.settings import load_settings
 from saraban.letters.batch import render_letters
 from saraban.letters.paper.stamps import (
@@ -32,7 +33,7 @@ from saraban.letters.spec import parse_spec
 from tests.conftest import example_dict
 
 UNIT = "สำนักงานส่งเสริมการปกครองท้องถิ่น"
-RECEIVED = datetime(2024, 3, 26, 10, 30)
+RECEIVED = datetime(2024, 3, 26, 10, 30, tzinfo=BANGKOK)
 THAI_LINES = [UNIT, "เลขรับ ๑๖๔๙", "วันที่ ๒๖ มี.ค. ๒๕๖๗", "เวลา ๑๐.๓๐ น."]
 ARABIC_LINES = [UNIT, "เลขรับ 1649", "วันที่ 26 มี.ค. 2567", "เวลา 10.30 น."]
 
@@ -108,9 +109,9 @@ def stamp_box() -> tuple[float, float, float, float]:
 def test_stamp_lines_thai_and_arabic_digits():
     assert stamp_lines(UNIT, 1649, RECEIVED) == THAI_LINES
     assert stamp_lines(UNIT, 1649, RECEIVED, "arabic") == ARABIC_LINES
-    assert stamp_lines("  กองคลัง \n", 7, datetime(2024, 12, 15, 9, 5))[1:] == [
+    assert stamp_lines("  กองคลัง \n", 7, datetime(2024, 12, 15, 9, 5, tzinfo=BANGKOK))[1:] == [
         "เลขรับ ๗", "วันที่ ๑๕ ธ.ค. ๒๕๖๗", "เวลา ๐๙.๐๕ น."]
-    assert stamp_lines("กองคลัง", 7, datetime(2024, 12, 15, 9, 5))[0] == "กองคลัง"
+    assert stamp_lines("กองคลัง", 7, datetime(2024, 12, 15, 9, 5, tzinfo=BANGKOK))[0] == "กองคลัง"
 
 
 @pytest.mark.parametrize("bad", [{"unit_name": "  "}, {"number": 0}, {"number": "12"}, {"digits": "roman"}])

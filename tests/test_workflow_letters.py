@@ -36,8 +36,9 @@ def test_flow_refuses_a_batch_with_a_bad_spec_and_writes_nothing(prefect_server,
     state = render_letters_flow([str(EXAMPLES / "01-project-letter.yaml"), str(tmp_path / "bad.yaml")],
                                 str(out), pdf=False, return_state=True)
     assert state.is_failed()
-    assert "kind: expected 'external', 'stamped' or 'memo'" in str(state.message) + repr(
-        state.result(raise_on_failure=False))
+    message = str(state.message) + repr(state.result(raise_on_failure=False))
+    assert ("kind: ต้องเป็น 'external', 'stamped' หรือ 'memo' (ได้ 'letter') / "
+            "expected 'external', 'stamped' or 'memo'") in message
     assert not out.exists()
 
 
@@ -52,7 +53,7 @@ def test_demo_runs_the_seed_chain_and_says_where_everything_is(prefect_server, t
     assert {f"{p.stem}.{ext}" for p in EXAMPLES.glob("*.yaml") for ext in ("docx", "pdf")} <= made
     assert {"status-1.docx", "status-1.xlsx"} <= made
     out = result.output
-    assert "ทลส.001/2567 was received by the department: เลขรับ 1" in out
+    assert "ทลส.001/2567 was received by the department: เลขรับ ๑/" in out
     assert "ที่ มท 0820.2/ว 1" in out and "→ ที่ กบ 0023.6/ว 1" in out and "→ ที่ กบ 8101/ว 1" in out
     letters = tmp_path / "data" / "out" / "letters"
     stamped = sorted(letters.glob("prov.81-*/copies/*-received.pdf"))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from pythainlp.util import bahttext
-
 from thai_text.numerals import to_arabic_digits
 
 #: Largest amount (exclusive) handled exactly; pythainlp's bahttext works on floats.
@@ -60,6 +58,8 @@ def baht_text(amount: float | Decimal | str) -> str:
     value = value.quantize(_CENT, rounding=ROUND_HALF_UP)
     if value >= MAX_AMOUNT:
         raise ValueError(f"amount too large (must be below 10**13 baht): {amount!r}")
+    from pythainlp.util import bahttext  # ~0.1 s to import: only when an amount is spelt out
+
     text = bahttext(float(value))
     if value < 1 and value != 0:
         text = text.removeprefix("ศูนย์บาท")

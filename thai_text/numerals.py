@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from pythainlp.util import arabic_digit_to_thai_digit, thai_digit_to_arabic_digit
-
 DIGIT_STYLES = ("thai", "arabic")
+
+_TO_THAI = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+_TO_ARABIC = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 _TOKEN = re.compile(r"\S+")
 _WWW = re.compile(r"(?i)\bwww\.")
@@ -20,7 +21,7 @@ def to_thai_digits(text: str | int) -> str:
     >>> to_thai_digits(2567)
     '๒๕๖๗'
     """
-    return arabic_digit_to_thai_digit(str(text))
+    return str(text).translate(_TO_THAI)
 
 
 def to_arabic_digits(text: str) -> str:
@@ -29,7 +30,7 @@ def to_arabic_digits(text: str) -> str:
     >>> to_arabic_digits("มท ๐๘๒๐.๒/ว ๑๑๔๔")
     'มท 0820.2/ว 1144'
     """
-    return thai_digit_to_arabic_digit(text)
+    return text.translate(_TO_ARABIC)
 
 
 def _is_link(token: str) -> bool:

@@ -13,7 +13,7 @@ and e-mails them through a mail server on loopback that the demo runs itself.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from prefect import flow, task
@@ -23,6 +23,7 @@ from saraban.chain.status import as_text, letter_status
 from saraban.directory.imports import update_unit
 from saraban.directory.selectors import select_units
 from saraban.directory.skeleton import add_synthetic_local_layer, ensure_directory
+from saraban.kernel.clock import BANGKOK, today
 from saraban.kernel.settings import load_settings
 from saraban.letters.spec import load_spec
 from saraban.programmes.applications import apply, create_programme, get_programme, send_invitation
@@ -37,8 +38,8 @@ from workflows.reminders import reminders_flow
 DEMO_DISTRICT = "amphoe.8101"  # อำเภอเมืองกระบี่
 INVITED = "under:amphoe.8101,under:amphoe.7005"  # Mueang Krabi's local administrations, Ban Pong's municipalities
 # The programme's own timeline (its window is 1 Dec 2021 - 28 Feb 2022).
-INVITED_AT = datetime(2021, 12, 1, 9, 0)
-REMINDERS_AT = "2022-02-25T09:00:00"
+INVITED_AT = datetime(2021, 12, 1, 9, 0, tzinfo=BANGKOK)
+REMINDERS_AT = "2022-02-25T09:00:00+07:00"
 
 
 @task(name="prepare-directory")
@@ -88,10 +89,12 @@ def applications(key: str) -> list[str]:
     db = open_database(settings)
     lines = []
     tries = [
-        ("muni.7005.boekphrai", datetime(2022, 1, 20, 10, 15), {"1.1": 4, "1.2": 5, "2.1": 4, "3.1": 5}),
-        ("syn.810101", datetime(2022, 2, 10, 14, 0), None),
-        ("muni.7005.krapyai", datetime(2022, 3, 1, 8, 30), None),  # a day late
-        ("amphoe.8101", datetime(2022, 1, 5, 9, 0), None),  # a district office is not a local administration
+        ("muni.7005.boekphrai", datetime(2022, 1, 20, 10, 15, tzinfo=BANGKOK),
+         {"1.1": 4, "1.2": 5, "2.1": 4, "3.1": 5}),
+        ("syn.810101", datetime(2022, 2, 10, 14, 0, tzinfo=BANGKOK), None),
+        ("muni.7005.krapyai", datetime(2022, 3, 1, 8, 30, tzinfo=BANGKOK), None),  # a day late
+        # a district office is not a local administration
+        ("amphoe.8101", datetime(2022, 1, 5, 9, 0, tzinfo=BANGKOK), None),
     ]
     for unit, at, scores in tries:
         contact = {"name": "นางสาวผู้ประสานงาน ตัวอย่าง", "email": f"contact.{unit}@example.org"}
@@ -120,7 +123,7 @@ def seed_chain_flow(examples_dir: str, out_dir: str) -> dict:
     prepare_directory()
     receipt = receive_project_letter(str(examples / "01-project-letter.yaml"))
     chain = cascade_flow(str(examples / "03-department-circular.yaml"), "dla.env.2", "all:province_office",
-                         pdf=True, branches=["prov.81"], dated=date.today())
+                         pdf=True, branches=["prov.81"], dated=today())
     report = status_report(chain["letter"], out_dir)
     key = open_programme(str(examples / "programmes" / "eco-town-2565.yaml"))
     applied = applications(key)

@@ -21,12 +21,13 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from saraban.chain.distribution import chain_recipients, describe_recipients, forward_spec
+from saraban.chain.distribution import describe_recipients, forward_spec
+from saraban.chain.expectations import chain_recipients, expected_to_forward, expects_to_forward
 from saraban.chain.tracking import TOKEN_LENGTH, new_token, secret_key, tracking_url
 from saraban.directory.levels import LOCAL_LEVELS, DirectoryError
 from saraban.directory.selectors import select_units
 from saraban.directory.units import get_unit
-from saraban.kernel.clock import local_time
+from saraban.kernel.clock import at_or_now
 from saraban.kernel.settings import Settings
 from saraban.letters.paper.copies import CopyMaker
 from saraban.letters.paper.pdf import docx_to_pdf
@@ -71,10 +72,6 @@ class Receipt:
     stamped_pdf: Path | None = None
 
 
-def now() -> datetime:
-    return datetime.now().replace(microsecond=0)
-
-
 def letter_folder(settings: Settings, letter: Letter, unit: Unit) -> Path:
     slug = re.sub(r"[^0-9A-Za-z.]+", "-", f"{unit.key}-{letter.year}-{'w' if letter.circular else 's'}"
                                           f"{letter.number}")
@@ -87,51 +84,56 @@ def find_letter(session: Session, ident: str | int) -> Letter:
     if text.isdigit():
         letter = session.get(Letter, int(text))
         if letter is None:
-            raise CircularError(f"no letter with id {text} / ไม่พบหนังสือหมายเลข {text}")
+            raise CircularError(f"ไม่พบหนังสือหมายเลข {text} / no letter with id {text}")
         return letter
     try:
         ref = RefNo.parse(text)
     except ValueError as e:
-        raise CircularError(f"'{text}' is neither a letter id nor a reference number: {e}") from None
+        raise CircularError(f"'{text}' ไม่ใช่หมายเลขหรือเลขที่หนังสือ / '{text}' is neither a letter id nor a "
+                            f"reference number: {e}") from None
     found = session.scalars(select(Letter).where(Letter.ref_text == ref.format("arabic"))).all()
     if not found:
-        raise CircularError(f"no letter ที่ {ref} / ไม่พบหนังสือ ที่ {ref}")
+        raise CircularError(f"ไม่พบหนังสือ ที่ {ref} / no letter ที่ {ref}")
     if len(found) > 1:
         ids = ", ".join(f"{x.id} ({x.letter_date.isoformat()})" for x in found)
-        raise CircularError(f"several letters carry ที่ {ref} (one per year): give the id, one of {ids}")
+        raise CircularError(f"มีหนังสือ ที่ {ref} หลายฉบับ (ปีละฉบับ) ระบุหมายเลขหนังสือ: {ids} / several letters "
+                            f"carry ที่ {ref} (one per year): give the id, one of {ids}")
     return found[0]
 
 
 def _recipients(session: Session, to: str | Sequence[Unit], sender: Unit) -> list[Unit]:
-    units = select_units(session, to) if isinstance(to, str) else list(to)
+    units = select_units(session, to) if isinstance(to, str) else list(to or [])
     units = [u for u in units if u.id != sender.id]
     if not units:
-        raise CircularError(f"no recipients: '{to}' selects no unit other than the sender")
+        raise CircularError(f"ไม่มีผู้รับ / no recipients: '{to or ''}' selects no unit other than the sender")
     return units
 
 
 def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender_key: str,
-                   to: str | Sequence[Unit], actor: str = "saraban", at: datetime | None = None,
+                   to: str | Sequence[Unit] | None, actor: str = "saraban", at: datetime | None = None,
                    forwards: Delivery | None = None, circular: bool = True) -> Issued:
     """Number a circular in the sender's ว series (an ordinary letter, ``circular=False``, in its send
     series), record it in the send register, make one delivery per recipient, then render the letter and
-    every recipient's copy."""
+    every recipient's copy. An ordinary letter may go to no unit of the directory (``to=None``: a letter
+    to outside, sent on paper or by e-mail)."""
     if spec.ref is not None:
         raise SpecError(["ref: leave it out when issuing: the send register gives the number"])
-    at = at or now()
+    at = at_or_now(at)
     spec = spec.model_copy(update={"circular": circular})
     spec_hash = spec.hash()
     with db.transaction() as s:
         sender = get_unit(s, sender_key)
         if not sender.letter_code:
-            raise CircularError(f"{sender.name} ({sender.key}) has no letter code (รหัสหนังสือ, e.g. "
-                                "'มท 0820.2'); set it in the directory first")
+            raise CircularError(f"{sender.name} ({sender.key}) ยังไม่มีรหัสหนังสือ ตั้งในทำเนียบก่อน "
+                                f"(saraban directory set {sender.key} --letter-code ...) / {sender.name} "
+                                f"({sender.key}) has no letter code (รหัสหนังสือ, e.g. 'มท 0820.2'); set it in "
+                                "the directory first")
         existing = _already_issued(s, sender, spec_hash, forwards)
         if existing is not None:
             issued = Issued(existing.id, existing.ref_text, _count_deliveries(s, existing.id), new=False)
         else:
-            issued = _record_issue(s, settings, spec, spec_hash, sender, _recipients(s, to, sender), actor,
-                                   at, forwards)
+            recipients = _recipients(s, to, sender) if circular or to else []
+            issued = _record_issue(s, settings, spec, spec_hash, sender, recipients, actor, at, forwards)
     make_files(db, settings, [issued.letter_id])
     return issued
 
@@ -155,7 +157,8 @@ def _record_issue(s: Session, settings: Settings, spec: LetterSpec, spec_hash: s
     try:
         ref = RefNo.parse(f"{sender.letter_code}/{'ว ' if spec.circular else ''}{number}")
     except ValueError as e:
-        raise CircularError(f"{sender.key}: letter code '{sender.letter_code}' is not usable: {e}") from None
+        raise CircularError(f"{sender.key}: รหัสหนังสือ '{sender.letter_code}' ใช้ไม่ได้ / letter code "
+                            f"'{sender.letter_code}' is not usable: {e}") from None
     numbered = spec.model_copy(update={"ref": ref})
     letter = Letter(unit_id=sender.id, kind=spec.kind, circular=spec.circular, ref_text=ref.format("arabic"), year=year,
                     number=number, letter_date=spec.date, subject=spec.subject,
@@ -165,10 +168,12 @@ def _record_issue(s: Session, settings: Settings, spec: LetterSpec, spec_hash: s
     s.flush()
     add_numbered_entry(s, sender.id, year, series, number, EntryText(
         ref_text=letter.ref_text, letter_date=spec.date, from_text=sender.printed_sender, to_text=spec.to,
-        subject=spec.subject, action=f"ส่ง {len(recipients)} หน่วยงาน", letter_id=letter.id), at=at, actor=actor)
+        subject=spec.subject, action=f"ส่ง {len(recipients)} หน่วยงาน" if recipients else None, letter_id=letter.id),
+        at=at, actor=actor)
     key = secret_key(settings)
-    s.execute(insert(Delivery), [
-        {"letter_id": letter.id, "unit_id": u.id, "token": new_token(key), "sent_at": at} for u in recipients])
+    if recipients:  # an empty list would insert one row of NULLs
+        s.execute(insert(Delivery), [
+            {"letter_id": letter.id, "unit_id": u.id, "token": new_token(key), "sent_at": at} for u in recipients])
     record_event(s, "letter.issued", actor=actor, at=at, unit_id=sender.id, letter_id=letter.id,
                  data={"ref": letter.ref_text, "recipients": len(recipients)})
     if forwards is not None:
@@ -272,7 +277,7 @@ def receive(db: Database, settings: Settings, letter: str | int, unit_key: str, 
 def receive_many(db: Database, settings: Settings, letter: str | int, unit_keys: Sequence[str] | None = None,
                  *, actor: str = "saraban", at: datetime | None = None) -> list[Receipt]:
     """Receive one letter at many units in one transaction (``None``: every recipient)."""
-    at = at or now()
+    at = at_or_now(at)
     with db.transaction() as s:
         found = find_letter(s, letter)
         sender = s.get(Unit, found.unit_id)
@@ -283,18 +288,19 @@ def receive_many(db: Database, settings: Settings, letter: str | int, unit_keys:
         for key in keys:
             if key not in by_key:
                 unit = get_unit(s, key)
-                raise CircularError(f"ที่ {found.ref_text} was not sent to {unit.name} ({key}): it cannot be "
-                                    f"received there / หนังสือฉบับนี้ไม่ได้ส่งถึง{unit.name}")
+                raise CircularError(f"หนังสือ ที่ {found.ref_text} ไม่ได้ส่งถึง{unit.name} จึงลงรับไม่ได้ / "
+                                    f"ที่ {found.ref_text} was not sent to {unit.name} ({key}): it cannot be "
+                                    "received there")
         todo = [by_key[k] for k in dict.fromkeys(keys) if by_key[k][0].received_at is None]
         numbers = add_entry_each(s, "receive", [(u.id, EntryText(
             ref_text=found.ref_text, letter_date=found.letter_date, from_text=sender.printed_sender, to_text=u.name,
             subject=found.subject, letter_id=found.id, delivery_id=d.id)) for d, u in todo], at=at, actor=actor)
         for d, u in todo:
-            d.received_at, d.received_by = local_time(at), actor
+            d.received_at, d.received_by = at, actor
             d.receipt_year, d.receipt_number = numbers[u.id]
         if todo:
             s.execute(insert(Event), [
-                {"at": local_time(at), "actor": actor, "kind": "delivery.received", "unit_id": u.id,
+                {"at": at, "actor": actor, "kind": "delivery.received", "unit_id": u.id,
                  "letter_id": found.id, "delivery_id": d.id,
                  "data": {"number": d.receipt_number, "year": d.receipt_year}} for d, u in todo])
         fresh = {id(d) for d, _ in todo}
@@ -313,43 +319,87 @@ class IncomingReceipt:
     year: int
     number: int
     received_at: datetime
+    new: bool = True
+    stamped_pdf: Path | None = None
 
 
 def receive_incoming(db: Database, unit_key: str, *, ref: str, letter_date: date, sender: str, subject: str,
-                     to: str | None = None, actor: str = "saraban", at: datetime | None = None
-                     ) -> IncomingReceipt:
-    """ลงรับ a letter from outside saraban (on paper or by e-mail): a line in the unit's receive register."""
-    at = at or now()
+                     to: str | None = None, actor: str = "saraban", at: datetime | None = None,
+                     pdf: Path | None = None, settings: Settings | None = None) -> IncomingReceipt:
+    """ลงรับ a letter from outside saraban (on paper or by e-mail): a line in the unit's receive register.
+
+    The same letter (ที่, date and sender) received again returns its first line. With ``pdf`` (the scan
+    or the e-mailed file; ``settings`` then required), a copy stamped with the receipt is written to
+    ``<output>/received/``; a file that is missing or not a PDF is refused before anything is numbered,
+    and a PDF that cannot be stamped leaves nothing numbered either (one transaction)."""
+    if pdf is not None:
+        _check_pdf(Path(pdf))
+    try:
+        ref = RefNo.parse(ref).format("arabic")
+    except ValueError:  # an outside office's number need not follow the handbook
+        ref = " ".join(ref.split())
+    at = at_or_now(at)
     with db.transaction() as s:
         unit = get_unit(s, unit_key)
-        (entry,) = add_entries(s, unit.id, "receive", [EntryText(
-            ref_text=ref, letter_date=letter_date, from_text=sender, to_text=to or unit.name,
-            subject=subject)], at=at, actor=actor)
-        record_event(s, "letter.received_from_outside", actor=actor, at=at, unit_id=unit.id,
-                     data={"ref": ref, "number": entry.number, "year": entry.year})
-        return IncomingReceipt(unit.id, entry.year, entry.number, entry.entered_at)
+        entry = s.scalar(select(RegisterEntry).where(
+            RegisterEntry.unit_id == unit.id, RegisterEntry.series == "receive", RegisterEntry.ref_text == ref,
+            RegisterEntry.letter_date == letter_date, RegisterEntry.from_text == sender,
+            RegisterEntry.letter_id.is_(None), RegisterEntry.cancels_id.is_(None)).limit(1))
+        new = entry is None
+        if new:
+            (entry,) = add_entries(s, unit.id, "receive", [EntryText(
+                ref_text=ref, letter_date=letter_date, from_text=sender, to_text=to or unit.name,
+                subject=subject)], at=at, actor=actor)
+            record_event(s, "letter.received_from_outside", actor=actor, at=at, unit_id=unit.id,
+                         data={"ref": ref, "number": entry.number, "year": entry.year})
+        stamped = None
+        if pdf is not None:
+            out = settings.output_dir / "received" / f"{unit.key}-{entry.year}-r{entry.number}.pdf"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                stamped = stamp_receipt(Path(pdf), out, unit_name=unit.name, number=entry.number,
+                                        received_at=entry.entered_at, settings=settings)
+            except Exception as e:  # a damaged PDF: nothing is numbered (the transaction rolls back)
+                out.unlink(missing_ok=True)
+                raise CircularError(f"ประทับตรารับบน {pdf} ไม่ได้ ไม่มีการลงรับ / could not stamp {pdf}, nothing "
+                                    f"was received: {e}") from e
+        return IncomingReceipt(unit.id, entry.year, entry.number, entry.entered_at, new, stamped)
+
+
+def _check_pdf(path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            head = f.read(1024)
+    except OSError as e:
+        raise CircularError(f"อ่านไฟล์ {path} ไม่ได้ ไม่มีการลงรับ / cannot read {path}, nothing was received: "
+                            f"{e.strerror or e}") from None
+    if b"%PDF-" not in head:
+        raise CircularError(f"{path} ไม่ใช่ไฟล์ PDF ไม่มีการลงรับ / {path} is not a PDF, nothing was received")
 
 
 def forward(db: Database, settings: Settings, letter: str | int, unit_key: str, to: str | None = None, *,
             actor: str = "saraban", at: datetime | None = None) -> Issued:
     """The unit's own circular carrying a received one on to ``to`` (default: the next hop of the chain)."""
-    at = at or now()
+    at = at_or_now(at)
     with db.transaction() as s:
         found = find_letter(s, letter)
         unit = get_unit(s, unit_key)
         d = s.scalar(select(Delivery).where(Delivery.letter_id == found.id, Delivery.unit_id == unit.id))
         if d is None:
-            raise CircularError(f"ที่ {found.ref_text} was not sent to {unit.name}: only what a unit has "
-                                "received can be forwarded / ส่งต่อได้เฉพาะหนังสือที่ได้รับ")
+            raise CircularError(f"หนังสือ ที่ {found.ref_text} ไม่ได้ส่งถึง{unit.name} ส่งต่อได้เฉพาะหนังสือที่ได้รับ / "
+                                f"ที่ {found.ref_text} was not sent to {unit.name}: only what a unit has "
+                                "received can be forwarded")
         if d.received_at is None:
-            raise CircularError(f"{unit.name} has not received ที่ {found.ref_text} yet: receive it first "
-                                f"(saraban receive {found.id} --unit {unit.key}) / ต้องลงรับก่อนส่งต่อ")
+            raise CircularError(f"{unit.name} ยังไม่ได้ลงรับหนังสือ ที่ {found.ref_text} ต้องลงรับก่อนส่งต่อ / "
+                                f"{unit.name} has not received ที่ {found.ref_text} yet: receive it first "
+                                f"(saraban receive {found.id} --unit {unit.key})")
         if d.forwarded_letter_id is not None:
             done = s.get(Letter, d.forwarded_letter_id)
             return Issued(done.id, done.ref_text, _count_deliveries(s, done.id), new=False)
         recipients = select_units(s, to) if to else chain_recipients(s, unit)
         if not recipients:
-            raise CircularError(f"{unit.name} has no one to forward to (no units below it in the directory)")
+            raise CircularError(f"{unit.name} ไม่มีหน่วยงานในสังกัดที่จะส่งต่อ / {unit.name} has no one to forward to "
+                                "(no units below it in the directory)")
         upstream_sender = s.get(Unit, found.unit_id).printed_sender
         spec = parse_spec(forward_spec(
             found.spec, upstream_sender=upstream_sender, upstream_ref=RefNo.parse(found.ref_text),
@@ -365,8 +415,8 @@ def cancel_letter(db: Database, letter: str | int, *, reason: str, actor: str = 
     number of the series, "ยกเลิกเลขที่ n: reason") and the event log says who and why. Returns the
     cancellation line's number; cancelling twice returns the same line."""
     if not reason.strip():
-        raise CircularError("give the reason for cancelling (--reason) / ระบุเหตุที่ยกเลิก")
-    at = at or now()
+        raise CircularError("ระบุเหตุที่ยกเลิก / give the reason for cancelling (--reason)")
+    at = at_or_now(at)
     with db.transaction() as s:
         found = find_letter(s, letter)
         line = s.scalar(select(RegisterEntry).where(
@@ -380,7 +430,7 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
     """Carry a letter down the chain from one recipient: it forwards to the next hop, the next hop
     receives (when ``auto_receive``; otherwise only units that have really received go on) and forwards
     in turn, to the bottom. Returns the ids of the letters made. Safe to repeat after a crash."""
-    at = at or now()
+    at = at_or_now(at)
     made: list[int] = []
     todo = [(letter, unit_key)]
     while todo:
@@ -390,7 +440,7 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
             unit = get_unit(s, key)
             d = s.scalar(select(Delivery).where(Delivery.letter_id == found.id, Delivery.unit_id == unit.id))
             received = d is not None and d.received_at is not None
-            goes_on = bool(chain_recipients(s, unit))
+            goes_on = expects_to_forward(s, unit)
         if not received or not goes_on:
             continue
         issued = forward(db, settings, found.id, key, actor=actor, at=at)
@@ -398,10 +448,9 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
         if auto_receive:
             receive_many(db, settings, issued.letter_id, actor=actor, at=at)
         with db.transaction() as s:
-            # Only recipients with units below them can carry it on: one query, not one per local administration.
-            below = select(Unit.parent_id).where(Unit.parent_id.is_not(None))
+            # Only the recipients expected to forward carry it on: one query, not one per local administration.
             keys = s.scalars(select(Unit.key).join(Delivery, Delivery.unit_id == Unit.id)
-                             .where(Delivery.letter_id == issued.letter_id, Unit.id.in_(below))
+                             .where(Delivery.letter_id == issued.letter_id, expected_to_forward(Unit))
                              .order_by(Unit.key.desc())).all()
         todo += [(issued.letter_id, k) for k in keys]
     return made

@@ -87,7 +87,7 @@ def find_province(text: str) -> Province:
     names = [p.name for p in provinces()] + [p.name_en for p in provinces()]
     close = difflib.get_close_matches(text.strip(), names, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise DirectoryError(f"unknown province '{text}'{hint} / ไม่พบจังหวัด '{text}'")
+    raise DirectoryError(f"ไม่พบจังหวัด '{text}' / unknown province '{text}'{hint}")
 
 
 # ---------------------------------------------------------------------------------------------- levels
@@ -98,8 +98,8 @@ def resolve_levels(text: str) -> tuple[str, ...]:
     abbreviation (``อบต.``), or a group (``local`` / ``อปท.``: all local administrations)."""
     levels = LEVEL_ALIASES.get(" ".join(text.split())) or LEVEL_ALIASES.get(text.strip().lower())
     if not levels:
-        raise DirectoryError(f"unknown level '{text}'; expected one of {', '.join(LEVELS)} (or local) / "
-                             f"ไม่รู้จักระดับหน่วยงาน '{text}'")
+        raise DirectoryError(f"ไม่รู้จักระดับหน่วยงาน '{text}' / unknown level '{text}'; expected one of "
+                             f"{', '.join(LEVELS)} (or local)")
     return levels
 
 
@@ -108,8 +108,8 @@ def normalize_letter_code(text: str) -> str:
     clean = to_arabic_digits(" ".join(text.split()))
     match = _LETTER_CODE.fullmatch(clean)
     if not match:
-        raise DirectoryError(f"bad letter code '{text}': expected letters and a number, e.g. มท 0820.2 / "
-                             f"รหัสหนังสือ '{text}' ไม่ถูกต้อง ต้องเป็นอักษรย่อตามด้วยเลข เช่น มท ๐๘๒๐.๒")
+        raise DirectoryError(f"รหัสหนังสือ '{text}' ไม่ถูกต้อง ต้องเป็นอักษรย่อตามด้วยเลข เช่น มท ๐๘๒๐.๒ / "
+                             f"bad letter code '{text}': expected letters and a number, e.g. มท 0820.2")
     return f"{match['prefix']} {match['code']}"
 
 

@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from saraban.directory.imports import insert_missing, read_checked, unit_row
 from saraban.directory.levels import BANGKOK, DirectoryError, provinces
 from saraban.records.db import Database
 from saraban.records.models import Unit
@@ -40,6 +39,8 @@ _LOCK_KEY = 0x5A7AB0D1  # PostgreSQL advisory lock taken while ensure_directory 
 @cache
 def _provincial_rows() -> tuple[dict[str, Any], ...]:
     import geothai
+
+    from saraban.directory.imports import unit_row
 
     rows = []
     for p in provinces():
@@ -67,12 +68,16 @@ def load_skeleton(session: Session) -> int:
 
     Idempotent: only missing keys are inserted and existing units are never changed, so a letter code or
     e-mail set by hand survives reloading (and a unit deleted by hand comes back)."""
+    from saraban.directory.imports import insert_missing, read_checked  # pydantic: only when loading
+
     rows = [*read_checked(CENTRAL_FILE), *_provincial_rows()]
     return len(insert_missing(session, rows))
 
 
 def load_municipalities(session: Session) -> int:
     """Insert the shipped municipalities of the field examples that are missing (needs the skeleton)."""
+    from saraban.directory.imports import insert_missing, read_checked
+
     return len(insert_missing(session, read_checked(MUNICIPALITIES_FILE)))
 
 
@@ -83,9 +88,11 @@ def add_synthetic_local_layer(session: Session, district: str | None = None) -> 
     demo). Needs the skeleton; idempotent; returns how many were added."""
     import geothai
 
+    from saraban.directory.imports import insert_missing, unit_row
+
     if session.scalar(select(func.count()).select_from(Unit).where(Unit.level == "district_office")) == 0:
-        raise DirectoryError("load the skeleton first (saraban directory load-skeleton) / "
-                             "ยังไม่มีโครงสร้างหน่วยงาน ให้โหลดโครงสร้างก่อน")
+        raise DirectoryError("ยังไม่มีโครงสร้างหน่วยงาน ให้โหลดโครงสร้างก่อน / load the skeleton first "
+                             "(saraban directory load-skeleton)")
     rows = [unit_row(f"syn.{s.code}", f"อปท. (สมมติ) ตำบล{s.name_th}", "sao", f"amphoe.{s.district_code}",
                  province_code=s.province_code, area_code=s.code, synthetic=True)
             for p in provinces() if p.code != BANGKOK

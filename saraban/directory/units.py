@@ -70,8 +70,9 @@ def _suggestions(session: Session, text: str) -> list[str]:
 
 def unknown_unit(session: Session, key: str) -> DirectoryError:
     close = _suggestions(session, key)
+    thai_hint = f" (หรือหมายถึง {', '.join(close)}?)" if close else ""
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return DirectoryError(f"unknown unit '{key}'{hint} / ไม่พบหน่วยงาน '{key}'")
+    return DirectoryError(f"ไม่พบหน่วยงาน '{key}'{thai_hint} / unknown unit '{key}'{hint}")
 
 
 def get_unit(session: Session, key: str) -> Unit:
@@ -82,17 +83,61 @@ def get_unit(session: Session, key: str) -> Unit:
     return unit
 
 
-def find_unit(session: Session, text: str) -> Unit:
-    """A unit by key, or by its exact name, short name or sender name when that names one unit only."""
+class AmbiguousUnit(DirectoryError):
+    """A name (or part of one) that fits several units; ``candidates`` holds them (the first few)."""
+
+    def __init__(self, text: str, candidates: list[Unit], total: int) -> None:
+        shown = "\n".join(f"  {u.key}\t{u.name}" for u in candidates)
+        more = f"\n  … อีก {total - len(candidates)} หน่วย / {total - len(candidates)} more" \
+            if total > len(candidates) else ""
+        super().__init__(f"'{text}' ตรงกับ {total} หน่วยงาน: ระบุรหัสหรือชื่อให้ชัดกว่านี้ / '{text}' matches "
+                         f"{total} units: give the key or more of the name\n{shown}{more}")
+        self.candidates = candidates
+        self.total = total
+
+
+AMBIGUOUS_SHOWN = 12
+
+
+def resolve_unit(session: Session, text: str) -> Unit:
+    """The unit a clerk means by ``text``: its key; else its exact name, short name or sender name (in
+    that order, each only when it names one unit); else the one unit whose name, short name or sender
+    name contains ``text``. Several → :class:`AmbiguousUnit` listing them with their keys; none →
+    DirectoryError with did-you-mean.
+
+    ``จังหวัดกระบี่`` is prov.81's sender name (an exact match wins over the PAO whose name contains it);
+    ``กระบี่`` alone fits four units and is refused with the four keys.
+    """
     unit = session.scalar(select(Unit).where(Unit.key == text.strip()))
     if unit is not None:
         return unit
     name = " ".join(text.split())
-    found = session.scalars(select(Unit).where(or_(
-        Unit.name == name, Unit.short_name == name, Unit.sender_name == name)).limit(2)).all()
+    if not name:
+        raise DirectoryError("ไม่ได้ระบุหน่วยงาน / no unit given")
+    for column in (Unit.name, Unit.short_name, Unit.sender_name):
+        exact = session.scalars(select(Unit).where(column == name).limit(AMBIGUOUS_SHOWN + 1)).all()
+        if len(exact) == 1:
+            return exact[0]
+        if exact:
+            raise _ambiguous(session, name, column == name)
+    part = or_(Unit.name.contains(name, autoescape=True), Unit.short_name.contains(name, autoescape=True),
+               Unit.sender_name.contains(name, autoescape=True))
+    found = session.scalars(select(Unit).where(part).limit(2)).all()
     if len(found) == 1:
         return found[0]
+    if found:
+        raise _ambiguous(session, name, part)
     raise unknown_unit(session, text)
+
+
+def _ambiguous(session: Session, text: str, condition) -> AmbiguousUnit:
+    total = session.scalar(select(func.count()).select_from(Unit).where(condition))
+    units = list(session.scalars(select(Unit).where(condition).order_by(Unit.key).limit(1000)))
+    units.sort(key=lambda u: (level_order(u.level), u.key))
+    return AmbiguousUnit(text, units[:AMBIGUOUS_SHOWN], total)
+
+
+find_unit = resolve_unit  # the older name
 
 
 def children(session: Session, unit: Unit, levels: Iterable[str] | None = None) -> list[Unit]:
@@ -149,7 +194,7 @@ def render_tree(session: Session, root: str | None = None, depth: int | None = N
     ("?" after a code that is not certain) and e-mail; ``depth`` limits how many levels below the top
     are shown (0: the top only), with the number of units left out."""
     if root is not None:
-        top = find_unit(session, root)
+        top = resolve_unit(session, root)
         units = [top, *descendants(session, top)]
         tops = [top]
     else:

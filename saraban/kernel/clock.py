@@ -3,6 +3,11 @@
 One place gives "now": :func:`now` is aware and in Asia/Bangkok whatever the server's own time zone,
 so a receipt at 00:30 in Bangkok on 1 January is dated 1 January (and numbered in that year's register)
 on a server that runs in UTC. :func:`utc_now` is the one reading of the system clock; tests replace it.
+
+The rule for a naive time, everywhere (here, in the database's columns, in a clerk's ``--at``): it is Thai
+wall-clock time. Code never makes one (ruff's DTZ rules are on); it only comes from what a person types.
+Times are shown as clerks write them (B.E. date, Thai time: :func:`moment_text`) and given to machines
+as ISO 8601 with the +07:00 offset (:func:`iso`).
 """
 
 from __future__ import annotations
@@ -42,10 +47,28 @@ def as_thai(at: datetime) -> datetime:
     return at.astimezone(BANGKOK) if at.tzinfo else at.replace(tzinfo=BANGKOK)
 
 
-def local_time(at: datetime) -> datetime:
-    """Registers keep Thai wall-clock time: an aware time is converted to Asia/Bangkok (so the B.E. year
-    and the stored time agree on both databases), a naive one is taken as Thai time already."""
-    return at.astimezone(BANGKOK).replace(tzinfo=None) if at.tzinfo else at
+def at_or_now(at: datetime | None) -> datetime:
+    """``at`` in Thai time (:func:`as_thai`), or :func:`now` when it is not given: what every act that
+    takes an optional ``at`` records."""
+    return now() if at is None else as_thai(at)
+
+
+def iso(at: datetime) -> str:
+    """ISO 8601 in Thai time with its offset, for machines (``--json``, event data).
+
+    >>> iso(datetime(2026, 12, 31, 17, 30, tzinfo=UTC))
+    '2027-01-01T00:30:00+07:00'
+    """
+    return as_thai(at).isoformat()
+
+
+def date_text(at: datetime, digits: str = "thai", *, abbreviated: bool = True) -> str:
+    """The Thai date of ``at`` (B.E.): ``๑ ม.ค. ๒๕๗๐``, whatever the zone ``at`` is given in.
+
+    >>> date_text(datetime(2026, 12, 31, 17, 30, tzinfo=UTC))
+    '๑ ม.ค. ๒๕๗๐'
+    """
+    return format_thai_date(as_thai(at).date(), abbreviated=abbreviated, digits=digits)
 
 
 def time_text(at: datetime, digits: str = "thai") -> str:
@@ -63,5 +86,4 @@ def moment_text(at: datetime, digits: str = "thai", *, abbreviated: bool = True)
     >>> moment_text(datetime(2026, 12, 31, 17, 30, tzinfo=UTC))
     '๑ ม.ค. ๒๕๗๐ ๐๐.๓๐ น.'
     """
-    local = as_thai(at)
-    return f"{format_thai_date(local.date(), abbreviated=abbreviated, digits=digits)} {time_text(local, digits)}"
+    return f"{date_text(at, digits, abbreviated=abbreviated)} {time_text(at, digits)}"

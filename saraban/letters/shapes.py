@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -29,7 +29,7 @@ from saraban.letters.spec import LetterSpec
 from thai_text import apply_digits
 
 _TOKEN = re.compile("⟦([a-z_]+)(?:\\.([0-9]+))?⟧")
-_SENTINEL_TIME = datetime(1999, 1, 1)
+_SENTINEL_TIME = datetime(1999, 1, 1, tzinfo=UTC)
 _SENTINEL_W3C = "1999-01-01T00:00:00Z"
 # What docxtpl turns a newline in a value into.
 _BREAK = '</w:t><w:br/><w:t xml:space="preserve">'

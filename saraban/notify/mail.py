@@ -26,12 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formatdate, getaddresses, make_msgid
+from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from saraban.kernel.clock import now
 from saraban.kernel.settings import Settings
 from saraban.records.events import record_event
 from saraban.records.models import Event
@@ -102,7 +103,7 @@ def build_message(mail: OutgoingMail, sender: str, message_id: str | None = None
     if mail.reply_to:
         msg["Reply-To"] = mail.reply_to
     msg["Subject"] = mail.subject
-    msg["Date"] = formatdate(localtime=True)
+    msg["Date"] = format_datetime(now())  # Thai time (+0700), from the one clock
     msg["Message-ID"] = message_id or make_msgid(domain=sender.rpartition("@")[2] or None)
     msg.set_content(mail.body, charset="utf-8", cte="base64")  # 7-bit safe on any server
     for path in map(Path, mail.attachments):

@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 from saraban.chain.circulars import CircularError, Issued, issue_circular
 from saraban.directory.levels import LEVEL_NAMES, DirectoryError, find_province, resolve_levels
 from saraban.directory.units import ancestors, descendants, get_unit
-from saraban.kernel.clock import BANGKOK, local_time
+from saraban.kernel.clock import as_thai, at_or_now, iso
+from saraban.kernel.email_address import check_email
 from saraban.kernel.settings import Settings
 from saraban.letters.spec import parse_spec
 from saraban.programmes.definitions import (
     CONTACT_KEYS,
-    EMAIL,
     ProgrammeError,
     check_definition,
     invitation_defaults,
@@ -51,10 +51,6 @@ if TYPE_CHECKING:
 # -------------------------------------------------------------------------------------------- records
 
 
-def _now() -> datetime:
-    return datetime.now(BANGKOK).replace(tzinfo=None, microsecond=0)
-
-
 def create_programme(db: Database, definition: str | Path | Mapping[str, Any], *, update: bool = False,
                      actor: str = "saraban", at: datetime | None = None) -> Programme:
     """Record a programme. Idempotent by key: the same definition again returns the same row; a
@@ -66,7 +62,7 @@ def create_programme(db: Database, definition: str | Path | Mapping[str, Any], *
         source, data = "", dict(definition)
     checked = check_definition(data, source)
     d = checked.definition
-    at = local_time(at) if at else _now()
+    at = at_or_now(at)
     with db.transaction() as s:
         owner = get_unit(s, d["owner"])
         problems = []
@@ -180,12 +176,12 @@ def applicant_ids(session: Session, programme: Programme) -> set[int]:
 
 
 def _clock(moment: datetime) -> str:
-    return to_thai_digits(f"{moment.hour:02d}.{moment.minute:02d}")
+    return to_thai_digits(f"{as_thai(moment):%H.%M}")
 
 
 def window_text(programme: Programme) -> str:
     """The window in Thai: ``ตั้งแต่วันที่ ๑ ธันวาคม ๒๕๖๔ ถึงวันที่ ๒๘ กุมภาพันธ์ ๒๕๖๕ เวลา ๒๓.๕๙ น.``"""
-    opens, closes = programme.opens_at, programme.closes_at
+    opens, closes = as_thai(programme.opens_at), as_thai(programme.closes_at)
     start = f"ตั้งแต่วันที่ {format_thai_date(opens.date())}"
     if opens.time() != time(0, 0):
         start += f" เวลา {_clock(opens)} น."
@@ -193,8 +189,8 @@ def window_text(programme: Programme) -> str:
 
 
 def is_open(programme: Programme, at: datetime) -> bool:
-    """Whether ``at`` (naive: Thai time) falls in the window, its closing minute included."""
-    at = local_time(at)
+    """Whether ``at`` (a naive time is Thai time) falls in the window, its closing minute included."""
+    at = as_thai(at)
     return programme.opens_at <= at < programme.closes_at + timedelta(minutes=1)
 
 
@@ -296,8 +292,11 @@ def _check_contact(contact: Mapping[str, Any]) -> dict[str, str]:
             out[key] = " ".join(str(value).split())
     if not out.get("name"):
         problems.append("contact.name: required: the person to contact (ผู้ประสานงาน)")
-    if out.get("email") and not EMAIL.fullmatch(out["email"]):
-        problems.append(f"contact.email: expected an e-mail address; got '{out['email']}'")
+    if out.get("email"):
+        try:
+            check_email(out["email"])
+        except ValueError as e:
+            problems.append(f"contact.email: {e}")
     if problems:
         raise ProgrammeError(problems)
     return out
@@ -315,7 +314,7 @@ def _refuse_outside(programme: Programme, at: datetime) -> None:
 
 def _snapshot(a: Application) -> dict[str, Any]:
     return {"revision": a.revision, "contact": a.contact, "scores": a.scores,
-            "provisional_level": a.provisional_level, "updated_at": a.updated_at.isoformat(sep=" ")}
+            "provisional_level": a.provisional_level, "updated_at": iso(a.updated_at)}
 
 
 def _record_application(db: Database, programme_key: str, unit_key: str, contact: Mapping[str, Any],
@@ -368,7 +367,7 @@ def _record_application(db: Database, programme_key: str, unit_key: str, contact
 
 def _ack_spec(programme: Programme, owner: Unit, unit: Unit, application: Application) -> dict[str, Any]:
     name, year = programme.name, programme.year
-    when = application.submitted_at
+    when = as_thai(application.submitted_at)
     body = [f"ตามที่ {unit.name} ได้สมัครเข้าร่วม{name} ประจำปี {year} นั้น",
             f"{owner.printed_sender} ได้รับใบสมัครของท่านแล้ว เมื่อวันที่ {format_thai_date(when.date())} "
             f"เวลา {when:%H.%M} น. และจะแจ้งขั้นตอนการประเมินให้ทราบต่อไป"]
@@ -459,7 +458,7 @@ def apply(db: Database, settings: Settings, programme_key: str, unit_key: str, *
     acknowledgement letter (only a short confirmation e-mail). If an earlier run stopped before the
     acknowledgement was issued, the update issues it.
     """
-    at = local_time(at) if at else _now()
+    at = at_or_now(at)
     for attempt in range(2):
         try:
             app_id, revision, new, level, ack_id = _record_application(db, programme_key, unit_key, contact,
@@ -508,7 +507,7 @@ def send_invitation(db: Database, settings: Settings, programme_key: str, *, to:
     its own tracking QR (its signed token): scanning it ลงรับ and opens the application for that unit;
     the letter's QR codes add the general application link and the meeting link. Sending again returns
     the letter already issued."""
-    at = local_time(at) if at else _now()
+    at = at_or_now(at)
     with db.transaction() as s:
         programme = get_programme(s, programme_key)
         owner_key = s.get(Unit, programme.owner_unit_id).key

@@ -4,7 +4,8 @@ Two kinds of lateness are found (``due_reminders``, a pure query):
 
 - ``receipt``: a delivery not received (ลงรับ) ``N`` days after it was sent, for each ``N`` of
   ``ReminderPolicy.receipt_after_days`` (steps ``after-3d``, ``after-7d``). Letters that are reminders
-  themselves, acknowledgements of applications and cancelled letters are left out.
+  themselves, acknowledgements of applications and cancelled letters are left out. What a delivery owes
+  is the chain's rule (saraban.chain.expectations.owes_receipt); forwarding is not reminded of.
 - ``deadline``: a unit eligible for a programme whose window is open, that has not applied when at most
   ``N`` days remain, for each ``N`` of ``deadline_before_days`` (steps ``before-14d`` ... ``before-1d``).
 
@@ -46,9 +47,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from saraban.chain.circulars import CircularError, issue_circular, now
+from saraban.chain.circulars import CircularError, issue_circular
+from saraban.chain.expectations import owes_receipt
 from saraban.directory.levels import DirectoryError
-from saraban.kernel.clock import local_time
+from saraban.kernel.clock import as_thai, at_or_now, date_text, time_text
 from saraban.kernel.settings import Settings
 from saraban.letters.spec import SpecError, parse_spec
 from saraban.notify.mail import OutgoingMail, record_mail, send_mail
@@ -174,13 +176,13 @@ def _rank(step: str) -> int:
 
 def receipt_step(sent_at: datetime, at: datetime, policy: ReminderPolicy) -> str | None:
     """The latest step reached ``at``: the largest N with at - sent_at >= N days."""
-    reached = [n for n in policy.receipt_after_days if at - local_time(sent_at) >= timedelta(days=n)]
+    reached = [n for n in policy.receipt_after_days if as_thai(at) - as_thai(sent_at) >= timedelta(days=n)]
     return f"after-{max(reached)}d" if reached else None
 
 
 def deadline_step(closes_at: datetime, at: datetime, policy: ReminderPolicy) -> str | None:
     """The latest step reached ``at``: the smallest N with closes_at - at <= N days."""
-    reached = [n for n in policy.deadline_before_days if closes_at - at <= timedelta(days=n)]
+    reached = [n for n in policy.deadline_before_days if as_thai(closes_at) - as_thai(at) <= timedelta(days=n)]
     return f"before-{min(reached)}d" if reached else None
 
 
@@ -217,7 +219,7 @@ def _receipt_text(session: Session, delivery: Delivery, unit: Unit, addressee: U
     subject = f"ทวงถามการลงรับหนังสือ ที่ {_ref(letter)}"
     body = [f"ตามที่ {sender.printed_sender} ได้มีหนังสือ ที่ {_ref(letter)} ลงวันที่ "
             f"{format_thai_date(letter.letter_date)} เรื่อง {letter.subject} ถึง{unit.name} ทางระบบสารบรรณ"
-            f"อิเล็กทรอนิกส์ เมื่อวันที่ {format_thai_date(local_time(delivery.sent_at).date())} นั้น"]
+            f"อิเล็กทรอนิกส์ เมื่อวันที่ {format_thai_date(as_thai(delivery.sent_at).date())} นั้น"]
     if addressee.id == unit.id:
         body.append(f"บัดนี้ล่วงเลยมาแล้วไม่น้อยกว่า {n} วัน ยังไม่ได้รับการลงรับหนังสือดังกล่าวจาก{unit.name} "
                     f"จึงขอให้ลงรับหนังสือดังกล่าว (สแกน QR Code ท้ายหนังสือฉบับเดิม) และดำเนินการในส่วนที่เกี่ยวข้อง "
@@ -238,7 +240,7 @@ def _deadline_text(session: Session, programme: Programme, unit: Unit, addressee
     n = step_days(step)
     year = programme.year
     closes = programme.closes_at
-    until = f"ภายในวันที่ {format_thai_date(closes.date())} เวลา {to_thai_digits(f'{closes:%H.%M}')} น."
+    until = f"ภายในวันที่ {date_text(closes, abbreviated=False)} เวลา {time_text(closes)}"
     invited = ""
     if programme.invitation_letter_id:
         invitation = session.get(Letter, programme.invitation_letter_id)
@@ -303,7 +305,7 @@ def _receipt_dues(session: Session, at: datetime, policy: ReminderPolicy) -> lis
     latest_sent = at - timedelta(days=min(policy.receipt_after_days))
     rows = session.execute(
         select(Delivery, Unit).join(Unit, Unit.id == Delivery.unit_id)
-        .where(Delivery.received_at.is_(None), Delivery.sent_at <= latest_sent,
+        .where(owes_receipt(Delivery), Delivery.sent_at <= latest_sent,
                Delivery.letter_id.not_in(reminders), Delivery.letter_id.not_in(acks),
                Delivery.letter_id.not_in(cancelled))
         .order_by(Delivery.letter_id, Unit.key)).all()
@@ -350,7 +352,7 @@ def due_reminders(session: Session, at: datetime, policy: ReminderPolicy | None 
     """The reminders to make ``at`` (naive: Thai time), each for the latest step reached and not made yet.
     Writes nothing. Unfinished reminders of earlier runs are not in it (see ``unfinished_reminders``)."""
     policy = policy or ReminderPolicy()
-    at = local_time(at)
+    at = as_thai(at)
     return _receipt_dues(session, at, policy) + _deadline_dues(session, at, policy)
 
 
@@ -498,7 +500,7 @@ def make_reminders(db: Database, settings: Settings, at: datetime | None = None,
     A reminder whose sender has no letter code is returned with status ``error`` and nothing written.
     An exception (a crash) stops the run; running again carries on where it stopped.
     """
-    at = local_time(at) if at else now()
+    at = at_or_now(at)
     policy = policy or ReminderPolicy()
     if dry_run:
         with db.transaction() as s:

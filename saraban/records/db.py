@@ -6,13 +6,13 @@ kept by Alembic migrations (saraban/migrations), applied by ``open_database``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from saraban.kernel.settings import Settings, load_settings
@@ -54,8 +54,38 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def head_revisions() -> set[str]:
+    """The ids of the newest migrations, read from the files in migrations/versions (importing Alembic
+    alone costs more than a command's whole work)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if rev := re.search(r"^revision\s*(?::[^=\n]*)?=\s*[\"']([^\"']+)[\"']", text, re.M):
+            revisions.add(rev[1])
+        if down := re.search(r"^down_revision\s*(?::[^=\n]*)?=(.*)$", text, re.M):
+            parents.update(re.findall(r"[\"']([^\"']+)[\"']", down[1]))
+    return revisions - parents
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's schema is already at the newest migration (no table yet: not)."""
+    heads = head_revisions()
+    try:
+        with engine.connect() as connection:
+            current = {row[0] for row in connection.exec_driver_sql("SELECT version_num FROM alembic_version")}
+    except SQLAlchemyError:
+        return False
+    return bool(heads) and current == heads
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema up to the newest migration."""
+    """Bring the schema up to the newest migration (Alembic runs only when one is pending)."""
+    if at_head(engine):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:

@@ -1,7 +1,7 @@
 """The tables: organisation units, registers, letters, deliveries, events.
 
 Registers are append-only: an entry is never updated or deleted; a cancellation is an entry of its own
-(``RegisterEntry.cancels_id``) and an event.
+(``RegisterEntry.cancels_id``) and an event. Every time is aware Thai time (:class:`ThaiTime`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +20,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from saraban.records.types import ThaiTime
 
 
 class Base(DeclarativeBase):
@@ -74,7 +75,7 @@ class RegisterEntry(Base):
     year: Mapped[int] = mapped_column(Integer)  # B.E.
     series: Mapped[str] = mapped_column(String(16))
     number: Mapped[int] = mapped_column(Integer)
-    entered_at: Mapped[datetime] = mapped_column(DateTime)
+    entered_at: Mapped[datetime] = mapped_column(ThaiTime)
     ref_text: Mapped[str] = mapped_column(String(80))  # ที่ (our number when sending; sender's when receiving)
     letter_date: Mapped[date] = mapped_column(Date)  # ลงวันที่
     from_text: Mapped[str] = mapped_column(Text)  # จาก
@@ -105,7 +106,7 @@ class Letter(Base):
     spec_hash: Mapped[str] = mapped_column(String(64))
     docx_path: Mapped[str | None] = mapped_column(Text)
     pdf_path: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(ThaiTime)
 
 
 class Delivery(Base):
@@ -117,9 +118,9 @@ class Delivery(Base):
     letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    sent_at: Mapped[datetime] = mapped_column(DateTime)
-    opened_at: Mapped[datetime | None] = mapped_column(DateTime)
-    received_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime] = mapped_column(ThaiTime)
+    opened_at: Mapped[datetime | None] = mapped_column(ThaiTime)
+    received_at: Mapped[datetime | None] = mapped_column(ThaiTime)
     receipt_year: Mapped[int | None] = mapped_column(Integer)
     receipt_number: Mapped[int | None] = mapped_column(Integer)
     received_by: Mapped[str | None] = mapped_column(String(120))
@@ -136,7 +137,7 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_letter", "letter_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime)
+    at: Mapped[datetime] = mapped_column(ThaiTime)
     actor: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(48))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
@@ -155,11 +156,11 @@ class Programme(Base):
     owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     year: Mapped[int] = mapped_column(Integer)  # B.E. year of the programme (ประจำปี ๒๕๖๕)
     fiscal_year: Mapped[int | None] = mapped_column(Integer)
-    opens_at: Mapped[datetime] = mapped_column(DateTime)  # Thai wall-clock time (Asia/Bangkok)
-    closes_at: Mapped[datetime] = mapped_column(DateTime)
+    opens_at: Mapped[datetime] = mapped_column(ThaiTime)
+    closes_at: Mapped[datetime] = mapped_column(ThaiTime)
     definition: Mapped[dict] = mapped_column(JSON)  # the YAML as given: eligibility, structure, invitation
     invitation_letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(ThaiTime)
 
 
 class Application(Base):
@@ -174,8 +175,8 @@ class Application(Base):
     scores: Mapped[dict | None] = mapped_column(JSON)  # indicator → score (self-assessment)
     provisional_level: Mapped[str | None] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime)
-    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    submitted_at: Mapped[datetime] = mapped_column(ThaiTime)
+    updated_at: Mapped[datetime] = mapped_column(ThaiTime)
     ack_letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
 
 
@@ -192,5 +193,5 @@ class Reminder(Base):
     step: Mapped[str] = mapped_column(String(16))  # e.g. "after-7d", "before-3d"
     letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
     mail_status: Mapped[str | None] = mapped_column(String(16))  # sent | refused | failed | no-address
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    mailed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(ThaiTime)
+    mailed_at: Mapped[datetime | None] = mapped_column(ThaiTime)

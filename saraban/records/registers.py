@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from saraban.kernel.clock import local_time
+from saraban.kernel.clock import as_thai
 from saraban.records.events import record_event
 from saraban.records.models import RegisterCounter, RegisterEntry
 from thai_text import be_year
@@ -35,7 +35,8 @@ class RegisterError(ValueError):
 def take_numbers(session: Session, unit_id: int, year: int, series: str, count: int = 1) -> range:
     """Take the next ``count`` numbers of a series, inside the caller's transaction."""
     if series not in SERIES:
-        raise RegisterError(f"unknown register series {series!r}; expected one of {', '.join(SERIES)}")
+        raise RegisterError(f"ไม่รู้จักทะเบียน {series!r} / unknown register series {series!r}; expected one of "
+                            f"{', '.join(SERIES)}")
     if count < 1:
         raise RegisterError("count must be at least 1")
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -73,11 +74,12 @@ def add_entries(session: Session, unit_id: int, series: str, entries: Sequence[E
                 at: datetime, actor: str = "saraban", year: int | None = None) -> list[RegisterEntry]:
     """Write register lines with consecutive numbers taken in this transaction.
 
-    The year is the B.E. calendar year of ``at`` (the day the letter is sent or received) unless given.
+    The year is the B.E. calendar year of ``at`` in Thailand (the day the letter is sent or received) unless
+    given.
     """
     if not entries:
         return []
-    at = local_time(at)
+    at = as_thai(at)
     year = year or be_year(at.date())
     numbers = take_numbers(session, unit_id, year, series, len(entries))
     rows = [RegisterEntry(unit_id=unit_id, year=year, series=series, number=n, entered_at=at, actor=actor,
@@ -93,7 +95,7 @@ def add_entry_each(session: Session, series: str, items: Sequence[tuple[int, Ent
     returns ``{unit_id: (year, number)}``. Each unit may appear once."""
     if not items:
         return {}
-    at = local_time(at)
+    at = as_thai(at)
     year = be_year(at.date())
     unit_ids = [unit_id for unit_id, _ in items]
     if len(set(unit_ids)) != len(unit_ids):
@@ -119,7 +121,7 @@ def add_numbered_entry(session: Session, unit_id: int, year: int, series: str, n
                        entry: EntryText, *, at: datetime, actor: str = "saraban") -> RegisterEntry:
     """Write the line of a number taken with ``take_numbers`` earlier in the same transaction (when the
     number must be known first, e.g. to print it in the letter)."""
-    row = RegisterEntry(unit_id=unit_id, year=year, series=series, number=number, entered_at=local_time(at),
+    row = RegisterEntry(unit_id=unit_id, year=year, series=series, number=number, entered_at=as_thai(at),
                         actor=actor,
                         **entry.__dict__)
     session.add(row)
@@ -131,9 +133,9 @@ def cancel_entry(session: Session, entry_id: int, *, reason: str, actor: str, at
     # Lock the line first: two clerks cancelling it at once must make one cancellation, not two.
     entry = session.get(RegisterEntry, entry_id, with_for_update=True)
     if entry is None:
-        raise RegisterError(f"no register entry {entry_id}")
+        raise RegisterError(f"ไม่พบรายการทะเบียน {entry_id} / no register entry {entry_id}")
     if entry.cancels_id is not None:
-        raise RegisterError("a cancellation line cannot itself be cancelled")
+        raise RegisterError("รายการยกเลิกจะยกเลิกซ้ำไม่ได้ / a cancellation line cannot itself be cancelled")
     already = session.scalar(select(RegisterEntry).where(RegisterEntry.cancels_id == entry_id))
     if already is not None:
         return already

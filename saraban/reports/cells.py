@@ -1,11 +1,8 @@
-"""What goes into a report's cells: database text made printable in .docx/.xlsx, times as Thai text."""
+"""What goes into a report's cells: database text made printable in .docx/.xlsx (times: saraban.kernel.clock)."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-
-from thai_text import apply_digits, format_thai_date
 
 # Characters XML 1.0 cannot hold (.docx and .xlsx are XML): printed as a space.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -16,8 +13,3 @@ def printable(value: str | None) -> str:
     if not value:
         return ""
     return _ILLEGAL_XML.sub(" ", value.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def moment_text(at: datetime, digits: str) -> str:
-    return f"{format_thai_date(at.date(), abbreviated=True, digits=digits)} " + apply_digits(
-        f"{at:%H.%M} น.", digits)

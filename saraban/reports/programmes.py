@@ -35,12 +35,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from saraban.directory.levels import BANGKOK, LEVEL_NAMES, LEVELS, provinces
-from saraban.kernel.clock import local_time
+from saraban.kernel.clock import as_thai, at_or_now, moment_text
 from saraban.kernel.settings import Settings, load_settings, template_file
 from saraban.letters.paper.fonts import fontconfig_file
 from saraban.letters.render import use_office_font
 from saraban.records.models import Application, Delivery, Letter, Programme, Reminder, Unit
-from saraban.reports.cells import moment_text, printable
+from saraban.reports.cells import printable
 from saraban.reports.sheets import write_sheet
 from thai_text import apply_digits, format_thai_date
 
@@ -144,7 +144,7 @@ class ProgrammeFigures:
     owner_name: str
     opens_at: datetime
     closes_at: datetime
-    at: datetime  # the moment the figures are of (Thai wall-clock time)
+    at: datetime  # the moment the figures are of (aware, Thai time)
     window: str  # the application window in words (saraban.programmes.window_text), "" when unknown
     provinces: list[ProvinceFigure]  # in code order; the row without a province last
     levels: list[LevelFigure]  # in the directory's order of levels
@@ -223,7 +223,7 @@ def programme_figures(session: Session, programme: Programme, eligible: Sequence
         from saraban.programmes.applications import eligible_units
 
         eligible = eligible_units(session, programme)
-    at = local_time(at or datetime.now().astimezone())
+    at = at_or_now(at)
     eligible_by_id = {u.id: u for u in eligible}
     applications = list(session.scalars(select(Application).where(Application.programme_id == programme.id)))
     units = dict(eligible_by_id)
@@ -321,7 +321,8 @@ def step_text(step: str, digits: str = "thai") -> str:
 
 
 def _when(at: datetime, digits: str) -> str:
-    """A date, with its time unless midnight."""
+    """A date, with its time unless midnight (Thai time)."""
+    at = as_thai(at)
     if (at.hour, at.minute) == (0, 0):
         return format_thai_date(at.date(), abbreviated=True, digits=digits)
     return moment_text(at, digits)

@@ -33,11 +33,12 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from saraban.kernel.clock import moment_text
 from saraban.kernel.settings import Settings, load_settings, template_file
 from saraban.letters.render import use_office_font
 from saraban.records.models import RegisterEntry, Unit
 from saraban.records.registers import SERIES, SERIES_NAMES, RegisterError, entries
-from saraban.reports.cells import moment_text, printable
+from saraban.reports.cells import printable
 from saraban.reports.sheets import write_sheet
 from thai_text import apply_digits, format_thai_date
 
@@ -82,7 +83,8 @@ def title_lines(unit: Unit, year: int, series: str, digits: str = "thai") -> lis
 
 def _check_series(series: str) -> None:
     if series not in SERIES:
-        raise RegisterError(f"unknown register series {series!r}; expected one of {', '.join(SERIES)}")
+        raise RegisterError(f"ไม่รู้จักทะเบียน {series!r} / unknown register series {series!r}; expected one of "
+                            f"{', '.join(SERIES)}")
 
 
 def _number(n: int, series: str, digits: str) -> str:
@@ -183,7 +185,7 @@ def find_unit(session: Session, unit_key_or_id: str | int) -> Unit:
     else:
         unit = session.scalar(select(Unit).where(Unit.key == unit_key_or_id))
     if unit is None:
-        raise RegisterError(f"no unit {unit_key_or_id!r} / ไม่พบหน่วยงาน {unit_key_or_id}")
+        raise RegisterError(f"ไม่พบหน่วยงาน {unit_key_or_id} / no unit {unit_key_or_id!r}")
     return unit
 
 
@@ -195,11 +197,11 @@ def export_register(session: Session, unit_key_or_id: str | int, year: int, seri
     _check_series(series)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise RegisterError(f"unknown export format(s) {unknown or list(formats)}; "
-                            f"expected {', '.join(FORMATS)}")
+        raise RegisterError(f"ไม่รู้จักรูปแบบไฟล์ {unknown or list(formats)} / unknown export format(s) "
+                            f"{unknown or list(formats)}; expected {', '.join(FORMATS)}")
     if year < 2400:
-        raise RegisterError(f"year {year} looks like C.E.: registers are kept by B.E. year "
-                            f"(e.g. {year + 543})")
+        raise RegisterError(f"ปี {year} เป็น ค.ศ. ทะเบียนเก็บตามปี พ.ศ. (เช่น {year + 543}) / year {year} looks like "
+                            f"C.E.: registers are kept by B.E. year (e.g. {year + 543})")
     unit = find_unit(session, unit_key_or_id)
     rows = register_rows(session, unit.id, year, series, digits=digits)
     titles = title_lines(unit, year, series, digits)

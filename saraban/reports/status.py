@@ -38,10 +38,10 @@ from openpyxl import Workbook
 
 from saraban.chain.status import STATE_TH, LetterStatus, Node
 from saraban.directory.levels import LEVEL_NAMES, LEVELS
-from saraban.kernel.clock import local_time
+from saraban.kernel.clock import at_or_now, moment_text
 from saraban.kernel.settings import Settings, load_settings, template_file
 from saraban.letters.render import use_office_font
-from saraban.reports.cells import moment_text, printable
+from saraban.reports.cells import printable
 from saraban.reports.sheets import write_sheet
 from thai_text import apply_digits
 
@@ -153,7 +153,7 @@ def _levels_in_order(levels: dict[str, dict[str, int]]) -> list[str]:
 def status_report(status: LetterStatus, *, digits: str = "thai", at: datetime | None = None) -> StatusReport:
     """The text of the report of ``status``, as of ``at`` (default: now, Thai time)."""
     apply_digits("", digits)  # rejects an unknown digit style before any work
-    at = local_time(at or datetime.now().astimezone())
+    at = at_or_now(at)
 
     def t(value: str | None) -> str:
         return apply_digits(printable(value), digits)
@@ -179,7 +179,7 @@ def status_report(status: LetterStatus, *, digits: str = "thai", at: datetime | 
     missing = [MissingRow(
         no=_count(i, digits), name=t(n.unit_name), level=t(level_name(n.level)), letter=t(n.letter_ref),
         sent_by=t(seen[id(n)][1]), sent_at=moment_text(n.sent_at, digits),
-        why=WHY_NOT_RECEIVED if n.received_at is None else WHY_NOT_FORWARDED)
+        why=WHY_NOT_RECEIVED if n.owes == "receipt" else WHY_NOT_FORWARDED)
         for i, n in enumerate(missing_nodes, 1)]
     return StatusReport(titles, summary, total, units, depths, missing, [seen[id(n)][0] for n in missing_nodes])
 

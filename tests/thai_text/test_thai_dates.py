@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -32,7 +32,7 @@ def test_month_tables():
 
 def test_be_year():
     assert be_year(date(2024, 4, 9)) == 2567
-    assert be_year(datetime(1957, 1, 1, 12, 0)) == 2500
+    assert be_year(datetime(1957, 1, 1, 12, 0, tzinfo=UTC)) == 2500
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_format_thai_date(kwargs, expected):
 
 def test_format_two_digit_day_and_datetime():
     assert format_thai_date(date(2024, 3, 26), abbreviated=True) == "๒๖ มี.ค. ๒๕๖๗"
-    assert format_thai_date(datetime(2023, 12, 31, 23, 59)) == "๓๑ ธันวาคม ๒๕๖๖"
+    assert format_thai_date(datetime(2023, 12, 31, 23, 59, tzinfo=UTC)) == "๓๑ ธันวาคม ๒๕๖๖"
 
 
 def test_format_rejects_bad_digits():
@@ -62,7 +62,7 @@ def test_format_rejects_bad_digits():
 def test_format_agrees_with_pythainlp(d, abbreviated):
     fmt = "%-d %b %Y" if abbreviated else "%-d %B %Y"
     ours = format_thai_date(d, abbreviated=abbreviated, digits="arabic")
-    assert ours == thai_strftime(datetime(d.year, d.month, d.day), fmt)
+    assert ours == thai_strftime(datetime(d.year, d.month, d.day, tzinfo=UTC), fmt)
 
 
 @pytest.mark.parametrize(

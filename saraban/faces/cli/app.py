@@ -1,4 +1,8 @@
-"""The ``saraban`` command: a thin face over the core (and the flows, for the demo)."""
+"""The ``saraban`` command: a thin face over the core (and the flows, for the demo).
+
+Every command imports the core inside its function: ``saraban --help`` (and a quick command such as
+``saraban directory show``) must not pay for SQLAlchemy, docx, LibreOffice's helpers or Prefect.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +12,31 @@ from typing import Annotated
 import typer
 
 from saraban.faces.cli import circulars, directory, programmes, registers, reminders
-from saraban.kernel.settings import EXAMPLES_DIR, load_settings
-from saraban.letters.batch import load_specs, render_letters
-from saraban.letters.paper.pdf import PdfError
-from saraban.letters.spec import SpecError
 
-app = typer.Typer(help="saraban: Thai official letters (หนังสือราชการ) from a spec to .docx and PDF.",
-                  no_args_is_help=True, add_completion=False)
-letter = typer.Typer(help="Make letters from letter specs (YAML).", no_args_is_help=True)
+app = typer.Typer(help="saraban: หนังสือราชการจาก spec เป็น .docx และ PDF ทะเบียน หนังสือเวียนตามสายงาน / Thai "
+                       "official letters from a spec to .docx and PDF, registers, circulars down the chain.",
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=None)  # plain help: no Rich to import
+letter = typer.Typer(help="ทำหนังสือจาก spec (YAML) / Check, render and number letters.", no_args_is_help=True,
+                     rich_markup_mode=None)
 app.add_typer(letter, name="letter")
-app.add_typer(registers.app, name="register", help="Registers (ทะเบียนหนังสือรับ / ส่ง): export them.")
-app.add_typer(directory.app, name="directory", help="Offices and the chain (ministry → province → district → อปท.).")
-app.add_typer(circulars.app, name="circular", help="Issue and forward circulars (หนังสือเวียน).")
+app.add_typer(registers.app, name="register", help="ทะเบียนหนังสือรับ / ส่ง: ส่งออก / Registers: export them.")
+app.add_typer(directory.app, name="directory", help="ทำเนียบหน่วยงานและสายงาน / Offices and the chain.")
+app.add_typer(circulars.app, name="circular", help="ออกและส่งต่อหนังสือเวียน / Issue and forward circulars.")
 app.command("receive")(circulars.receive_command)
 app.command("status")(circulars.status_command)
-app.add_typer(programmes.app, name="programme", help="Yearly programmes that local administrations apply to.")
+letter.command("issue")(circulars.letter_issue_command)
+app.add_typer(programmes.app, name="programme", help="โครงการประจำปี / Yearly programmes (apply, invite).")
 app.command("apply")(programmes.apply_command)
 app.command("remind")(reminders.remind_command)
 app.command("serve")(reminders.serve_command)
 
-SpecFiles = Annotated[list[Path], typer.Argument(help="Letter spec files (.yaml).", show_default=False)]
+SpecFiles = Annotated[list[Path], typer.Argument(help="ไฟล์ spec ของหนังสือ (.yaml) / Letter spec files (.yaml).",
+                                                 show_default=False)]
 
 
 def _fail(problems: list[str], code: int = 2) -> None:
-    typer.secho(f"{len(problems)} problem(s) — nothing was written / พบข้อผิดพลาด ไม่มีการสร้างไฟล์:",
-                err=True, fg=typer.colors.RED)
+    typer.secho(f"พบข้อผิดพลาด {len(problems)} รายการ ไม่มีการสร้างไฟล์ / {len(problems)} problem(s) — nothing was "
+                "written:", err=True, fg=typer.colors.RED)
     for problem in problems:
         typer.echo(f"  - {problem}", err=True)
     raise typer.Exit(code)
@@ -40,7 +44,13 @@ def _fail(problems: list[str], code: int = 2) -> None:
 
 @letter.command("check")
 def check(specs: SpecFiles) -> None:
-    """Check letter specs without writing anything; exit code 2 if a spec is wrong."""
+    """ตรวจ spec ของหนังสือ / Check letter specs.
+
+    ตรวจ spec ของหนังสือโดยไม่เขียนไฟล์ ผิด → exit code 2 / Check letter specs without writing anything; exit
+    code 2 if a spec is wrong."""
+    from saraban.letters.batch import load_specs
+    from saraban.letters.spec import SpecError
+
     try:
         loaded = load_specs(specs)
     except SpecError as e:
@@ -52,10 +62,20 @@ def check(specs: SpecFiles) -> None:
 @letter.command("render")
 def render(
     specs: SpecFiles,
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the letters to.")] = Path("data/out"),
-    pdf: Annotated[bool, typer.Option("--pdf", help="Also make a PDF of each letter (LibreOffice).")] = False,
+    out: Annotated[Path, typer.Option("--out", help="โฟลเดอร์ที่จะเขียน / Folder to write the letters to.")] = Path(
+        "data/out"),
+    pdf: Annotated[bool, typer.Option("--pdf", help="ทำ PDF ด้วย (LibreOffice) / Also make a PDF of each letter.")]
+    = False,
 ) -> None:
-    """Render letter specs to .docx (and PDF with --pdf); print each file written."""
+    """ทำ .docx และ PDF ไม่ออกเลข / Render letters.
+
+    ทำหนังสือจาก spec เป็น .docx (และ PDF เมื่อใช้ --pdf) ไม่ออกเลข แสดงไฟล์ที่เขียน / Render letter specs to
+    .docx (and PDF with --pdf), without numbering them; print each file written."""
+    from saraban.kernel.settings import load_settings
+    from saraban.letters.batch import load_specs, render_letters
+    from saraban.letters.paper.pdf import PdfError
+    from saraban.letters.spec import SpecError
+
     try:
         loaded = load_specs(specs)
         rendered = render_letters(loaded, out, load_settings(), pdf=pdf)
@@ -71,14 +91,21 @@ def render(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the demo's files to.")] = Path(
-        "data/out/demo"),
+    out: Annotated[Path, typer.Option("--out", help="โฟลเดอร์ที่จะเขียนไฟล์ของตัวอย่าง / Folder to write the demo's "
+                                                    "files to.")] = Path("data/out/demo"),
 ) -> None:
-    """Run the field examples through Prefect on a fresh demo database: the example letters; the
-    department's circular to every province and Krabi's forwarding down to the local administrations of
-    one district (§1); a programme year with applications, refusals, reminders and e-mails (§2); print
-    what happened and where everything is."""
+    """สาธิตทั้งระบบด้วยตัวอย่างภาคสนาม / Run the demo.
+
+    สาธิตตัวอย่างภาคสนามผ่าน Prefect บนฐานข้อมูลใหม่ / Run the field examples through Prefect on a fresh demo
+    database: the example letters; the department's circular to every province and Krabi's forwarding down
+    to the local administrations of one district (§1); a programme year with applications, refusals,
+    reminders and e-mails (§2); print what happened and where everything is."""
     import os
+
+    from saraban.faces.cli.common import receipt_text
+    from saraban.kernel.clock import today
+    from saraban.kernel.settings import EXAMPLES_DIR, load_settings
+    from thai_text import be_year
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -89,33 +116,42 @@ def demo(
     from saraban.faces.cli.mailbox import LoopbackMailbox
     from workflows.demo import seed_chain_flow
 
-    typer.echo("Running the demo with Prefect (local ephemeral server; the first start takes ~20 s) ...")
+    typer.echo("กำลังสาธิตด้วย Prefect (ครั้งแรกใช้เวลาราว ๒๐ วินาที) / Running the demo with Prefect (local ephemeral "
+               "server; the first start takes ~20 s) ...")
     with LoopbackMailbox() as mailbox:
         result = seed_chain_flow(str(EXAMPLES_DIR), str(out.resolve()))
     mails = mailbox.save(out.resolve() / "mail")
     echo = typer.echo
-    echo("\nExample letters (docx + PDF):")
+    echo("\nหนังสือตัวอย่าง / Example letters (docx + PDF):")
     for r in result["letters"]:
         echo(f"  {r['docx']}\n  {r['pdf']}")
-    echo(f"\nThe project's letter ทลส.001/2567 was received by the department: เลขรับ {result['project_receipt']}")
-    echo(f"The chain made {len(result['chain']['letters'])} circulars. Status of the department's circular:\n")
+    receipt = receipt_text(result["project_receipt"], be_year(today()))  # received during this run
+    echo(f"\nกรมลงรับหนังสือของโครงการ ทลส.001/2567 แล้ว / The project's letter ทลส.001/2567 was received by the "
+         f"department: {receipt}")
+    echo(f"ทำหนังสือเวียน {len(result['chain']['letters'])} ฉบับตามสายงาน / The chain made "
+         f"{len(result['chain']['letters'])} circulars. สถานะหนังสือเวียนของกรม / Status of the department's "
+         "circular:\n")
     echo(result["text"])
-    echo("\nStatus report: " + "  ".join(result["reports"]))
-    echo(f"\nProgramme {result['programme']}: invitation sent; applications:")
+    echo("\nรายงานสถานะ / Status report: " + "  ".join(result["reports"]))
+    echo(f"\nโครงการ / Programme {result['programme']}: ส่งหนังสือเชิญแล้ว / invitation sent; ใบสมัคร / applications:")
     for line in result["applications"]:
         echo(line)
     made = [r for r in result["reminders"] if r["status"] in ("made", "completed")]
-    echo(f"Reminders (ทวงถาม) 3 days before the deadline: {len(made)} letters, "
-         f"{sum(r['mail_status'] == 'sent' for r in made)} e-mailed")
+    mailed = sum(r["mail_status"] == "sent" for r in made)
+    echo(f"หนังสือทวงถาม ๓ วันก่อนปิดรับ {len(made)} ฉบับ ส่งอีเมล {mailed} / Reminders (ทวงถาม) 3 days before the "
+         f"deadline: {len(made)} letters, {mailed} e-mailed")
     for r in made[:6]:
         echo(f"  {r['kind']:<8} {r['step']:<10} {r['unit_name']}: ที่ {r['ref']} ({r['mail_status']})")
     if len(made) > 6:
-        echo(f"  … {len(made) - 6} more")
-    echo(f"E-mails received by the demo's own mail server: {len(mails)} in {out.resolve() / 'mail'}")
-    echo("Programme reports: " + "  ".join(result["programme_reports"]))
-    echo(f"\nLetters, every recipient's copy and the stamped PDFs: {settings.output_dir / 'letters'}")
-    echo(f"Database: {demo_db}")
-    typer.secho(f"Done: open the files in {out.resolve()} and {settings.output_dir / 'letters'}", fg=typer.colors.GREEN)
+        echo(f"  … อีก / {len(made) - 6} more")
+    echo(f"อีเมลที่เซิร์ฟเวอร์อีเมลของตัวอย่างได้รับ / E-mails received by the demo's own mail server: {len(mails)} in "
+         f"{out.resolve() / 'mail'}")
+    echo("รายงานโครงการ / Programme reports: " + "  ".join(result["programme_reports"]))
+    echo(f"\nหนังสือ สำเนาของผู้รับ และ PDF ที่ประทับตรารับ / Letters, every recipient's copy and the stamped PDFs: "
+         f"{settings.output_dir / 'letters'}")
+    echo(f"ฐานข้อมูล / Database: {demo_db}")
+    typer.secho(f"เสร็จแล้ว เปิดไฟล์ได้ที่ / Done: open the files in {out.resolve()} and {settings.output_dir / 'letters'}",
+                fg=typer.colors.GREEN)
 
 
 if __name__ == "__main__":

@@ -1,28 +1,23 @@
-"""`saraban register export`: a unit's register (ทะเบียนหนังสือรับ / ส่ง) of one B.E. year to .xlsx / .docx."""
+"""`saraban register export`: a unit's register (ทะเบียนหนังสือรับ / ส่ง) of one B.E. year to .xlsx / .docx.
+The core is imported inside the command (see common.py)."""
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from saraban.kernel.settings import load_settings
-from saraban.records.db import open_database
-from saraban.records.registers import RegisterError
-from saraban.reports.registers import export_register
-from thai_text import be_year
+from saraban.faces.cli.common import UNIT_HELP, fail
 
-app = typer.Typer(help="Registers (ทะเบียนหนังสือรับ / ทะเบียนหนังสือส่ง): print them as tables.",
-                  no_args_is_help=True)
+app = typer.Typer(help="ทะเบียนหนังสือรับ / ทะเบียนหนังสือส่ง: พิมพ์เป็นตาราง / Registers: print them as tables.",
+                  no_args_is_help=True, rich_markup_mode=None)
 
-
-class Series(StrEnum):
-    receive = "receive"
-    send = "send"
-    circular = "circular"
+#: What a clerk may type for --series (Thai or English), and the series it means.
+SERIES_NAMES = {"receive": "receive", "รับ": "receive", "หนังสือรับ": "receive",
+                "send": "send", "ส่ง": "send", "หนังสือส่ง": "send",
+                "circular": "circular", "ว": "circular", "เวียน": "circular", "หนังสือเวียน": "circular"}
 
 
 class Format(StrEnum):
@@ -38,41 +33,51 @@ class Digits(StrEnum):
 
 @app.callback()
 def registers() -> None:
-    """Registers (ทะเบียนหนังสือรับ / ทะเบียนหนังสือส่ง): print them as tables."""
-
-
-def fail(message: str) -> None:
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    raise typer.Exit(2)
+    """ทะเบียนหนังสือรับ / ทะเบียนหนังสือส่ง: พิมพ์เป็นตาราง / Registers: print them as tables."""
 
 
 @app.command("export")
 def export(
-    unit: Annotated[str, typer.Argument(help="The unit's key (as in the directory of units).",
-                                        show_default=False)],
-    series: Annotated[Series, typer.Option(
-        "--series", help="receive: ทะเบียนหนังสือรับ; send: ทะเบียนหนังสือส่ง; circular: the ว series.",
-        show_default=False)],
+    unit: Annotated[str, typer.Argument(help=f"หน่วยงาน / The unit: {UNIT_HELP}.", show_default=False)],
+    series: Annotated[str, typer.Option(
+        "--series", help="รับ (receive): ทะเบียนหนังสือรับ; ส่ง (send): ทะเบียนหนังสือส่ง; ว or เวียน (circular): "
+                         "เลข ว ของหนังสือเวียน / the register series.", show_default=False)],
     year: Annotated[int | None, typer.Option(
-        "--year", help="B.E. calendar year, e.g. 2567 (default: this year).", show_default=False)] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Folder to write to (default: <data folder>/out/registers).",
+        "--year", help="ปี พ.ศ. เช่น 2567 (ค่าเริ่มต้น: ปีนี้) / B.E. calendar year (default: this year).",
         show_default=False)] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="xlsx, docx or both.")] = Format.both,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="โฟลเดอร์ที่จะเขียน / Folder to write to (default: <data folder>/out/registers).",
+        show_default=False)] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="xlsx, docx หรือ both / xlsx, docx or both.")] = Format.both,
     digits: Annotated[Digits, typer.Option(
-        "--digits", help="Print digits as Thai (๑๒๓) or Arabic.")] = Digits.thai,
+        "--digits", help="เลขไทย (๑๒๓) หรือเลขอารบิก / Print digits as Thai or Arabic.")] = Digits.thai,
 ) -> None:
-    """Export UNIT's register of one series and year; print each file written. Exit code 2 when the unit,
-    series or year is wrong."""
+    """ส่งออกทะเบียนเป็น .xlsx / .docx / Export a register.
+
+    ส่งออกทะเบียนของหน่วยงาน หนึ่งชุดหนึ่งปี แล้วแสดงไฟล์ที่เขียน / Export UNIT's register of one series and
+    year; print each file written. Exit code 2 when the unit, series or year is wrong."""
+    wanted = SERIES_NAMES.get(" ".join(series.split()).lower())
+    if wanted is None:
+        fail(f"ไม่รู้จักทะเบียน '{series}' ต้องเป็น รับ ส่ง หรือ ว / unknown register series '{series}'; expected "
+             "receive, send or circular")
+    from saraban.faces.cli.common import unit_key
+    from saraban.kernel.clock import today
+    from saraban.kernel.settings import load_settings
+    from saraban.records.db import open_database
+    from saraban.records.registers import RegisterError
+    from saraban.reports.registers import export_register
+    from thai_text import be_year
+
     settings = load_settings()
-    year = year if year is not None else be_year(date.today())
+    year = year if year is not None else be_year(today())
     out = out if out is not None else settings.output_dir / "registers"
     formats = ("xlsx", "docx") if fmt is Format.both else (fmt.value,)
     db = open_database(settings)
     try:
+        key = unit_key(db, unit)
         with db.transaction() as session:
             try:
-                paths = export_register(session, unit, year, series.value, out, formats,
+                paths = export_register(session, key, year, wanted, out, formats,
                                         digits=digits.value, settings=settings)
             except RegisterError as e:
                 fail(str(e))

@@ -50,9 +50,10 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from saraban.kernel.clock import date_text, time_text
 from saraban.kernel.settings import Settings, load_settings
 from saraban.letters.paper.fonts import fontconfig_file
-from thai_text import apply_digits, format_thai_date
+from thai_text import apply_digits
 
 CM = 72 / 2.54
 # The box: 6.5 x 2.6 cm, 1 cm from the page's right edge and 0.8 cm from its top.
@@ -85,11 +86,14 @@ class StampError(ValueError):
 
 
 def stamp_lines(unit_name: str, number: int, received_at: datetime, digits: str = "thai") -> list[str]:
-    """The stamp's four lines: unit, เลขรับ, วันที่ (abbreviated month, B.E.), เวลา (HH.MM น.).
+    """The stamp's four lines: unit, เลขรับ, วันที่ (abbreviated month, B.E.), เวลา (HH.MM น.), the date
+    and time in Thai time whatever zone ``received_at`` is given in (a naive time is Thai time).
 
-    >>> stamp_lines("สำนักงานส่งเสริมการปกครองท้องถิ่น", 1649, datetime(2024, 3, 26, 10, 30))
+    >>> from datetime import UTC
+    >>> from saraban.kernel.clock import BANGKOK
+    >>> stamp_lines("สำนักงานส่งเสริมการปกครองท้องถิ่น", 1649, datetime(2024, 3, 26, 10, 30, tzinfo=BANGKOK))
     ['สำนักงานส่งเสริมการปกครองท้องถิ่น', 'เลขรับ ๑๖๔๙', 'วันที่ ๒๖ มี.ค. ๒๕๖๗', 'เวลา ๑๐.๓๐ น.']
-    >>> stamp_lines("กองคลัง", 7, datetime(2024, 12, 15, 9, 5), digits="arabic")
+    >>> stamp_lines("กองคลัง", 7, datetime(2024, 12, 15, 2, 5, tzinfo=UTC), digits="arabic")
     ['กองคลัง', 'เลขรับ 7', 'วันที่ 15 ธ.ค. 2567', 'เวลา 09.05 น.']
     """
     name = " ".join(unit_name.split())
@@ -100,8 +104,8 @@ def stamp_lines(unit_name: str, number: int, received_at: datetime, digits: str 
     return [
         apply_digits(name, digits),
         apply_digits(f"เลขรับ {number}", digits),
-        f"วันที่ {format_thai_date(received_at, abbreviated=True, digits=digits)}",
-        apply_digits(f"เวลา {received_at.hour:02d}.{received_at.minute:02d} น.", digits),
+        f"วันที่ {date_text(received_at, digits)}",
+        f"เวลา {time_text(received_at, digits)}",
     ]
 
 
