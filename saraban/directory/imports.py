@@ -13,20 +13,34 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from saraban.directory.levels import LEVELS, DirectoryError, normalize_letter_code, resolve_levels
 from saraban.directory.units import ancestors, close_keys, get_unit, unknown_unit
+from saraban.kernel.clock import at_or_now
 from saraban.kernel.email_address import check_email
 from saraban.kernel.problems import problem_list
-from saraban.records.models import Unit
+from saraban.kernel.text_input import normalise_text, text_problem
+from saraban.kernel.yaml_input import RefusedYaml, TextDatesLoader
+from saraban.records.events import changed_fields, event_row, record_event
+from saraban.records.models import Event, Unit
 
 # Imports: the columns of a CSV header (YAML: the keys of each mapping).
 COLUMNS = ("key", "name", "level", "parent", "letter_code", "email", "phone", "address", "sender_name",
@@ -111,11 +125,13 @@ def insert_missing(session: Session, rows: Sequence[dict[str, Any]]) -> list[str
 # ---------------------------------------------------------------------------------------------- editing
 
 
-def update_unit(session: Session, key: str, **changes: Any) -> Unit:
+def update_unit(session: Session, key: str, *, actor: str = "saraban", at: datetime | None = None,
+                **changes: Any) -> Unit:
     """Change a unit's fields (``name``, ``level``, ``parent`` (a key), ``letter_code``,
     ``letter_code_certain``, ``email``, ``phone``, ``address``, ``sender_name``, ``short_name``,
     ``area_code``), checked as in an import; ``None`` or "" clears a field. Setting a letter code without
-    saying whether it is certain marks it certain."""
+    saying whether it is certain marks it certain. A change is an event ``unit.changed`` by ``actor`` with
+    the changed fields before → after (the parent by its key)."""
     unit = get_unit(session, key)
     unknown = set(changes) - {*_FIELDS, "parent"}
     if unknown:
@@ -133,8 +149,25 @@ def update_unit(session: Session, key: str, **changes: Any) -> Unit:
                             "หน่วยงานอยู่ใต้ตัวเองไม่ได้")
     if problems:
         raise DirectoryError(f"{key}: " + "; ".join(problems))
+    before = _state(session, unit, fields)
     _apply(session, unit, fields)
+    before, after = changed_fields(before, _state(session, unit, fields))
+    if after:
+        record_event(session, "unit.changed", actor=actor, at=at_or_now(at), unit_id=unit.id, before=before,
+                     after=after)
     return unit
+
+
+def _state(session: Session, unit: Unit, fields: dict[str, Any]) -> dict[str, Any]:
+    """The unit's values of ``fields`` (and its province, which follows them), the parent by its key."""
+    state: dict[str, Any] = {}
+    for name in [*fields, "province_code"]:
+        if name == "parent":
+            parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
+            state[name] = parent.key if parent else None
+        else:
+            state[name] = getattr(unit, name)
+    return state
 
 
 def _apply(session: Session, unit: Unit, fields: dict[str, Any]) -> None:
@@ -203,13 +236,18 @@ def _read_csv(text: str) -> tuple[list[_Line], list[str]]:
 
 
 def _read_yaml(text: str) -> tuple[list[_Line], list[str]]:
+    loader = TextDatesLoader(text)  # one read: the nodes (for line numbers) and the data built from them
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except RefusedYaml as e:  # an alias bomb, deep nesting, a key written twice: refused as read
+        return [], [f"line {e.line or 1}: {e}"]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         return [], [f"line {line}: not valid YAML ({getattr(e, 'problem', e)}) / ไฟล์ YAML ไม่ถูกต้อง"]
+    finally:
+        loader.dispose()
     if data is None:
         return [], []
     if not isinstance(data, list) or not isinstance(node, yaml.SequenceNode):
@@ -320,6 +358,18 @@ class UnitChanges(BaseModel):
     short_name: Line120 = None
     area_code: Annotated[Annotated[str, Field(max_length=8), AfterValidator(_area_code)] | None, Clearable] = None
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_form(cls, value: Any, info: ValidationInfo) -> Any:
+        """Text in its one form (NFC, Thai sara am); control and invisible characters refused, named by field."""
+        if not isinstance(value, str):
+            return value
+        value = normalise_text(value)
+        problem = text_problem(value, multiline=info.field_name == "address")
+        if problem:
+            raise ValueError(problem)
+        return value
+
 
 class NewUnit(UnitChanges):
     """A row for a unit not in the directory yet: key, name and level are required (a blank is missing)."""
@@ -391,7 +441,8 @@ def read_checked(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(rows)
 
 
-def import_units(session: Session, path: str | Path, *, update: bool = False) -> ImportReport:
+def import_units(session: Session, path: str | Path, *, update: bool = False, actor: str = "saraban",
+                 at: datetime | None = None) -> ImportReport:
     """Import units from a CSV file (header ``key,name,level,parent,letter_code,email,phone,address,
     sender_name,short_name``; optional ``letter_code_certain``, ``area_code``; UTF-8) or a YAML file (a
     list of mappings with the same fields).
@@ -402,7 +453,9 @@ def import_units(session: Session, path: str | Path, *, update: bool = False) ->
     nothing imported. A row whose key is already in the directory is fine when it says the same thing
     (re-importing a file changes nothing); when it differs it is a problem unless ``update=True``, which
     changes the fields the file gives. A letter code given without ``letter_code_certain`` counts as
-    certain. A new unit takes its province from ``area_code`` or from its parent."""
+    certain. A new unit takes its province from ``area_code`` or from its parent. Every unit created or
+    changed is an event by ``actor`` (``unit.created`` with its fields, ``unit.changed`` with the changed
+    fields before → after), and the import as a whole one more (``directory.imported``)."""
     path = Path(path)
     lines, problems = _read_file(path)
     existing: dict[str, tuple[int, int | None]] = {
@@ -466,11 +519,31 @@ def import_units(session: Session, path: str | Path, *, update: bool = False) ->
         raise DirectoryImportError(problems, str(path))
     _fill_provinces(session, new_rows)
     report.created = insert_missing(session, new_rows)
+    at = at_or_now(at)
+    events = _created_events(session, [r for r in new_rows if r["key"] in set(report.created)], actor, at)
     for unit, fields in changes:
+        before = _state(session, unit, fields)
         _apply(session, unit, fields)
+        before, after = changed_fields(before, _state(session, unit, fields))
+        if after:
+            events.append(event_row("unit.changed", actor=actor, at=at, unit_id=unit.id, before=before, after=after))
         report.updated.append(unit.key)
     session.flush()
+    if report.created or report.updated:
+        events.append(event_row("directory.imported", actor=actor, at=at, data={
+            "file": path.name, "created": len(report.created), "updated": len(report.updated)}))
+        session.execute(insert(Event), events)
     return report
+
+
+def _created_events(session: Session, rows: list[dict[str, Any]], actor: str, at: datetime) -> list[dict[str, Any]]:
+    keys = [r["key"] for r in rows]
+    ids: dict[str, int] = {}
+    for i in range(0, len(keys), 500):
+        ids.update(session.execute(select(Unit.key, Unit.id).where(Unit.key.in_(keys[i:i + 500]))).all())
+    return [event_row("unit.created", actor=actor, at=at, unit_id=ids[r["key"]],
+                      after={k: v for k, v in r.items() if v is not None and v is not False and k != "key"})
+            for r in rows]
 
 
 def _new_row(key: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,11 @@ MAX_DEPTH = 32  # a letter, a programme or a directory row nests a few levels; m
 
 
 class RefusedYaml(yaml.YAMLError):
-    """YAML that is well-formed but refused; its message is for people as it is."""
+    """YAML that is well-formed but refused; its message is for people as it is; ``line``: where (1-based)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class DuplicateKey(RefusedYaml):
@@ -47,12 +51,12 @@ class TextDatesLoader(yaml.SafeLoader):
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise UnsafeYaml(f"บรรทัด {line}: ไม่รับการอ้างค่าซ้ำด้วย & และ * ให้เขียนค่าเต็ม / line {line}: anchors "
-                             "and aliases (&name, *name) are not accepted; write the value out")
+                             "and aliases (&name, *name) are not accepted; write the value out", line)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise UnsafeYaml(f"บรรทัด {line}: ซ้อนกันลึกเกิน {MAX_DEPTH} ชั้น / "
-                                 f"line {line}: nested more than {MAX_DEPTH} levels deep")
+                                 f"line {line}: nested more than {MAX_DEPTH} levels deep", line)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -68,6 +72,7 @@ class TextDatesLoader(yaml.SafeLoader):
             line = key_node.start_mark.line + 1
             if key in lines:
                 raise DuplicateKey(f"คีย์ '{key}' เขียนซ้ำที่บรรทัด {lines[key]} และ {line} ให้เหลือไว้หนึ่งที่ / "
-                                   f"the key '{key}' is written twice, on lines {lines[key]} and {line}; keep one")
+                                   f"the key '{key}' is written twice, on lines {lines[key]} and {line}; keep one",
+                                   line)
             lines[key] = line
         return super().construct_mapping(node, deep=deep)

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from saraban.kernel.email_address import Email
 from saraban.kernel.problems import describe, key_path, misspelt
+from saraban.kernel.text_input import data_problems, normalise_data
 from saraban.kernel.yaml_input import RefusedYaml, TextDatesLoader
 from thai_text import RefNo, ThaiDateError, parse_thai_date, to_arabic_digits
 from thai_text.dates import BE_OFFSET, MIN_BE_YEAR
@@ -35,8 +36,6 @@ SECRECIES = ("ลับที่สุด", "ลับมาก", "ลับ")
 SALUTATIONS = ("เรียน", "กราบเรียน", "นมัสการ")
 DEFAULT_CLOSING = {"เรียน": "ขอแสดงความนับถือ", "กราบเรียน": "ขอแสดงความนับถืออย่างยิ่ง",
                    "นมัสการ": "ขอนมัสการด้วยความเคารพ"}
-# Characters XML 1.0 cannot hold: a .docx containing them does not open.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})(-\d\d-\d\d)")
 
 
@@ -86,6 +85,11 @@ class QRCode(_Part):
         if not re.match(r"^(https?://|mailto:|tel:)\S+$", v):
             raise ValueError("expected a link starting with https:// (or http://, mailto:, tel:), "
                              "without spaces")
+        from saraban.letters.paper.qr import qr_problem  # numpy and zxing: only when a spec has a QR code
+
+        problem = qr_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
 
@@ -109,6 +113,12 @@ class LetterSpec(_Part):
     secrecy: str | None = None
     qr: list[QRCode] = []
     digits: Literal["thai", "arabic"] = "thai"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_form(cls, data: Any) -> Any:
+        """Every text in its one form (NFC, Thai sara am ...): the same words typed two ways are one letter."""
+        return normalise_data(data) if isinstance(data, dict) else data
 
     @field_validator("ref", mode="before")
     @classmethod
@@ -226,14 +236,9 @@ def _kind_rules(data: dict[str, Any]) -> dict[str, str]:
 
 
 def _text_problems(data: Any, path: str) -> list[tuple[str, str]]:
-    """Text that a .docx cannot hold (control characters), as (path, message)."""
-    if isinstance(data, str):
-        return [(path, "contains a control character; remove it")] if _XML_ILLEGAL.search(data) else []
-    if isinstance(data, dict):
-        return [p for k, v in data.items() for p in _text_problems(v, f"{path}.{k}")]
-    if isinstance(data, list):
-        return [p for i, v in enumerate(data) for p in _text_problems(v, f"{path}[{i}]")]
-    return []
+    """Control and invisible characters (a .docx cannot hold the ones, a reader cannot see the others),
+    as (path, message); tab and newline are allowed."""
+    return data_problems(data, path, multiline=True)
 
 
 def _describe(error: ErrorDetails) -> str:
@@ -274,6 +279,7 @@ def parse_spec(data: Any, source: str = "") -> LetterSpec:
     if not isinstance(data, dict):
         raise SpecError(["the spec must be a mapping of keys (kind, date, sender, to, subject, body ...)"],
                         source)
+    data = normalise_data(data)  # CR LF is a newline, not a control character
     spec: LetterSpec | None = None
     errors: list[ErrorDetails] = []
     try:

@@ -24,7 +24,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from saraban.directory.levels import LEVELS, DirectoryError, find_province, resolve_levels
 from saraban.kernel.clock import BANGKOK, as_thai
 from saraban.kernel.problems import problems_by_key
-from saraban.kernel.yaml_input import TextDatesLoader
+from saraban.kernel.text_input import data_problems, normalise_data
+from saraban.kernel.yaml_input import RefusedYaml, TextDatesLoader
 from saraban.letters.spec import SpecError, parse_spec
 from thai_text.dates import BE_OFFSET, MIN_BE_YEAR
 
@@ -264,13 +265,15 @@ def check_definition(data: Any, source: str = "") -> CheckedDefinition:
     if not isinstance(data, dict):
         raise ProgrammeError(["the definition must be a mapping of keys (key, name, year, owner, eligible, "
                               "window, invitation, structure)"], source)
-    data = _json_safe(data)
-    problems: dict[str, str] = {}
+    data = normalise_data(_json_safe(data))  # one form of every text (NFC, Thai sara am)
+    problems: dict[str, str] = dict(data_problems(data))  # control and invisible characters, by key
     model: Definition | None = None
     try:
         model = Definition.model_validate(data)
     except ValidationError as e:
-        problems = problems_by_key(e.errors(), Definition)
+        problems = problems_by_key(e.errors(), Definition) | problems
+    if problems and model is not None:  # a refused character makes the whole definition wrong
+        model = None
     # The checks across parts, on the parts that are right in themselves: every problem is listed at once.
     window = model.window if model else _section(Window, data.get("window"))
     structure = model.structure if model else _section(Structure, data.get("structure"))
@@ -366,6 +369,8 @@ def read_definition_file(path: Path) -> Any:
         raise ProgrammeError([f"cannot read the file: {e.strerror}"], str(path)) from None
     except UnicodeDecodeError:
         raise ProgrammeError(["not UTF-8 text: save the file as UTF-8 (ไฟล์ต้องเป็น UTF-8)"], str(path)) from None
+    except RefusedYaml as e:  # an alias bomb, deep nesting, a key written twice: the message says which line
+        raise ProgrammeError([str(e)], str(path)) from None
     except yaml.YAMLError as e:
         raise ProgrammeError([f"not valid YAML: {e}"], str(path)) from None
 

@@ -3,13 +3,12 @@ The core is imported inside each command (see common.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from saraban.faces.cli.common import UNIT_HELP, open_data, unit_key
+from saraban.faces.cli.common import UNIT_HELP, current_actor, open_data, unit_key
 
 app = typer.Typer(help="โครงการที่ อปท. สมัครเข้าร่วม: กำหนด แสดง เชิญ / Programmes local administrations apply "
                        "to: define, show, invite.", no_args_is_help=True, rich_markup_mode=None)
@@ -61,7 +60,7 @@ def create_command(
         typer.echo(f"ok  {file}: {d['key']} — {d['name']}")
         return
     settings, db = open_data()
-    programme = _guard(lambda: create_programme(db, file, update=update))
+    programme = _guard(lambda: create_programme(db, file, update=update, actor=current_actor()))
     typer.echo(f"บันทึกโครงการแล้ว / programme {programme.key}: {programme.name} ประจำปี {programme.year} "
                f"(id {programme.id})")
 
@@ -100,7 +99,7 @@ def invite_command(
     from saraban.programmes.applications import send_invitation
 
     settings, db = open_data()
-    issued = _guard(lambda: send_invitation(db, settings, name, to=to))
+    issued = _guard(lambda: send_invitation(db, settings, name, to=to, actor=current_actor()))
     word = "ออกหนังสือแล้ว / issued" if issued.new else ("ออกไปแล้ว ไม่มีการออกเลขใหม่ / already issued (nothing new "
                                                      "numbered)")
     typer.echo(f"{word}: letter {issued.letter_id}, ที่ {issued.ref}, {issued.recipients} recipients")
@@ -111,9 +110,13 @@ def _scores(items: list[str], file: Path | None) -> dict[str, str] | None:
     if file is not None:
         import yaml
 
+        from saraban.kernel.yaml_input import RefusedYaml, TextDatesLoader
+
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
-        except (OSError, yaml.YAMLError) as e:
+            data = yaml.load(file.read_text(encoding="utf-8-sig"), Loader=TextDatesLoader)
+        except RefusedYaml as e:
+            _fail([f"--scores {file}: {e}"])
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
             _fail([f"--scores {file}: อ่านไฟล์ไม่ได้ / cannot read it: {e}"])
         if not isinstance(data, dict):
             _fail([f"--scores {file}: ต้องเป็น ตัวชี้วัด: คะแนน / expected a mapping of indicator: score"])
@@ -141,10 +144,6 @@ def apply_command(
     scores_file: Annotated[Path | None, typer.Option("--scores", help="คะแนนประเมินตนเอง: YAML ตัวชี้วัด: คะแนน / "
                                                                       "Self-assessment scores: a YAML mapping of "
                                                                       "indicator: score.")] = None,
-    at: Annotated[datetime | None, typer.Option("--at", help="เวลาที่ยื่น (เวลาไทย ค่าเริ่มต้น: ตอนนี้) / When it "
-                                                             "was submitted (Thai time; default now).",
-                                                formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
-                                                         "%Y-%m-%dT%H:%M:%S"])] = None,
 ) -> None:
     """สมัครเข้าร่วมโครงการ / Apply a unit to a programme.
 
@@ -157,7 +156,7 @@ def apply_command(
     key = unit_key(db, unit)
     given = {"name": contact, "email": email, "phone": phone, "position": position}
     result = _guard(lambda: apply(db, settings, programme, key, contact={k: v for k, v in given.items() if v},
-                                  scores=_scores(score or [], scores_file), at=at))
+                                  scores=_scores(score or [], scores_file), actor=current_actor()))
     if result.new:
         typer.echo(f"บันทึกใบสมัครแล้ว หนังสือตอบรับ ที่ {result.ack_ref} / application {result.application_id} "
                    f"recorded; acknowledgement: letter {result.ack_letter_id}, ที่ {result.ack_ref}")
@@ -173,3 +172,43 @@ def apply_command(
         typer.echo(f"ส่งอีเมลแล้ว / e-mail sent to {', '.join(result.mail.to)}")
     else:
         typer.secho(f"ไม่ได้ส่งอีเมล / e-mail not sent: {result.mail.error}", fg=typer.colors.YELLOW)
+
+
+@app.command("late-application")
+def late_application_command(
+    programme: Annotated[str, typer.Argument(help="รหัสโครงการ / The programme's key, e.g. eco-town-2565.")],
+    unit: Annotated[str, typer.Option("--unit", help=f"หน่วยงานที่สมัคร / The applying unit: {UNIT_HELP}.")],
+    reason: Annotated[str, typer.Option("--reason", help="เหตุที่รับใบสมัครนอกช่วงเวลา (บันทึกในประวัติ) / Why the "
+                                                         "late application is accepted (kept in the event log).")],
+    received_on: Annotated[str, typer.Option("--received-on", help="วันที่ได้รับใบสมัคร (กระดาษ) เช่น "
+                                                                   "'๑๒ มกราคม ๒๕๖๕' หรือ 2022-01-12 / The day the "
+                                                                   "paper application was received.")],
+    contact: Annotated[str, typer.Option("--contact", help="ชื่อผู้ประสานงาน / The contact person's name.")],
+    email: Annotated[str | None, typer.Option("--email", help="อีเมลผู้ประสานงาน / The contact's e-mail.")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="โทรศัพท์ / The contact's phone.")] = None,
+    position: Annotated[str | None, typer.Option("--position", help="ตำแหน่ง / The contact's position.")] = None,
+    score: Annotated[list[str] | None, typer.Option("--score", help="คะแนนประเมินตนเอง ตัวชี้วัด=คะแนน (ซ้ำได้) / "
+                                                                    "A self-assessment score, INDICATOR=SCORE "
+                                                                    "(repeat it).")] = None,
+) -> None:
+    """บันทึกใบสมัครที่มาช้า (เจ้าของโครงการ) / Record a late paper application (the owner).
+
+    เจ้าของโครงการบันทึกใบสมัครกระดาษที่ได้รับนอกช่วงรับสมัคร พร้อมเหตุผล (บันทึกในประวัติ) / The programme's owner
+    records a paper application received outside the window, with the reason (kept in the event log). While
+    the window is open, units apply as usual (saraban apply)."""
+    from saraban.programmes.applications import record_late_application
+    from thai_text import ThaiDateError, parse_thai_date
+
+    try:
+        when = parse_thai_date(received_on)
+    except ThaiDateError as e:
+        _fail([f"--received-on: {e}"])
+    settings, db = open_data()
+    key = unit_key(db, unit)
+    given = {"name": contact, "email": email, "phone": phone, "position": position}
+    result = _guard(lambda: record_late_application(
+        db, settings, programme, key, contact={k: v for k, v in given.items() if v}, reason=reason,
+        received_on=when, scores=_scores(score or [], None), actor=current_actor()))
+    word = "บันทึกใบสมัครที่มาช้าแล้ว / late application recorded" if result.new else \
+        "แก้ไขใบสมัครแล้ว (มาช้า) / application updated (late)"
+    typer.echo(f"{word}: application {result.application_id}, หนังสือตอบรับ / acknowledgement ที่ {result.ack_ref}")

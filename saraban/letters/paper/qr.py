@@ -49,6 +49,25 @@ def tracking_qr_version(length: int) -> int:
     raise ValueError(f"{length} bytes do not fit in a QR code at error correction M")
 
 
+def qr_capacity() -> int:
+    """The most UTF-8 bytes a QR code holds in byte mode at error correction M (version 40): 2331.
+
+    >>> qr_capacity()
+    2331
+    """
+    count_bits = util.length_in_bits(util.MODE_8BIT_BYTE, 40)
+    return (util.BIT_LIMIT_TABLE[TRACKING_ERROR_CORRECTION][40] - 4 - count_bits) // 8
+
+
+def qr_problem(payload: str) -> str | None:
+    """Why ``payload`` cannot be drawn as a QR code (too long), or None: checked before a number is taken."""
+    size = len(payload.encode("utf-8"))
+    if size <= qr_capacity():
+        return None
+    return (f"ยาวเกินกว่าที่ QR code บรรจุได้ ({size} ไบต์ เกิน {qr_capacity()}) ใช้ลิงก์ที่สั้นกว่า / too long for a QR "
+            f"code: {size} bytes, at most {qr_capacity()}; use a shorter link")
+
+
 def tracking_qr_size(length: int) -> int:
     """The width and height in pixels of the tracking code of a ``length``-byte payload."""
     modules = 17 + 4 * tracking_qr_version(length) + 2 * TRACKING_BORDER
