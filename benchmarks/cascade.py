@@ -68,10 +68,11 @@ def main() -> None:
 
     if args.no_prefect:
         from saraban.chain.circulars import carry_down, issue_circular, receive_many, recipients_of
+        from saraban.kernel.clock import today
         from saraban.letters.spec import load_spec
 
         start = time.perf_counter()
-        issued = issue_circular(db, settings, load_spec(Path(spec)).model_copy(update={"ref": None}),
+        issued = issue_circular(db, settings, load_spec(Path(spec)).model_copy(update={"ref": None, "date": today()}),
                                 sender_key="dla.env.2", to="all:province_office")
         receive_many(db, settings, issued.letter_id)
         for i, key in enumerate(recipients_of(db, issued.letter_id), 1):

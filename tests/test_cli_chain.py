@@ -8,6 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from saraban.faces.cli.app import app
+from saraban.kernel.clock import today
 from tests.conftest import example_dict
 
 
@@ -16,6 +17,7 @@ def test_issue_receive_forward_status_from_the_command_line(tmp_path, monkeypatc
     monkeypatch.setenv("SARABAN_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
     spec = example_dict("03-department-circular")
     del spec["ref"]
+    spec["date"] = today().isoformat()  # a letter is dated the day it is numbered (or says why not)
     (tmp_path / "circular.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     runner = CliRunner()
 
@@ -59,6 +61,7 @@ def test_a_refused_email_shows_in_the_status(tmp_path, monkeypatch):
     monkeypatch.setenv("SARABAN_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
     spec = example_dict("03-department-circular")
     del spec["ref"]
+    spec["date"] = today().isoformat()  # a letter is dated the day it is numbered (or says why not)
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     runner = CliRunner()
     assert runner.invoke(app, ["circular", "issue", str(tmp_path / "c.yaml"), "--from", "dla.env.2",
@@ -75,11 +78,48 @@ def test_a_refused_email_shows_in_the_status(tmp_path, monkeypatch):
     assert [p["unit"] for p in data["mail_problems"]] == ["prov.81"]
 
 
+def test_a_failure_that_a_later_send_delivered_is_shown_as_resolved(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from saraban.directory.units import get_unit
+    from saraban.kernel.clock import BANGKOK, today
+    from saraban.kernel.settings import load_settings
+    from saraban.notify.mail import MailResult, record_mail
+    from saraban.records.db import open_database
+
+    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SARABAN_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    spec = example_dict("03-department-circular")
+    del spec["ref"]
+    spec["date"] = today().isoformat()
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(app, ["circular", "issue", str(tmp_path / "c.yaml"), "--from", "dla.env.2",
+                               "--to", "prov.81,prov.82"]).exit_code == 0
+    db = open_database(load_settings())
+    down = MailResult(ok=False, to=["k@example.org"], refused={}, attempts=3, error="ConnectionRefusedError",
+                      message_id="<r1@saraban>")
+    with db.transaction() as s:
+        krabi, phangnga = get_unit(s, "prov.81").id, get_unit(s, "prov.82").id
+        for unit_id in (krabi, phangnga):
+            record_mail(s, down, actor="saraban", at=datetime(2024, 4, 9, 8, 0, tzinfo=BANGKOK), unit_id=unit_id,
+                        kind="reminder.mailed", letter_id=1, about=f"reminder:{unit_id}", subject="ทวงถาม")
+        record_mail(s, MailResult(True, ["k@example.org"], {}, 1, None, "<r1@saraban>"), actor="saraban",
+                    at=datetime(2024, 4, 10, 8, 0, tzinfo=BANGKOK), unit_id=krabi, kind="reminder.mailed",
+                    letter_id=1, about=f"reminder:{krabi}", subject="ทวงถาม")
+    text = runner.invoke(app, ["status", "1"]).output
+    assert "e-mail problems: 1" in text and "[prov.82] mail.failed" in text
+    assert "[prov.81] mail.failed" not in text and "resolved by a later send: 1" in text
+    data = json.loads(runner.invoke(app, ["status", "1", "--json"]).output)
+    assert {(p["unit"], p["resolved"]) for p in data["mail_problems"]} == {("prov.81", True), ("prov.82", False)}
+
+
 def test_messages_are_thai_first_and_units_may_be_named(tmp_path, monkeypatch):
     monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SARABAN_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
     spec = example_dict("03-department-circular")
     del spec["ref"]
+    spec["date"] = today().isoformat()  # a letter is dated the day it is numbered (or says why not)
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     runner = CliRunner()
     issued = runner.invoke(app, ["circular", "issue", str(tmp_path / "c.yaml"), "--from", "กลุ่มงานสิ่งแวดล้อม",

@@ -54,7 +54,7 @@ def _pdf(path: Path) -> Path:
 
 
 def _spec(tmp_path: Path, name: str, **changes) -> Path:
-    spec = example_dict(name) | changes
+    spec = example_dict(name) | {"date": today().isoformat()} | changes  # dated the day it is numbered
     spec.pop("ref", None)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")

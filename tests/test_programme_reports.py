@@ -6,6 +6,7 @@ PostgreSQL cases need ``SARABAN_TEST_POSTGRES_URL``; without it they are skipped
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from datetime import datetime
@@ -46,7 +47,8 @@ SHIPPED = ("muni.7005.banpong", "muni.7005.boekphrai", "muni.7005.krapyai", "mun
 
 def _letter(session, unit_id: int, ref: str, number: int) -> Letter:
     letter = Letter(unit_id=unit_id, kind="external", ref_text=ref, year=2565, number=number,
-                    letter_date=AT.date(), subject="โครงการเมืองน่าอยู่", spec={}, spec_hash="x" * 64,
+                    letter_date=AT.date(), subject="โครงการเมืองน่าอยู่", spec={},
+                    spec_hash=hashlib.sha256(f"{ref}/{number}".encode()).hexdigest(),  # one letter per spec
                     created_at=AT)
     session.add(letter)
     session.flush()

@@ -381,8 +381,12 @@ def test_cli(tmp_path, monkeypatch):
     assert refused.exit_code == 2
     assert "year: expected the B.E. year" in refused.output and "weights must add up to 100" in refused.output
 
+    # The submission time is the server's (no --at): the clock reads 10:30 on 10 January 2022 in Bangkok.
+    from saraban.kernel import clock
+
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2022, 1, 10, 3, 30, tzinfo=UTC))
     args = ["apply", KEY, "--unit", NAPHRALAN, "--contact", "นางสาวสมใจ รักษ์เมือง", "--email", "somjai@example.org",
-            "--score", "1.1=5", "--at", "2022-01-10 10:30"]
+            "--score", "1.1=5"]
     no_code = runner.invoke(cli, args)
     assert no_code.exit_code == 2 and "has no letter code" in no_code.output
     db = open_database(url=url)
@@ -394,8 +398,11 @@ def test_cli(tmp_path, monkeypatch):
     assert "ที่ ทส 0903/1" in applied.output and "e-mail not sent: e-mail is not configured" in applied.output
     updated = runner.invoke(cli, args)
     assert "updated (revision 2)" in updated.output
-    late = runner.invoke(cli, args[:-1] + ["2022-03-01 00:00"])
+    assert runner.invoke(cli, args + ["--at", "2022-01-10 10:30"]).exit_code == 2  # a caller's time: no such option
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2022, 2, 28, 17, 0, tzinfo=UTC))  # 1 March, 00:00
+    late = runner.invoke(cli, args)
     assert late.exit_code == 2 and "รับสมัครตั้งแต่วันที่" in late.output
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2022, 1, 10, 3, 30, tzinfo=UTC))
     bad_score = runner.invoke(cli, args + ["--score", "1.2=9"])
     assert bad_score.exit_code == 2 and "scores.1.2" in bad_score.output
 

@@ -30,11 +30,11 @@ def db(request, tmp_path, monkeypatch, prefect_server):
 
 
 def run(**kwargs):
-    from datetime import date
-
+    from saraban.kernel.clock import today
     from workflows.cascade import cascade_flow
 
-    return cascade_flow(SPEC, "dla.env.2", "all:province_office", dated=date(2024, 3, 29), return_state=True,
+    # Dated the day it is numbered: a letter dated far from that day needs a reason (saraban.chain.numbering).
+    return cascade_flow(SPEC, "dla.env.2", "all:province_office", dated=today(), return_state=True,
                         **kwargs)
 
 

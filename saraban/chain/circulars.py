@@ -1,42 +1,58 @@
 """Issue, receive and forward circulars (หนังสือเวียน).
 
-Every step is one transaction that numbers and records together, and every step is safe to repeat:
-issuing the same spec from the same unit again returns the letter already issued; receiving twice
-returns the first receipt; forwarding a delivery twice returns the letter that already forwarded it.
+Every step is one transaction that numbers and records together, and every step happens exactly once:
+issuing the same spec from the same unit again returns the letter already issued (to more units: adds
+them under the same number); receiving twice returns the first receipt; forwarding a delivery twice
+returns the letter that already forwarded it. Callers doing the same act at the same moment get one
+result and the same answer: each act locks the row it is about first (PostgreSQL; SQLite's BEGIN
+IMMEDIATE already serialises writers), then checks, then acts, and unique constraints (migration 0004)
+back the locks: a caller they refuse rolls back and finds the result (``_exactly_once``).
 Files (master .docx, each recipient's copy with its own tracking QR code, PDFs, stamped PDFs) are made
-after the transaction and remade if missing, so a crash between the two loses nothing.
+after the transaction, outside any write transaction, and remade if missing, so a crash between the two
+loses nothing and a national issue's rendering does not hold up anyone's ลงรับ.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from saraban.chain.cancellations import cancellation_of, cancelled_message
 from saraban.chain.distribution import describe_recipients, forward_spec
 from saraban.chain.expectations import chain_recipients, expected_to_forward, expects_to_forward
+from saraban.chain.numbering import LetterDateError, check_letter_date, register_year
 from saraban.chain.tracking import TOKEN_LENGTH, new_token, secret_key, tracking_url
 from saraban.directory.levels import LOCAL_LEVELS, DirectoryError
 from saraban.directory.selectors import select_units
 from saraban.directory.units import get_unit
 from saraban.kernel.clock import at_or_now
+from saraban.kernel.files import make_folder, write_new
 from saraban.kernel.settings import Settings
+from saraban.kernel.text_input import TextInputError, clean_text
 from saraban.letters.paper.copies import CopyMaker
 from saraban.letters.paper.pdf import docx_to_pdf
 from saraban.letters.paper.qr import placeholder_qr_png
 from saraban.letters.paper.stamps import stamp_receipt
+from saraban.letters.preflight import NotRenderable, check_renderable
 from saraban.letters.shapes import renderer_for
 from saraban.letters.spec import LetterSpec, SpecError, parse_spec
+from saraban.records.data_folder import note_issued
 from saraban.records.db import Database
-from saraban.records.events import record_event
+from saraban.records.events import event_row, record_event
 from saraban.records.models import Delivery, Event, Letter, RegisterEntry, Unit
 from saraban.records.registers import (
     EntryText,
@@ -46,7 +62,10 @@ from saraban.records.registers import (
     cancel_entry,
     take_numbers,
 )
-from thai_text import RefNo, be_year
+from thai_text import RefNo
+
+T = TypeVar("T")
+CHUNK = 500  # rows per statement or per short transaction when recording many
 
 
 class CircularError(ValueError):
@@ -59,6 +78,7 @@ class Issued:
     ref: str  # Arabic digits, e.g. "มท 0820.2/ว 1144"
     recipients: int
     new: bool
+    added: int = 0  # deliveries made by this call: every recipient when new; recipients added when issued before
 
 
 @dataclass(frozen=True)
@@ -111,38 +131,109 @@ def _recipients(session: Session, to: str | Sequence[Unit], sender: Unit) -> lis
 
 def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender_key: str,
                    to: str | Sequence[Unit] | None, actor: str = "saraban", at: datetime | None = None,
-                   forwards: Delivery | None = None, circular: bool = True) -> Issued:
+                   forwards: Delivery | None = None, circular: bool = True,
+                   date_reason: str | None = None) -> Issued:
     """Number a circular in the sender's ว series (an ordinary letter, ``circular=False``, in its send
     series), record it in the send register, make one delivery per recipient, then render the letter and
     every recipient's copy. An ordinary letter may go to no unit of the directory (``to=None``: a letter
-    to outside, sent on paper or by e-mail)."""
+    to outside, sent on paper or by e-mail).
+
+    The number is of the register of ``at``'s year (the moment it is taken, now unless a flow simulates
+    the clock); a letter dated more than MAX_DATE_DRIFT_DAYS from that day needs ``date_reason`` (kept in
+    the event and the register line's note). Whatever would stop the letter being rendered is refused
+    before any number is taken (saraban.letters.preflight)."""
     if spec.ref is not None:
         raise SpecError(["ref: leave it out when issuing: the send register gives the number"])
     at = at_or_now(at)
+    try:
+        check_renderable(spec, settings, tracking_link=tracking_url(settings.base_url, "x" * TOKEN_LENGTH)
+                         if circular or to else None)
+    except NotRenderable as e:
+        raise CircularError(str(e)) from None
     spec = spec.model_copy(update={"circular": circular})
-    spec_hash = spec.hash()
-    with db.transaction() as s:
-        sender = get_unit(s, sender_key)
-        if not sender.letter_code:
-            raise CircularError(f"{sender.name} ({sender.key}) ยังไม่มีรหัสหนังสือ ตั้งในทำเนียบก่อน "
-                                f"(saraban directory set {sender.key} --letter-code ...) / {sender.name} "
-                                f"({sender.key}) has no letter code (รหัสหนังสือ, e.g. 'มท 0820.2'); set it in "
-                                "the directory first")
-        existing = _already_issued(s, sender, spec_hash, forwards)
-        if existing is not None:
-            issued = Issued(existing.id, existing.ref_text, _count_deliveries(s, existing.id), new=False)
-        else:
-            recipients = _recipients(s, to, sender) if circular or to else []
-            issued = _record_issue(s, settings, spec, spec_hash, sender, recipients, actor, at, forwards)
+    forwards_id = forwards.id if forwards is not None else None
+    if isinstance(to, str) and to:  # resolved before: the write transaction (and lock) only checks and writes
+        with db.reading() as s:
+            to = select_units(s, to)
+    issued = _exactly_once(db, lambda s: _issue_in(s, settings, spec, sender_key, to, actor, at, forwards_id,
+                                                   date_reason))
     make_files(db, settings, [issued.letter_id])
     return issued
 
 
-def _already_issued(s: Session, sender: Unit, spec_hash: str, forwards: Delivery | None) -> Letter | None:
-    if forwards is not None:
-        delivery = s.get(Delivery, forwards.id)
-        return s.get(Letter, delivery.forwarded_letter_id) if delivery.forwarded_letter_id else None
+class _Lost(CircularError):
+    """A guarded write found the act done by a concurrent caller: roll back and look again."""
+
+
+def _exactly_once(db: Database, act: Callable[[Session], T]) -> T:
+    """Run ``act`` in one transaction; when a unique constraint (or a guarded write) says a concurrent
+    caller did the same act first, roll back and run it again: it then finds that result and returns it."""
+    for attempt in range(3):
+        try:
+            with db.transaction() as s:
+                return act(s)
+        except (IntegrityError, _Lost):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _lock(s: Session, model: type[Unit] | type[Delivery], ids: Sequence[int]) -> None:
+    """PostgreSQL: lock the rows an act is about (FOR NO KEY UPDATE: rows referencing them may still be
+    inserted) so that callers of the same act queue here, then see what the first did. SQLite: nothing to
+    do, BEGIN IMMEDIATE has already serialised the writers."""
+    s.execute(select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update(key_share=True))
+
+
+def _issue_in(s: Session, settings: Settings, spec: LetterSpec, sender_key: str, to: str | Sequence[Unit] | None,
+              actor: str, at: datetime, forwards_id: int | None, date_reason: str | None) -> Issued:
+    """"Issued already?" and the numbering are one critical section: the sender's row is locked first."""
+    spec_hash = spec.hash()
+    sender = get_unit(s, sender_key)
+    _lock(s, Unit, [sender.id])
+    if not sender.letter_code:
+        raise CircularError(f"{sender.name} ({sender.key}) ยังไม่มีรหัสหนังสือ ตั้งในทำเนียบก่อน "
+                            f"(saraban directory set {sender.key} --letter-code ...) / {sender.name} "
+                            f"({sender.key}) has no letter code (รหัสหนังสือ, e.g. 'มท 0820.2'); set it in "
+                            "the directory first")
+    existing = _already_issued(s, sender, spec_hash, forwards_id)
+    if existing is not None:
+        added = 0
+        if forwards_id is None and to:  # issued before: the units not yet among its recipients are added
+            added = _add_recipients(s, settings, existing, _recipients(s, to, sender), actor, at)
+        return Issued(existing.id, existing.ref_text, _count_deliveries(s, existing.id), new=False, added=added)
+    recipients = _recipients(s, to, sender) if spec.circular or to else []
+    try:
+        date_reason = check_letter_date(spec.date, at, date_reason)
+    except LetterDateError as e:
+        raise CircularError(str(e)) from None
+    return _record_issue(s, settings, spec, spec_hash, sender, recipients, actor, at, forwards_id,
+                         date_reason=date_reason)
+
+
+def _already_issued(s: Session, sender: Unit, spec_hash: str, forwards_id: int | None) -> Letter | None:
+    if forwards_id is not None:
+        return s.scalar(select(Letter).where(Letter.forwards_delivery_id == forwards_id))
     return s.scalar(select(Letter).where(Letter.unit_id == sender.id, Letter.spec_hash == spec_hash))
+
+
+def _add_recipients(s: Session, settings: Settings, letter: Letter, recipients: list[Unit], actor: str,
+                    at: datetime) -> int:
+    """Deliveries of an issued letter for the units that do not have one yet, under the same number."""
+    have = set(s.scalars(select(Delivery.unit_id).where(Delivery.letter_id == letter.id)))
+    new = [u for u in recipients if u.id not in have]
+    if new:
+        if (cancelled := cancellation_of(s, letter.id)) is not None:
+            raise CircularError(f"หนังสือ ที่ {letter.ref_text} ถูกยกเลิกแล้ว ({cancelled.reason}) จึงส่งเพิ่มไม่ได้ / "
+                                f"ที่ {letter.ref_text} was cancelled ({cancelled.reason}): it cannot be sent to "
+                                "more units")
+        key = secret_key(settings)
+        s.execute(insert(Delivery), [
+            {"letter_id": letter.id, "unit_id": u.id, "token": new_token(key), "sent_at": at} for u in new])
+        record_event(s, "letter.recipients_added", actor=actor, at=at, unit_id=letter.unit_id,
+                     office_id=letter.unit_id, letter_id=letter.id,
+                     data={"ref": letter.ref_text, "added": len(new), "units": [u.key for u in new]})
+    return len(new)
 
 
 def _count_deliveries(s: Session, letter_id: int) -> int:
@@ -150,8 +241,9 @@ def _count_deliveries(s: Session, letter_id: int) -> int:
 
 
 def _record_issue(s: Session, settings: Settings, spec: LetterSpec, spec_hash: str, sender: Unit,
-                  recipients: list[Unit], actor: str, at: datetime, forwards: Delivery | None) -> Issued:
-    year = be_year(spec.date)
+                  recipients: list[Unit], actor: str, at: datetime, forwards_id: int | None, *,
+                  date_reason: str | None = None) -> Issued:
+    year = register_year(at)  # the moment the number is taken, not the date written on the letter
     series = "circular" if spec.circular else "send"
     (number,) = take_numbers(s, sender.id, year, series)
     try:
@@ -163,46 +255,90 @@ def _record_issue(s: Session, settings: Settings, spec: LetterSpec, spec_hash: s
     letter = Letter(unit_id=sender.id, kind=spec.kind, circular=spec.circular, ref_text=ref.format("arabic"), year=year,
                     number=number, letter_date=spec.date, subject=spec.subject,
                     spec=numbered.model_dump(mode="json") | {"ref": ref.format("arabic")},
-                    spec_hash=spec_hash, created_at=at)
+                    spec_hash=spec_hash, created_at=at, forwards_delivery_id=forwards_id)
     s.add(letter)
     s.flush()
     add_numbered_entry(s, sender.id, year, series, number, EntryText(
         ref_text=letter.ref_text, letter_date=spec.date, from_text=sender.printed_sender, to_text=spec.to,
-        subject=spec.subject, action=f"ส่ง {len(recipients)} หน่วยงาน" if recipients else None, letter_id=letter.id),
+        subject=spec.subject, action=f"ส่ง {len(recipients)} หน่วยงาน" if recipients else None, letter_id=letter.id,
+        note=f"ลงวันที่ต่างจากวันออกเลข: {date_reason}" if date_reason else None),
         at=at, actor=actor)
     key = secret_key(settings)
     if recipients:  # an empty list would insert one row of NULLs
         s.execute(insert(Delivery), [
             {"letter_id": letter.id, "unit_id": u.id, "token": new_token(key), "sent_at": at} for u in recipients])
-    record_event(s, "letter.issued", actor=actor, at=at, unit_id=sender.id, letter_id=letter.id,
-                 data={"ref": letter.ref_text, "recipients": len(recipients)})
-    if forwards is not None:
-        s.execute(update(Delivery).where(Delivery.id == forwards.id).values(forwarded_letter_id=letter.id))
-        record_event(s, "delivery.forwarded", actor=actor, at=at, unit_id=sender.id,
+    record_event(s, "letter.issued", actor=actor, at=at, unit_id=sender.id, office_id=sender.id, letter_id=letter.id,
+                 data={"ref": letter.ref_text, "recipients": len(recipients)}
+                 | ({"letter_date": spec.date.isoformat(), "date_reason": date_reason} if date_reason else {}))
+    if forwards_id is not None:
+        # Guarded: a delivery is forwarded once (the lock taken by forward() makes this hold already).
+        forwards = s.get(Delivery, forwards_id)
+        if not s.execute(update(Delivery).where(Delivery.id == forwards_id, Delivery.forwarded_letter_id.is_(None))
+                         .values(forwarded_letter_id=letter.id)).rowcount:
+            raise _Lost("ส่งต่อไปแล้ว / forwarded meanwhile by another caller")
+        record_event(s, "delivery.forwarded", actor=actor, at=at, unit_id=sender.id, office_id=sender.id,
                      letter_id=forwards.letter_id, delivery_id=forwards.id, data={"by_letter": letter.id})
-    return Issued(letter.id, letter.ref_text, len(recipients), new=True)
+    return Issued(letter.id, letter.ref_text, len(recipients), new=True, added=len(recipients))
 
 
 def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, pdf: bool = False) -> None:
     """Render what is missing: each letter's master .docx (with a placeholder tracking QR), each
-    recipient's copy (its own tracking QR); with ``pdf``, the PDFs too, one LibreOffice run for all."""
+    recipient's copy (its own tracking QR); with ``pdf``, the PDFs too, one LibreOffice run for all.
+
+    No write transaction is open while rendering (SQLite's write lock would stop every ลงรับ meanwhile):
+    read what to render in a short transaction, render to files, then record the paths in another short
+    one, a chunk of copies at a time. Two callers making the same letter's files queue on a file lock
+    of that letter (the second then finds them made)."""
     placeholder = placeholder_qr_png(len(tracking_url(settings.base_url, "x" * TOKEN_LENGTH)))
+    letter_ids = list(dict.fromkeys(letter_ids))
+    for letter_id in letter_ids:
+        with _letter_lock(settings, letter_id):
+            _make_master(db, settings, letter_id, placeholder)
+    if pdf:
+        _make_pdfs(db, settings, letter_ids)
+    for letter_id in letter_ids:
+        with _letter_lock(settings, letter_id):
+            _make_copies(db, settings, letter_id, placeholder)
+    note_issued(db, settings)  # the output folder remembers what was issued (records.data_folder)
+
+
+@contextmanager
+def _letter_lock(settings: Settings, letter_id: int) -> Iterator[None]:
+    """One process at a time makes a letter's files (an exclusive lock on a file of the data folder)."""
+    path = make_folder(settings.data_dir / "locks") / f"letter-{letter_id}.lock"
+    with open(path, "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _make_master(db: Database, settings: Settings, letter_id: int, placeholder: bytes) -> None:
+    with db.reading() as s:
+        letter = s.get(Letter, letter_id)
+        if _made(letter.docx_path):
+            return
+        folder = letter_folder(settings, letter, s.get(Unit, letter.unit_id))
+        spec = parse_spec(letter.spec)
+    master = make_folder(folder) / "letter.docx"
+    write_new(master, renderer_for(settings).render(spec, tracking_png=placeholder))
     with db.transaction() as s:
-        letters = [s.get(Letter, i) for i in letter_ids]
-        for letter in letters:
-            if not _made(letter.docx_path):
-                folder = letter_folder(settings, letter, s.get(Unit, letter.unit_id))
-                folder.mkdir(parents=True, exist_ok=True)
-                master = folder / "letter.docx"
-                master.write_bytes(renderer_for(settings).render(parse_spec(letter.spec), tracking_png=placeholder))
-                letter.docx_path, letter.pdf_path = str(master), None
-        if pdf:
-            todo = [x for x in letters if not _made(x.pdf_path)]
-            _pdfs_beside([Path(x.docx_path) for x in todo], settings)
-            for letter in todo:
-                letter.pdf_path = str(Path(letter.docx_path).with_suffix(".pdf"))
-        for letter in letters:
-            _make_copies(s, settings, letter, placeholder)
+        s.execute(update(Letter).where(Letter.id == letter_id).values(docx_path=str(master), pdf_path=None))
+
+
+def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int]) -> None:
+    with db.reading() as s:
+        todo = [(x.id, Path(x.docx_path)) for x in _rows_by_id(s, Letter, letter_ids) if not _made(x.pdf_path)]
+    _pdfs_beside([docx for _, docx in todo], settings)
+    if todo:
+        with db.transaction() as s:
+            s.execute(update(Letter), [{"id": i, "pdf_path": str(docx.with_suffix(".pdf"))} for i, docx in todo])
+
+
+def _rows_by_id(s: Session, model: type[Letter] | type[Delivery], ids: Sequence[int]) -> list:
+    return [row for start in range(0, len(ids), CHUNK)
+            for row in s.scalars(select(model).where(model.id.in_(ids[start:start + CHUNK])))]
 
 
 def _made(path: str | None) -> bool:
@@ -214,6 +350,9 @@ def _pdfs_beside(docx_files: list[Path], settings: Settings) -> None:
     """Convert each .docx to a PDF beside it, all in one LibreOffice run (LibreOffice writes every output
     of a run into one folder, named after the file it read, which would make every letter.docx collide:
     convert hard links (or copies) with unique names in a staging folder, then move the PDFs)."""
+    # A PDF already beside its .docx was put there whole (write_new) from that same .docx by a run that
+    # stopped before recording it: keep it (LibreOffice would not make the same bytes twice).
+    docx_files = [f for f in docx_files if not f.with_suffix(".pdf").exists()]
     if not docx_files:
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -227,45 +366,62 @@ def _pdfs_beside(docx_files: list[Path], settings: Settings) -> None:
                 shutil.copyfile(f, link)
             links.append(link)
         for made, original in zip(docx_to_pdf(links, Path(tmp) / "out", settings), docx_files, strict=True):
-            made.replace(original.with_suffix(".pdf"))
+            write_new(original.with_suffix(".pdf"), made.read_bytes())
 
 
-def _make_copies(s: Session, settings: Settings, letter: Letter, placeholder: bytes) -> None:
-    deliveries = s.scalars(select(Delivery).where(Delivery.letter_id == letter.id)).all()
-    need_docx = [d for d in deliveries if not _made(d.docx_path)]
-    master_pdf = Path(letter.pdf_path) if _made(letter.pdf_path) else None
-    need_pdf = [d for d in deliveries if master_pdf and not _made(d.pdf_path)]
+def _make_copies(db: Database, settings: Settings, letter_id: int, placeholder: bytes) -> None:
+    """Each recipient's copy, rendered outside any transaction, recorded a chunk at a time (a run that
+    stops half-way keeps what it recorded; the next run makes the rest)."""
+    with db.reading() as s:
+        letter = s.get(Letter, letter_id)
+        docx_path, pdf_path = letter.docx_path, letter.pdf_path
+        rows = s.execute(select(Delivery.id, Delivery.token, Delivery.docx_path, Delivery.pdf_path,
+                                Delivery.received_at, Unit.key).join(Unit, Unit.id == Delivery.unit_id)
+                         .where(Delivery.letter_id == letter_id).order_by(Delivery.id)).all()
+    need_docx = [r for r in rows if not _made(r.docx_path)]
+    master_pdf = Path(pdf_path) if _made(pdf_path) else None
+    need_pdf = [r for r in rows if master_pdf and not _made(r.pdf_path)]
     if not need_docx and not need_pdf:
         return
-    maker = CopyMaker(Path(letter.docx_path).read_bytes(), master_pdf.read_bytes() if master_pdf else None,
-                      placeholder)
-    folder = Path(letter.docx_path).parent / "copies"
-    folder.mkdir(exist_ok=True)
-    units = {u.id: u.key for u in s.scalars(select(Unit).where(
-        Unit.id.in_([d.unit_id for d in deliveries])))}
-    for d in need_docx:
-        path = folder / f"{units[d.unit_id]}.docx"
-        path.write_bytes(maker.docx_for(tracking_url(settings.base_url, d.token)))
-        d.docx_path = str(path)
-    for d in need_pdf:
-        path = folder / f"{units[d.unit_id]}.pdf"
-        path.write_bytes(maker.pdf_for(tracking_url(settings.base_url, d.token)))
-        d.pdf_path, d.stamped_pdf_path = str(path), None
-        if d.received_at is not None:
-            _stamp(s, settings, d)
+    maker = CopyMaker(Path(docx_path).read_bytes(), master_pdf.read_bytes() if master_pdf else None, placeholder)
+    folder = make_folder(Path(docx_path).parent / "copies")
+    for start in range(0, len(need_docx), CHUNK):
+        made = []
+        for r in need_docx[start:start + CHUNK]:
+            path = folder / f"{r.key}.docx"
+            write_new(path, maker.docx_for(tracking_url(settings.base_url, r.token)))
+            made.append({"id": r.id, "docx_path": str(path)})
+        with db.transaction() as s:
+            s.execute(update(Delivery), made)
+    for start in range(0, len(need_pdf), CHUNK):
+        made = []
+        for r in need_pdf[start:start + CHUNK]:
+            path = folder / f"{r.key}.pdf"
+            write_new(path, maker.pdf_for(tracking_url(settings.base_url, r.token)))
+            made.append({"id": r.id, "pdf_path": str(path), "stamped_pdf_path": None})
+        with db.transaction() as s:
+            s.execute(update(Delivery), made)
+    _stamp_all(db, settings, [r.id for r in need_pdf if r.received_at is not None])
 
 
-def _stamp(s: Session, settings: Settings, d: Delivery) -> Path | None:
-    if not _made(d.pdf_path):
-        return None
-    if _made(d.stamped_pdf_path):
-        return Path(d.stamped_pdf_path)
-    unit = s.get(Unit, d.unit_id)
-    out = Path(d.pdf_path).with_name(Path(d.pdf_path).stem + "-received.pdf")
-    stamp_receipt(Path(d.pdf_path), out, unit_name=unit.name, number=d.receipt_number,
-                  received_at=d.received_at, settings=settings)
-    d.stamped_pdf_path = str(out)
-    return out
+def _stamp_all(db: Database, settings: Settings, delivery_ids: Sequence[int]) -> dict[int, Path]:
+    """The stamped PDF of each received delivery that has a PDF copy (made now if missing), outside any
+    write transaction; the paths are recorded after. The caller holds the letter's lock."""
+    with db.reading() as s:
+        rows = s.execute(select(Delivery, Unit.name).join(Unit, Unit.id == Delivery.unit_id).where(
+            Delivery.id.in_(delivery_ids), Delivery.received_at.is_not(None))).all() if delivery_ids else []
+    done = {d.id: Path(d.stamped_pdf_path) for d, _ in rows if _made(d.pdf_path) and _made(d.stamped_pdf_path)}
+    made = {}
+    for d, unit_name in rows:
+        if _made(d.pdf_path) and d.id not in done:
+            out = Path(d.pdf_path).with_name(Path(d.pdf_path).stem + "-received.pdf")
+            stamp_receipt(Path(d.pdf_path), out, unit_name=unit_name, number=d.receipt_number,
+                          received_at=d.received_at, settings=settings, issued=True)
+            made[d.id] = out
+    if made:
+        with db.transaction() as s:
+            s.execute(update(Delivery), [{"id": i, "stamped_pdf_path": str(p)} for i, p in made.items()])
+    return done | made
 
 
 def receive(db: Database, settings: Settings, letter: str | int, unit_key: str, *, actor: str = "saraban",
@@ -276,41 +432,57 @@ def receive(db: Database, settings: Settings, letter: str | int, unit_key: str, 
 
 def receive_many(db: Database, settings: Settings, letter: str | int, unit_keys: Sequence[str] | None = None,
                  *, actor: str = "saraban", at: datetime | None = None) -> list[Receipt]:
-    """Receive one letter at many units in one transaction (``None``: every recipient)."""
+    """Receive one letter at many units in one transaction (``None``: every recipient); stamp their PDF
+    copies after it (outside it: a ลงรับ holds the write lock only to number and record)."""
     at = at_or_now(at)
-    with db.transaction() as s:
-        found = find_letter(s, letter)
-        sender = s.get(Unit, found.unit_id)
-        rows = s.execute(select(Delivery, Unit).join(Unit, Unit.id == Delivery.unit_id)
-                         .where(Delivery.letter_id == found.id)).all()
-        by_key = {u.key: (d, u) for d, u in rows}
-        keys = list(unit_keys) if unit_keys is not None else sorted(by_key)
-        for key in keys:
-            if key not in by_key:
-                unit = get_unit(s, key)
-                raise CircularError(f"หนังสือ ที่ {found.ref_text} ไม่ได้ส่งถึง{unit.name} จึงลงรับไม่ได้ / "
-                                    f"ที่ {found.ref_text} was not sent to {unit.name} ({key}): it cannot be "
-                                    "received there")
-        todo = [by_key[k] for k in dict.fromkeys(keys) if by_key[k][0].received_at is None]
-        numbers = add_entry_each(s, "receive", [(u.id, EntryText(
-            ref_text=found.ref_text, letter_date=found.letter_date, from_text=sender.printed_sender, to_text=u.name,
-            subject=found.subject, letter_id=found.id, delivery_id=d.id)) for d, u in todo], at=at, actor=actor)
-        for d, u in todo:
-            d.received_at, d.received_by = at, actor
-            d.receipt_year, d.receipt_number = numbers[u.id]
-        if todo:
-            s.execute(insert(Event), [
-                {"at": at, "actor": actor, "kind": "delivery.received", "unit_id": u.id,
-                 "letter_id": found.id, "delivery_id": d.id,
-                 "data": {"number": d.receipt_number, "year": d.receipt_year}} for d, u in todo])
-        fresh = {id(d) for d, _ in todo}
-        receipts = []
-        for key in keys:
-            d, _ = by_key[key]
-            stamped = _stamp(s, settings, d)
-            receipts.append(Receipt(found.id, key, d.receipt_year, d.receipt_number, d.received_at,
-                                    id(d) in fresh, stamped))
-        return receipts
+    numbered = _exactly_once(db, lambda s: _receive_in(s, letter, unit_keys, actor, at))
+    receipts = [r for _, r in numbered]
+    if receipts:
+        with _letter_lock(settings, receipts[0].letter_id):
+            stamped = _stamp_all(db, settings, [i for i, _ in numbered])
+        receipts = [dataclasses.replace(r, stamped_pdf=stamped.get(i)) for i, r in numbered]
+    note_issued(db, settings)
+    return receipts
+
+
+def _receive_in(s: Session, letter: str | int, unit_keys: Sequence[str] | None, actor: str,
+                at: datetime) -> list[tuple[int, Receipt]]:
+    """The receipts, each with its delivery's id. The deliveries are locked first (PostgreSQL): a second
+    clerk receiving the same one waits here, then finds it received and gets the same number."""
+    found = find_letter(s, letter)
+    _refuse_cancelled(s, found, "received")
+    sender = s.get(Unit, found.unit_id)
+    wanted = select(Delivery, Unit).join(Unit, Unit.id == Delivery.unit_id).where(Delivery.letter_id == found.id)
+    if unit_keys is not None and len(set(unit_keys)) <= CHUNK:  # only these rows: lock no others
+        wanted = wanted.where(Unit.key.in_(set(unit_keys)))
+    rows = s.execute(wanted.order_by(Delivery.id).with_for_update(of=Delivery, key_share=True)
+                     .execution_options(populate_existing=True)).all()
+    by_key = {u.key: (d, u) for d, u in rows}
+    keys = list(unit_keys) if unit_keys is not None else sorted(by_key)
+    for key in keys:
+        if key not in by_key:
+            unit = get_unit(s, key)
+            raise CircularError(f"หนังสือ ที่ {found.ref_text} ไม่ได้ส่งถึง{unit.name} จึงลงรับไม่ได้ / "
+                                f"ที่ {found.ref_text} was not sent to {unit.name} ({key}): it cannot be "
+                                "received there")
+    todo = [by_key[k] for k in dict.fromkeys(keys) if by_key[k][0].received_at is None]
+    numbers = add_entry_each(s, "receive", [(u.id, EntryText(
+        ref_text=found.ref_text, letter_date=found.letter_date, from_text=sender.printed_sender, to_text=u.name,
+        subject=found.subject, letter_id=found.id, delivery_id=d.id)) for d, u in todo], at=at, actor=actor)
+    for d, u in todo:
+        d.received_at, d.received_by = at, actor
+        d.receipt_year, d.receipt_number = numbers[u.id]
+    if todo:
+        s.execute(insert(Event), [
+            event_row("delivery.received", actor=actor, at=at, unit_id=u.id, office_id=u.id, letter_id=found.id,
+                      delivery_id=d.id, data={"number": d.receipt_number, "year": d.receipt_year})
+            for d, u in todo])
+    fresh = {d.id for d, _ in todo}
+    receipts = []
+    for key in keys:
+        d, _ = by_key[key]
+        receipts.append((d.id, Receipt(found.id, key, d.receipt_year, d.receipt_number, d.received_at, d.id in fresh)))
+    return receipts
 
 
 @dataclass(frozen=True)
@@ -332,6 +504,12 @@ def receive_incoming(db: Database, unit_key: str, *, ref: str, letter_date: date
     or the e-mailed file; ``settings`` then required), a copy stamped with the receipt is written to
     ``<output>/received/``; a file that is missing or not a PDF is refused before anything is numbered,
     and a PDF that cannot be stamped leaves nothing numbered either (one transaction)."""
+    try:  # typed by a clerk: one form, nothing invisible (saraban.kernel.text_input)
+        ref, sender, subject = (clean_text(v, field=f) for f, v in (("ref", ref), ("sender", sender),
+                                                                    ("subject", subject)))
+        to = clean_text(to, field="to") if to is not None else None
+    except TextInputError as e:
+        raise CircularError(f"{e} ไม่มีการลงรับ / nothing was received") from None
     if pdf is not None:
         _check_pdf(Path(pdf))
     try:
@@ -350,20 +528,23 @@ def receive_incoming(db: Database, unit_key: str, *, ref: str, letter_date: date
             (entry,) = add_entries(s, unit.id, "receive", [EntryText(
                 ref_text=ref, letter_date=letter_date, from_text=sender, to_text=to or unit.name,
                 subject=subject)], at=at, actor=actor)
-            record_event(s, "letter.received_from_outside", actor=actor, at=at, unit_id=unit.id,
+            record_event(s, "letter.received_from_outside", actor=actor, at=at, unit_id=unit.id, office_id=unit.id,
                          data={"ref": ref, "number": entry.number, "year": entry.year})
         stamped = None
         if pdf is not None:
             out = settings.output_dir / "received" / f"{unit.key}-{entry.year}-r{entry.number}.pdf"
-            out.parent.mkdir(parents=True, exist_ok=True)
             try:
                 stamped = stamp_receipt(Path(pdf), out, unit_name=unit.name, number=entry.number,
-                                        received_at=entry.entered_at, settings=settings)
+                                        received_at=entry.entered_at, settings=settings, issued=True)
+            except OSError:  # disk full, read-only, an issued file in the way: nothing numbered, said as such
+                raise
             except Exception as e:  # a damaged PDF: nothing is numbered (the transaction rolls back)
-                out.unlink(missing_ok=True)
                 raise CircularError(f"ประทับตรารับบน {pdf} ไม่ได้ ไม่มีการลงรับ / could not stamp {pdf}, nothing "
                                     f"was received: {e}") from e
-        return IncomingReceipt(unit.id, entry.year, entry.number, entry.entered_at, new, stamped)
+        receipt = IncomingReceipt(unit.id, entry.year, entry.number, entry.entered_at, new, stamped)
+    if settings is not None:
+        note_issued(db, settings)
+    return receipt
 
 
 def _check_pdf(path: Path) -> None:
@@ -377,36 +558,57 @@ def _check_pdf(path: Path) -> None:
         raise CircularError(f"{path} ไม่ใช่ไฟล์ PDF ไม่มีการลงรับ / {path} is not a PDF, nothing was received")
 
 
+def _refuse_cancelled(s: Session, letter: Letter, act: str) -> None:
+    cancellation = cancellation_of(s, letter.id)
+    if cancellation is not None:
+        raise CircularError(cancelled_message(letter, cancellation, act))
+
+
 def forward(db: Database, settings: Settings, letter: str | int, unit_key: str, to: str | None = None, *,
             actor: str = "saraban", at: datetime | None = None) -> Issued:
-    """The unit's own circular carrying a received one on to ``to`` (default: the next hop of the chain)."""
+    """The unit's own circular carrying a received one on to ``to`` (default: the next hop of the chain).
+
+    One transaction: the delivery is locked first, so callers forwarding it at once queue, and the late
+    ones find the letter the first made (``new=False``)."""
     at = at_or_now(at)
-    with db.transaction() as s:
-        found = find_letter(s, letter)
-        unit = get_unit(s, unit_key)
-        d = s.scalar(select(Delivery).where(Delivery.letter_id == found.id, Delivery.unit_id == unit.id))
-        if d is None:
-            raise CircularError(f"หนังสือ ที่ {found.ref_text} ไม่ได้ส่งถึง{unit.name} ส่งต่อได้เฉพาะหนังสือที่ได้รับ / "
-                                f"ที่ {found.ref_text} was not sent to {unit.name}: only what a unit has "
-                                "received can be forwarded")
-        if d.received_at is None:
-            raise CircularError(f"{unit.name} ยังไม่ได้ลงรับหนังสือ ที่ {found.ref_text} ต้องลงรับก่อนส่งต่อ / "
-                                f"{unit.name} has not received ที่ {found.ref_text} yet: receive it first "
-                                f"(saraban receive {found.id} --unit {unit.key})")
-        if d.forwarded_letter_id is not None:
-            done = s.get(Letter, d.forwarded_letter_id)
-            return Issued(done.id, done.ref_text, _count_deliveries(s, done.id), new=False)
-        recipients = select_units(s, to) if to else chain_recipients(s, unit)
-        if not recipients:
-            raise CircularError(f"{unit.name} ไม่มีหน่วยงานในสังกัดที่จะส่งต่อ / {unit.name} has no one to forward to "
-                                "(no units below it in the directory)")
-        upstream_sender = s.get(Unit, found.unit_id).printed_sender
-        spec = parse_spec(forward_spec(
-            found.spec, upstream_sender=upstream_sender, upstream_ref=RefNo.parse(found.ref_text),
-            upstream_date=found.letter_date, unit=unit, to=describe_recipients(s, recipients),
-            letter_date=at.date(), asks_to_inform=any(u.level not in LOCAL_LEVELS for u in recipients)))
-    return issue_circular(db, settings, spec, sender_key=unit.key, to=recipients, actor=actor, at=at,
-                          forwards=d)
+    issued = _exactly_once(db, lambda s: _forward_in(s, settings, letter, unit_key, to, actor, at))
+    make_files(db, settings, [issued.letter_id])
+    return issued
+
+
+def _forward_in(s: Session, settings: Settings, letter: str | int, unit_key: str, to: str | None, actor: str,
+                at: datetime) -> Issued:
+    found = find_letter(s, letter)
+    _refuse_cancelled(s, found, "forwarded")
+    unit = get_unit(s, unit_key)
+    d = s.scalar(select(Delivery).where(Delivery.letter_id == found.id, Delivery.unit_id == unit.id)
+                 .with_for_update(key_share=True).execution_options(populate_existing=True))
+    if d is None:
+        raise CircularError(f"หนังสือ ที่ {found.ref_text} ไม่ได้ส่งถึง{unit.name} ส่งต่อได้เฉพาะหนังสือที่ได้รับ / "
+                            f"ที่ {found.ref_text} was not sent to {unit.name}: only what a unit has "
+                            "received can be forwarded")
+    if d.received_at is None:
+        raise CircularError(f"{unit.name} ยังไม่ได้ลงรับหนังสือ ที่ {found.ref_text} ต้องลงรับก่อนส่งต่อ / "
+                            f"{unit.name} has not received ที่ {found.ref_text} yet: receive it first "
+                            f"(saraban receive {found.id} --unit {unit.key})")
+    if d.forwarded_letter_id is not None:
+        done = s.get(Letter, d.forwarded_letter_id)
+        return Issued(done.id, done.ref_text, _count_deliveries(s, done.id), new=False)
+    recipients = select_units(s, to) if to else chain_recipients(s, unit)
+    if not recipients:
+        raise CircularError(f"{unit.name} ไม่มีหน่วยงานในสังกัดที่จะส่งต่อ / {unit.name} has no one to forward to "
+                            "(no units below it in the directory)")
+    upstream_sender = s.get(Unit, found.unit_id).printed_sender
+    spec = parse_spec(forward_spec(
+        found.spec, upstream_sender=upstream_sender, upstream_ref=RefNo.parse(found.ref_text),
+        upstream_date=found.letter_date, unit=unit, to=describe_recipients(s, recipients),
+        letter_date=at.date(), asks_to_inform=any(u.level not in LOCAL_LEVELS for u in recipients)))
+    try:
+        check_renderable(spec, settings, tracking_link=tracking_url(settings.base_url, "x" * TOKEN_LENGTH))
+    except NotRenderable as e:
+        raise CircularError(str(e)) from None
+    return _issue_in(s, settings, spec.model_copy(update={"circular": True}), unit.key, recipients, actor, at,
+                     d.id, None)
 
 
 def cancel_letter(db: Database, letter: str | int, *, reason: str, actor: str = "saraban",
@@ -417,12 +619,15 @@ def cancel_letter(db: Database, letter: str | int, *, reason: str, actor: str = 
     if not reason.strip():
         raise CircularError("ระบุเหตุที่ยกเลิก / give the reason for cancelling (--reason)")
     at = at_or_now(at)
-    with db.transaction() as s:
+
+    def cancel(s: Session) -> int:  # cancel_entry locks the line; uq_register_cancels backs it
         found = find_letter(s, letter)
         line = s.scalar(select(RegisterEntry).where(
             RegisterEntry.letter_id == found.id, RegisterEntry.unit_id == found.unit_id,
             RegisterEntry.series.in_(("send", "circular")), RegisterEntry.cancels_id.is_(None)))
         return cancel_entry(s, line.id, reason=reason, actor=actor, at=at).number
+
+    return _exactly_once(db, cancel)
 
 
 def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: str, *,
@@ -440,7 +645,7 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
             unit = get_unit(s, key)
             d = s.scalar(select(Delivery).where(Delivery.letter_id == found.id, Delivery.unit_id == unit.id))
             received = d is not None and d.received_at is not None
-            goes_on = expects_to_forward(s, unit)
+            goes_on = expects_to_forward(s, unit) and cancellation_of(s, found.id) is None
         if not received or not goes_on:
             continue
         issued = forward(db, settings, found.id, key, actor=actor, at=at)

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from saraban.directory.units import ancestors, descendants, get_unit
 from saraban.kernel.clock import as_thai, at_or_now, iso
 from saraban.kernel.email_address import check_email
 from saraban.kernel.settings import Settings
+from saraban.kernel.text_input import normalise_text, text_problem
 from saraban.letters.spec import parse_spec
 from saraban.programmes.definitions import (
     CONTACT_KEYS,
@@ -41,7 +42,7 @@ from saraban.programmes.definitions import (
 )
 from saraban.records.db import Database
 from saraban.records.events import record_event
-from saraban.records.models import Application, Delivery, Letter, Programme, Unit
+from saraban.records.models import Application, Delivery, Event, Letter, Programme, Unit
 from thai_text import fiscal_year, format_thai_date, to_thai_digits
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def create_programme(db: Database, definition: str | Path | Mapping[str, Any], *
                 raise ProgrammeError([f"key: a programme '{d['key']}' is already recorded with a different "
                                       "definition; give a new key, or update it (--update) / มีโครงการนี้แล้ว"],
                                      source)
-            record_event(s, "programme.updated", actor=actor, at=at, unit_id=owner.id,
+            record_event(s, "programme.updated", actor=actor, at=at, unit_id=owner.id, office_id=owner.id,
                          data={"programme": d["key"], "previous": existing.definition})
             for name, value in values.items():
                 setattr(existing, name, value)
@@ -92,7 +93,7 @@ def create_programme(db: Database, definition: str | Path | Mapping[str, Any], *
         programme = Programme(key=d["key"], created_at=at, **values)
         s.add(programme)
         s.flush()
-        record_event(s, "programme.created", actor=actor, at=at, unit_id=owner.id,
+        record_event(s, "programme.created", actor=actor, at=at, unit_id=owner.id, office_id=owner.id,
                      data={"programme": d["key"]})
         return programme
 
@@ -289,7 +290,12 @@ def _check_contact(contact: Mapping[str, Any]) -> dict[str, str]:
             close = difflib.get_close_matches(str(key), CONTACT_KEYS, n=1)
             problems.append(f"contact.{key}: unknown key" + (f" (did you mean '{close[0]}'?)" if close else ""))
         elif value is not None and str(value).strip():
-            out[key] = " ".join(str(value).split())
+            text = normalise_text(str(value))  # one form (NFC, Thai sara am); nothing invisible stored
+            problem = text_problem(text)
+            if problem:
+                problems.append(f"contact.{key}: {problem}")
+            else:
+                out[key] = " ".join(text.split())
     if not out.get("name"):
         problems.append("contact.name: required: the person to contact (ผู้ประสานงาน)")
     if out.get("email"):
@@ -318,9 +324,11 @@ def _snapshot(a: Application) -> dict[str, Any]:
 
 
 def _record_application(db: Database, programme_key: str, unit_key: str, contact: Mapping[str, Any],
-                        scores: Mapping[Any, Any] | None, at: datetime, actor: str
-                        ) -> tuple[int, int, bool, str | None, int | None]:
-    """One transaction: every check, then insert or update. Returns (id, revision, new, level, ack id)."""
+                        scores: Mapping[Any, Any] | None, at: datetime, actor: str,
+                        late: dict[str, Any] | None = None) -> tuple[int, int, bool, str | None, int | None]:
+    """One transaction: every check, then insert or update. Returns (id, revision, new, level, ack id).
+    ``late``: a paper application recorded by the owner outside the window (record_late_application):
+    refused while the window is open, kept in the event with its reason."""
     with db.transaction() as s:
         try:
             programme = get_programme(s, programme_key)
@@ -329,7 +337,14 @@ def _record_application(db: Database, programme_key: str, unit_key: str, contact
             raise ProgrammeError(str(e)) from None
         clean_contact = _check_contact(contact)
         clean_scores = check_scores(programme, scores) if scores is not None else None
-        _refuse_outside(programme, at)
+        if late is None:
+            _refuse_outside(programme, at)
+        elif is_open(programme, at):
+            raise ProgrammeError(f"ยังอยู่ในช่วงรับสมัคร {programme.name} ให้ยื่นใบสมัครตามปกติ (saraban apply) / the "
+                                 "application window is open: apply as usual (saraban apply); a late application "
+                                 "is recorded only outside the window")
+        late_data = {"late": late} if late else {}
+        office_id = programme.owner_unit_id if late else unit.id  # a late paper application: the owner's act
         why = _ineligible(s, programme, unit)
         if why:
             raise ProgrammeError(why)
@@ -338,8 +353,13 @@ def _record_application(db: Database, programme_key: str, unit_key: str, contact
             raise ProgrammeError(f"the owner {owner.name} ({owner.key}) has no letter code (รหัสหนังสือ) for the "
                                  f"acknowledgement letter; set it: saraban directory set {owner.key} "
                                  "--letter-code '...'")
+        # Locked first (PostgreSQL): the applicant's row, so that applications of one unit queue (the first
+        # inserts, the next find it and update it, each revision counted once); uq_application backs it (a
+        # second first application is refused and apply() runs it again as an update).
+        s.execute(select(Unit.id).where(Unit.id == unit.id).with_for_update(key_share=True))
         existing = s.scalar(select(Application).where(Application.programme_id == programme.id,
-                                                      Application.unit_id == unit.id))
+                                                      Application.unit_id == unit.id)
+                            .with_for_update().execution_options(populate_existing=True))
         if existing is None:
             level = provisional_level(programme, clean_scores)
             a = Application(programme_id=programme.id, unit_id=unit.id, contact=clean_contact,
@@ -347,9 +367,9 @@ def _record_application(db: Database, programme_key: str, unit_key: str, contact
                             updated_at=at)
             s.add(a)
             s.flush()
-            record_event(s, "application.submitted", actor=actor, at=at, unit_id=unit.id,
+            record_event(s, "application.submitted", actor=actor, at=at, unit_id=unit.id, office_id=office_id,
                          data={"programme": programme.key, "application": a.id, "contact": clean_contact,
-                               "scores": clean_scores, "provisional_level": level})
+                               "scores": clean_scores, "provisional_level": level} | late_data)
             return a.id, 1, True, level, None
         previous = _snapshot(existing)
         if clean_scores is None:
@@ -358,10 +378,10 @@ def _record_application(db: Database, programme_key: str, unit_key: str, contact
         existing.contact, existing.scores, existing.provisional_level = clean_contact, clean_scores, level
         existing.revision += 1
         existing.updated_at = at
-        record_event(s, "application.updated", actor=actor, at=at, unit_id=unit.id,
+        record_event(s, "application.updated", actor=actor, at=at, unit_id=unit.id, office_id=office_id,
                      letter_id=existing.ack_letter_id,
                      data={"programme": programme.key, "application": existing.id,
-                           "revision": existing.revision, "previous": previous})
+                           "revision": existing.revision, "previous": previous} | late_data)
         return existing.id, existing.revision, False, level, existing.ack_letter_id
 
 
@@ -389,23 +409,29 @@ def _issue_ack(db: Database, settings: Settings, application_id: int, actor: str
         programme = s.get(Programme, a.programme_id)
         owner, unit = s.get(Unit, programme.owner_unit_id), s.get(Unit, a.unit_id)
         spec = parse_spec(_ack_spec(programme, owner, unit, a))
-        unit_id, owner_key = unit.id, owner.key
+        unit_id, owner_id, owner_key = unit.id, owner.id, owner.key
     try:
         issued = issue_circular(db, settings, spec, sender_key=owner_key, to=[unit], actor=actor, at=at,
                                 circular=False)
     except CircularError as e:
         raise ProgrammeError(str(e)) from None
     with db.transaction() as s:
+        # Concurrent first applications may all get here: issue_circular gives them the same letter, and
+        # only the first to record it records the event.
+        recorded = s.execute(update(Application).where(Application.id == application_id,
+                                                       Application.ack_letter_id.is_(None))
+                             .values(ack_letter_id=issued.letter_id)).rowcount
+        if not recorded:
+            return issued
         a = s.get(Application, application_id)
-        a.ack_letter_id = issued.letter_id
-        record_event(s, "application.acknowledged", actor=actor, at=at, unit_id=unit_id,
+        record_event(s, "application.acknowledged", actor=actor, at=at, unit_id=unit_id, office_id=owner_id,
                      letter_id=issued.letter_id, data={"application": a.id, "ref": issued.ref})
     return issued
 
 
 def _mail(db: Database, settings: Settings, application_id: int, *, new: bool, revision: int, actor: str,
           at: datetime) -> MailResult | None:
-    from saraban.notify.mail import OutgoingMail, record_mail, send_mail
+    from saraban.notify.mail import OutgoingMail, message_id_for, record_mail, send_mail
 
     with db.transaction() as s:
         a = s.get(Application, application_id)
@@ -417,7 +443,7 @@ def _mail(db: Database, settings: Settings, application_id: int, *, new: bool, r
             if letter else None
         title = f"{programme.name} ประจำปี {to_thai_digits(programme.year)}"
         level = a.provisional_level
-        unit_name, unit_id, owner_name = unit.name, unit.id, owner.printed_sender
+        unit_name, unit_id, owner_id, owner_name = unit.name, unit.id, owner.id, owner.printed_sender
         ref = to_thai_digits(letter.ref_text) if letter else None
         files = [p for p in (copy and copy.pdf_path, letter and letter.pdf_path, copy and copy.docx_path,
                              letter and letter.docx_path) if p and Path(p).exists()][:1]
@@ -436,11 +462,61 @@ def _mail(db: Database, settings: Settings, application_id: int, *, new: bool, r
                 f"เวลา {_clock(at)} น. แล้ว" + (f"\nผลการประเมินตนเองเบื้องต้น: {level}" if level else "")
                 + (f"\nหนังสือตอบรับเดิม ที่ {ref}" if ref else "") + f"\n\n{owner_name}\n")
         files = []
-    result = send_mail(settings, OutgoingMail(to=to, subject=subject, body=body, attachments=[Path(f) for f in files]))
+    # One Message-ID per letter (or revision) and addressees: a resend after a crash is the same message.
+    about = f"acknowledgement:{application_id}" if new else f"application-update:{application_id}:{revision}"
+    ident = ("letter", letter.id, *to) if new and letter else (about, *to)
+    result = send_mail(settings, OutgoingMail(to=to, subject=subject, body=body, attachments=[Path(f) for f in files]),
+                       message_id=message_id_for(settings, *ident))
     with db.transaction() as s:
         record_mail(s, result, actor=actor, at=at, unit_id=unit_id, letter_id=letter.id if letter else None,
-                    subject=subject)
+                    subject=subject, office_id=owner_id, about=about)
     return result
+
+
+@dataclass(frozen=True)
+class AcknowledgementResend:
+    """One acknowledgement e-mail sent again because its last send failed."""
+
+    application_id: int
+    unit_key: str
+    unit_name: str
+    letter_id: int
+    ref: str
+    result: MailResult | None  # None: no address any more
+
+
+def failed_acknowledgements(session: Session) -> list[int]:
+    """The applications whose acknowledgement e-mail's last send failed (a temporary failure: the server
+    down or silent; a refusal is final), oldest first."""
+    from saraban.notify.mail import PROBLEM_KINDS
+
+    acks = dict(session.execute(select(Application.ack_letter_id, Application.id)
+                                .where(Application.ack_letter_id.is_not(None))).all())
+    last: dict[int, str] = {}  # application id -> the kind of its acknowledgement's last send
+    for start in range(0, len(acks), 500):
+        ids = list(acks)[start:start + 500]
+        for event in session.scalars(select(Event).where(
+                Event.letter_id.in_(ids), Event.kind.in_(("mail.sent", *PROBLEM_KINDS))).order_by(Event.id)):
+            if (event.data or {}).get("about") == f"acknowledgement:{acks[event.letter_id]}":
+                last[acks[event.letter_id]] = event.kind
+    return sorted(app_id for app_id, kind in last.items() if kind == "mail.failed")
+
+
+def resend_failed_acknowledgements(db: Database, settings: Settings, *, actor: str = "saraban",
+                                   at: datetime | None = None) -> list[AcknowledgementResend]:
+    """Send again, once, every acknowledgement e-mail whose last send failed (the daily flow calls this);
+    each send is recorded as the first was (with the same Message-ID), so a success resolves the failure."""
+    at = at_or_now(at)
+    with db.transaction() as s:
+        todo = failed_acknowledgements(s)
+    done = []
+    for app_id in todo:
+        result = _mail(db, settings, app_id, new=True, revision=1, actor=actor, at=at)
+        with db.transaction() as s:
+            a = s.get(Application, app_id)
+            unit, letter = s.get(Unit, a.unit_id), s.get(Letter, a.ack_letter_id)
+            done.append(AcknowledgementResend(app_id, unit.key, unit.name, letter.id, letter.ref_text, result))
+    return done
 
 
 def apply(db: Database, settings: Settings, programme_key: str, unit_key: str, *, contact: Mapping[str, Any],
@@ -457,12 +533,42 @@ def apply(db: Database, settings: Settings, programme_key: str, unit_key: str, *
     revision + 1, an event ``application.updated`` keeping the previous data; it makes **no** second
     acknowledgement letter (only a short confirmation e-mail). If an earlier run stopped before the
     acknowledgement was issued, the update issues it.
+
+    The submission time is the server's clock: ``at`` is for flows and tests that simulate the clock
+    (the demo's programme year); no face passes a time a caller chose.
     """
+    return _submit(db, settings, programme_key, unit_key, contact=contact, scores=scores, at=at, actor=actor)
+
+
+def record_late_application(db: Database, settings: Settings, programme_key: str, unit_key: str, *,
+                            contact: Mapping[str, Any], reason: str, received_on: date,
+                            scores: Mapping[Any, Any] | None = None, actor: str = "saraban",
+                            at: datetime | None = None) -> ApplicationResult:
+    """The owner records an application that came on paper after the window closed (or before it opened):
+    an owner's act with a reason, kept in the event (``late``: reason, the day the paper was received,
+    who recorded it). Refused while the window is open (then the unit applies as usual) and without a
+    reason. Recorded at the server's time (``at``: flows and tests only); acknowledged as :func:`apply`."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ProgrammeError("ระบุเหตุที่รับใบสมัครนอกช่วงเวลา (--reason) / give the reason for accepting a late "
+                             "application (--reason)")
+    at = at_or_now(at)
+    if received_on > at.date():
+        raise ProgrammeError(f"วันที่ได้รับ {received_on.isoformat()} ยังมาไม่ถึง / the day it was received, "
+                             f"{received_on.isoformat()}, is in the future")
+    late = {"reason": reason, "received_on": received_on.isoformat(), "recorded_by": actor}
+    return _submit(db, settings, programme_key, unit_key, contact=contact, scores=scores, at=at, actor=actor,
+                   late=late)
+
+
+def _submit(db: Database, settings: Settings, programme_key: str, unit_key: str, *, contact: Mapping[str, Any],
+            scores: Mapping[Any, Any] | None, at: datetime | None, actor: str,
+            late: dict[str, Any] | None = None) -> ApplicationResult:
     at = at_or_now(at)
     for attempt in range(2):
         try:
             app_id, revision, new, level, ack_id = _record_application(db, programme_key, unit_key, contact,
-                                                                         scores, at, actor)
+                                                                         scores, at, actor, late)
             break
         except IntegrityError:  # a simultaneous first application by the same unit: this one updates it
             if attempt:
@@ -524,6 +630,7 @@ def send_invitation(db: Database, settings: Settings, programme_key: str, *, to:
         if programme.invitation_letter_id != issued.letter_id:
             programme.invitation_letter_id = issued.letter_id
             record_event(s, "programme.invited", actor=actor, at=at, unit_id=programme.owner_unit_id,
+                         office_id=programme.owner_unit_id,
                          letter_id=issued.letter_id, data={"programme": programme.key, "to": to})
     return issued
 
@@ -562,6 +669,7 @@ def describe(session: Session, programme: Programme) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["ApplicationResult", "ProgrammeError", "applicant_ids", "apply", "check_scores", "create_programme",
-           "eligible_units", "get_programme", "load_programme_file", "provisional_level", "send_invitation",
+__all__ = ["AcknowledgementResend", "ApplicationResult", "ProgrammeError", "applicant_ids", "apply", "check_scores",
+           "create_programme", "eligible_units", "failed_acknowledgements", "get_programme", "load_programme_file",
+           "provisional_level", "record_late_application", "resend_failed_acknowledgements", "send_invitation",
            "window_text"]

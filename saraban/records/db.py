@@ -6,6 +6,7 @@ kept by Alembic migrations (saraban/migrations), applied by ``open_database``.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from saraban.kernel.files import FILE_MODE, make_folder
 from saraban.kernel.settings import Settings, load_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -40,14 +42,58 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reading transaction (Database.reading) takes no write lock: under WAL it reads a snapshot beside a writer.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("saraban_reading") else "BEGIN IMMEDIATE")
+
+
+class DatabaseDamaged(RuntimeError):
+    """The SQLite file fails its check (or SQLite calls it malformed): nothing may be written to it."""
+
+
+def damaged_message(path: str, detail: str) -> str:
+    detail = " ".join(detail.split())[:200]  # quick_check lists problems on many lines: one line, the first ones
+    return (f"ฐานข้อมูลเสียหาย หยุดการบันทึก: {path} ({detail}) กู้คืนจากสำรองล่าสุด แล้วตรวจด้วย saraban data check / "
+            f"the database is damaged, nothing more is written: {path} ({detail}). Restore the newest backup "
+            f"(or recover it: sqlite3 {path} .recover | sqlite3 recovered.db), then run saraban data check")
+
+
+def is_damage(error: BaseException) -> bool:
+    """Whether ``error`` (or the driver error inside it) is SQLite saying the file is corrupt."""
+    import sqlite3
+
+    original = getattr(error, "orig", error)
+    return type(original) is sqlite3.DatabaseError or (
+        isinstance(original, sqlite3.DatabaseError)
+        and any(m in str(original) for m in ("malformed", "not a database", "database corrupt")))
+
+
+def _sqlite_file(url: str) -> str | None:
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    return path if url.startswith("sqlite") and path and path != ":memory:" else None
+
+
+def check_sqlite(engine: Engine) -> None:
+    """``PRAGMA quick_check`` (a few ms for the demo database): a damaged file raises
+    :class:`DatabaseDamaged` before anything is written to it."""
+    path = _sqlite_file(str(engine.url)) or "?"
+    try:
+        with engine.connect() as connection:
+            rows = [r[0] for r in connection.exec_driver_sql("PRAGMA quick_check(5)")]
+    except SQLAlchemyError as e:
+        if is_damage(e):
+            raise DatabaseDamaged(damaged_message(path, str(getattr(e, "orig", e)))) from None
+        raise
+    if rows != ["ok"]:
+        raise DatabaseDamaged(damaged_message(path, "; ".join(rows)[:300]))
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_file(url)
+        if path:
+            make_folder(Path(path).parent)
+            # Created private before SQLite opens it (its -wal and -shm files take the same mode).
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE))
         engine = create_engine(url)
         _sqlite_setup(engine)
         return engine
@@ -112,10 +158,20 @@ class Database:
     def session(self) -> Session:
         return self._sessions()
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it neither takes nor waits for the write lock (a plain
+        BEGIN; WAL gives it a snapshot), so long reads do not hold up writers. Write nothing in it."""
+        with Session(self.engine.execution_options(saraban_reading=True), expire_on_commit=False) as session, \
+                session.begin():
+            yield session
 
-def open_database(settings: Settings | None = None, url: str | None = None) -> Database:
-    """Connect to the configured database and apply any pending migrations."""
+
+def open_database(settings: Settings | None = None, url: str | None = None, *, check: bool = True) -> Database:
+    """Connect to the configured database, check a SQLite file (``check``) and apply any pending migrations."""
     settings = settings or load_settings()
     engine = make_engine(url or database_url(settings))
+    if check and engine.dialect.name == "sqlite":
+        check_sqlite(engine)
     migrate(engine)
     return Database(engine)

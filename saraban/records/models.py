@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -65,11 +66,21 @@ class RegisterCounter(Base):
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# The receive lines that count as a delivery's receipt (a cancellation line carries no delivery_id).
+RECEIPT_LINE = text("series = 'receive' AND delivery_id IS NOT NULL AND cancels_id IS NULL")
+
+
 class RegisterEntry(Base):
     """One line of a send register (ทะเบียนหนังสือส่ง) or receive register (ทะเบียนหนังสือรับ)."""
 
     __tablename__ = "register_entries"
-    __table_args__ = (UniqueConstraint("unit_id", "year", "series", "number", name="uq_register_number"),)
+    __table_args__ = (
+        UniqueConstraint("unit_id", "year", "series", "number", name="uq_register_number"),
+        # Exactly once (migration 0004): one live receive line per delivery, one cancellation per line.
+        Index("uq_register_receipt", "delivery_id", unique=True, sqlite_where=RECEIPT_LINE,
+              postgresql_where=RECEIPT_LINE),
+        Index("uq_register_cancels", "cancels_id", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     year: Mapped[int] = mapped_column(Integer)  # B.E.
@@ -93,6 +104,11 @@ class Letter(Base):
     """A letter a unit sends: one send-register entry, one reference number, many deliveries."""
 
     __tablename__ = "letters"
+    __table_args__ = (
+        # Exactly once (migration 0004): one letter per sender and spec; one letter forwarding a delivery.
+        Index("uq_letter_spec", "unit_id", "spec_hash", unique=True),
+        Index("uq_letter_forwards", "forwards_delivery_id", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -107,6 +123,9 @@ class Letter(Base):
     docx_path: Mapped[str | None] = mapped_column(Text)
     pdf_path: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(ThaiTime)
+    # The delivery this letter carries on (a forward), mirrored by Delivery.forwarded_letter_id. No foreign key:
+    # letters and deliveries would reference each other; the unique index is what matters.
+    forwards_delivery_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Delivery(Base):
@@ -132,10 +151,18 @@ class Delivery(Base):
 
 
 class Event(Base):
-    """The append-only audit trail: who did what, when."""
+    """The append-only audit trail: who did what, when, for which office, and what it changed.
+
+    ``actor`` is the person (the operating-system user on the CLI; an account on the web), ``office_id`` the
+    unit on whose behalf they acted (the sender issuing, the unit receiving or forwarding), ``unit_id`` the
+    unit the event is about (the same, or e.g. the unit whose directory entry was changed). ``before`` and
+    ``after`` hold the changed fields of a change; ``via`` where the act came from (cli | flow | web |
+    core) and ``address`` the web client's address."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_letter", "letter_id"),)
+    __table_args__ = (Index("ix_events_letter", "letter_id"), Index("ix_events_at", "at", "id"),
+                      Index("ix_events_unit", "unit_id"), Index("ix_events_office", "office_id"),
+                      Index("ix_events_actor", "actor"))
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(ThaiTime)
     actor: Mapped[str] = mapped_column(String(120))
@@ -144,6 +171,11 @@ class Event(Base):
     letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
     data: Mapped[dict | None] = mapped_column(JSON)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", name="fk_events_office"))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    via: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(255))
 
 
 class Programme(Base):
@@ -195,3 +227,11 @@ class Reminder(Base):
     mail_status: Mapped[str | None] = mapped_column(String(16))  # sent | refused | failed | no-address
     created_at: Mapped[datetime] = mapped_column(ThaiTime)
     mailed_at: Mapped[datetime | None] = mapped_column(ThaiTime)
+
+
+class DataFolder(Base):
+    """The database's own id (one row), also written in the output folder's manifest (out/saraban.json):
+    the two know each other (saraban.records.data_folder)."""
+
+    __tablename__ = "data_folder"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)

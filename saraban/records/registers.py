@@ -145,7 +145,7 @@ def cancel_entry(session: Session, entry_id: int, *, reason: str, actor: str, at
         note=f"ยกเลิกเลขที่ {entry.number}: {reason}", letter_id=entry.letter_id)], at=at, actor=actor,
         year=entry.year)
     line.cancels_id = entry.id
-    record_event(session, "register.cancelled", actor=actor, at=at, unit_id=entry.unit_id,
+    record_event(session, "register.cancelled", actor=actor, at=at, unit_id=entry.unit_id, office_id=entry.unit_id,
                  letter_id=entry.letter_id, data={"entry": entry.id, "number": entry.number,
                                                   "series": entry.series, "reason": reason})
     return line

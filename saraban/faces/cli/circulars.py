@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from saraban.faces.cli.common import UNIT_HELP, fail, open_data, receipt_text, unit_key
+from saraban.faces.cli.common import UNIT_HELP, current_actor, fail, open_data, receipt_text, unit_key
 
 app = typer.Typer(help="ออกและส่งต่อหนังสือเวียน / Issue and forward circulars (หนังสือเวียน).",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -21,6 +21,10 @@ Selector = Annotated[str, typer.Option("--to", help=SELECTOR_HELP)]
 LetterArg = Annotated[str, typer.Argument(help="หนังสือ: หมายเลขหรือเลขที่ (ที่) / The letter: its id or its "
                                                "reference number.")]
 PdfFlag = Annotated[bool, typer.Option("--pdf", help="ทำไฟล์ PDF ด้วย (LibreOffice) / Also make the PDFs.")]
+DateReason = Annotated[str | None, typer.Option(
+    "--date-reason", help="เหตุที่หนังสือลงวันที่ห่างจากวันออกเลขเกิน ๗ วัน (บันทึกในทะเบียน) / Why the letter is "
+                          "dated more than 7 days from today (kept in the register and the event log).",
+    show_default=False)]
 
 
 def _guard(action):
@@ -41,6 +45,9 @@ def _guard(action):
 
 def _issued_text(issued, thai: str, english: str, thai_again: str, english_again: str) -> str:
     word = f"{thai} / {english}" if issued.new else f"{thai_again} / {english_again}"
+    if not issued.new and issued.added:  # issued before: the new recipients were added under the same number
+        word = (f"ออกไปแล้ว เพิ่มผู้รับ {issued.added} หน่วยงาน ภายใต้เลขเดิม / already issued: {issued.added} "
+                "recipients added under the same number")
     return f"{word}: letter {issued.letter_id}, ที่ {issued.ref}, {issued.recipients} recipients"
 
 
@@ -51,6 +58,7 @@ def issue_command(
     sender: Annotated[str, typer.Option("--from", help=f"หน่วยงานที่ออกหนังสือ / The issuing unit: {UNIT_HELP}.")],
     to: Selector,
     pdf: PdfFlag = False,
+    date_reason: DateReason = None,
 ) -> None:
     """ออกเลขหนังสือเวียน (ว) และส่ง / Issue a circular.
 
@@ -61,7 +69,8 @@ def issue_command(
 
     settings, db = open_data()
     key = unit_key(db, sender)
-    issued = _guard(lambda: issue_circular(db, settings, load_spec(spec), sender_key=key, to=to))
+    issued = _guard(lambda: issue_circular(db, settings, load_spec(spec), sender_key=key, to=to,
+                                           actor=current_actor(), date_reason=date_reason))
     if pdf:
         _guard(lambda: make_files(db, settings, [issued.letter_id], pdf=True))
     typer.echo(_issued_text(issued, "ออกหนังสือแล้ว", "issued", "ออกไปแล้ว ไม่มีการออกเลขใหม่",
@@ -77,6 +86,7 @@ def letter_issue_command(
                                                         f"if any (each gets a copy with its tracking QR): "
                                                         f"{RULES_HELP}")] = None,
     pdf: PdfFlag = False,
+    date_reason: DateReason = None,
 ) -> None:
     """ออกเลขหนังสือธรรมดาจากทะเบียนส่ง / Number an ordinary letter.
 
@@ -94,7 +104,8 @@ def letter_issue_command(
     if loaded.circular:
         fail(f"{spec}: เป็นหนังสือเวียน (circular: true) ใช้ saraban circular issue / is a circular "
              "(circular: true): use saraban circular issue")
-    issued = _guard(lambda: issue_circular(db, settings, loaded, sender_key=key, to=to, circular=False))
+    issued = _guard(lambda: issue_circular(db, settings, loaded, sender_key=key, to=to, circular=False,
+                                           actor=current_actor(), date_reason=date_reason))
     if pdf:
         _guard(lambda: make_files(db, settings, [issued.letter_id], pdf=True))
     with db.transaction() as s:
@@ -130,7 +141,7 @@ def forward_command(
 
     settings, db = open_data()
     key = unit_key(db, unit)
-    issued = _guard(lambda: forward(db, settings, letter, key, to))
+    issued = _guard(lambda: forward(db, settings, letter, key, to, actor=current_actor()))
     if pdf:
         _guard(lambda: make_files(db, settings, [issued.letter_id], pdf=True))
     typer.echo(_issued_text(issued, "ส่งต่อแล้ว", "forwarded", "ส่งต่อไปแล้ว", "already forwarded"))
@@ -141,18 +152,17 @@ def cancel_command(
     letter: LetterArg,
     reason: Annotated[str, typer.Option("--reason", help="เหตุที่ยกเลิก (บันทึกในทะเบียน) / Why it is cancelled "
                                                          "(kept in the register).")],
-    actor: Annotated[str, typer.Option("--by", help="ผู้ยกเลิก (บันทึกในประวัติ) / Who cancels it (kept in the "
-                                                    "event log).")] = "saraban",
 ) -> None:
     """ยกเลิกหนังสือ / Cancel a letter.
 
     ยกเลิกหนังสือ: เลขเดิมคงอยู่ ทะเบียนหนังสือส่งได้บรรทัดยกเลิก / Cancel a letter: it keeps its number; the
-    send register gets a cancellation line."""
+    send register gets a cancellation line. ผู้ยกเลิกคือผู้ใช้ของระบบปฏิบัติการ (saraban log) / The one who
+    cancels is the operating-system user, kept in the event log (saraban log)."""
     from saraban.chain.circulars import cancel_letter
     from thai_text import to_thai_digits
 
     settings, db = open_data()
-    number = _guard(lambda: cancel_letter(db, letter, reason=reason, actor=actor))
+    number = _guard(lambda: cancel_letter(db, letter, reason=reason, actor=current_actor()))
     typer.echo(f"ยกเลิกแล้ว บรรทัดยกเลิกคือเลขที่ {to_thai_digits(number)} ของทะเบียนหนังสือส่ง / cancelled: the "
                f"cancellation is line {number} of the send register")
 
@@ -199,7 +209,7 @@ def receive_command(
 
     settings, db = open_data()
     key = unit_key(db, unit)
-    r = _guard(lambda: receive(db, settings, letter, key))
+    r = _guard(lambda: receive(db, settings, letter, key, actor=current_actor()))
     word = "ลงรับแล้ว / received" if r.new else "ลงรับไว้แล้ว / already received"
     typer.echo(f"{word}: {receipt_text(r.number, r.year)} ({moment_text(r.received_at)})")
     if r.stamped_pdf:
@@ -223,7 +233,8 @@ def _receive_external(unit: str, ref: str | None, letter_date: str | None, sende
     settings, db = open_data()
     key = unit_key(db, unit)
     r = _guard(lambda: receive_incoming(db, key, ref=ref, letter_date=when, sender=" ".join(sender.split()),
-                                        subject=subject.strip(), pdf=pdf, settings=settings))
+                                        subject=subject.strip(), pdf=pdf, settings=settings,
+                                        actor=current_actor()))
     word = "ลงรับหนังสือจากภายนอกแล้ว / received" if r.new else "ลงรับไว้แล้ว / already received"
     typer.echo(f"{word}: {receipt_text(r.number, r.year)} ({moment_text(r.received_at)})")
     if r.stamped_pdf:

@@ -1,0 +1,42 @@
+"""The rules of taking a number: its year is the year of the moment it is taken (Thai time), and the
+date written on the letter stays near that moment unless the clerk says why."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from saraban.kernel.clock import as_thai
+from thai_text import be_year, format_thai_date
+
+# A letter dated further than this from the day it is numbered (before or after) needs a reason.
+MAX_DATE_DRIFT_DAYS = 7
+
+
+class LetterDateError(ValueError):
+    """A letter date far from the day of numbering, with no reason given."""
+
+
+def register_year(at: datetime) -> int:
+    """The B.E. year of the register a number taken at ``at`` belongs to.
+
+    >>> from datetime import UTC
+    >>> register_year(datetime(2026, 12, 31, 17, 30, tzinfo=UTC))  # 00:30 on 1 January in Bangkok
+    2570
+    """
+    return be_year(as_thai(at).date())
+
+
+def check_letter_date(letter_date: date, at: datetime, reason: str | None) -> str | None:
+    """The reason given, stripped (or None); a date more than :data:`MAX_DATE_DRIFT_DAYS` from ``at``'s
+    day without one raises :class:`LetterDateError`."""
+    day = as_thai(at).date()
+    drift = (letter_date - day).days
+    reason = (reason or "").strip() or None
+    if abs(drift) <= MAX_DATE_DRIFT_DAYS or reason:
+        return reason
+    direction = ("ย้อนหลัง", "before") if drift < 0 else ("ล่วงหน้า", "after")
+    raise LetterDateError(
+        f"หนังสือลงวันที่ {format_thai_date(letter_date)} {direction[0]} {abs(drift)} วันจากวันออกเลข "
+        f"({format_thai_date(day)}) เกิน {MAX_DATE_DRIFT_DAYS} วัน ระบุเหตุผล (--date-reason) หรือแก้วันที่ / the "
+        f"letter is dated {letter_date.isoformat()}, {abs(drift)} days {direction[1]} the day it is numbered "
+        f"({day.isoformat()}), more than {MAX_DATE_DRIFT_DAYS}: give the reason (--date-reason) or fix the date")
