@@ -55,7 +55,7 @@ def test_demo_runs_the_seed_chain_and_says_where_everything_is(prefect_server, t
     out = result.output
     assert "ทลส.001/2567 was received by the department: เลขรับ ๑/" in out
     assert "ที่ มท 0820.2/ว 1" in out and "→ ที่ กบ 0023.6/ว 1" in out and "→ ที่ กบ 8101/ว 1" in out
-    letters = tmp_path / "data" / "out" / "letters"
+    letters = tmp_path / "data" / "demo" / "out" / "letters"  # the demo's own data folder
     stamped = sorted(letters.glob("prov.81-*/copies/*-received.pdf"))
     assert len(stamped) == 8 + 1 + 1  # Krabi's districts, PAO and town municipality, each stamped
     assert len(list(letters.glob("dla.env.2-*/copies/prov.*-received.pdf"))) == 76

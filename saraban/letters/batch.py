@@ -3,10 +3,12 @@ compiled shape per kind of letter, and make their PDFs in one LibreOffice run.""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from saraban.kernel.files import make_folder, write_replacing
 from saraban.kernel.settings import Settings
 from saraban.letters.paper.pdf import docx_to_pdf
 from saraban.letters.shapes import renderer_for
@@ -25,16 +27,20 @@ class RenderedLetter:
 def render_letters(
     specs: Iterable[tuple[str, LetterSpec]], out_dir: Path, settings: Settings, *, pdf: bool = False
 ) -> list[RenderedLetter]:
-    """Render named specs to ``out_dir/<name>.docx`` (and ``.pdf``, one LibreOffice run for all)."""
+    """Render named specs to ``out_dir/<name>.docx`` (and ``.pdf``, one LibreOffice run for all).
+
+    These are drafts, not numbered: rendering again replaces them, each file whole and private (a failure
+    leaves the old file or none, never half of one)."""
     renderer = renderer_for(settings)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     done: list[RenderedLetter] = []
     for name, spec in specs:
-        path = out_dir / f"{name}.docx"
-        path.write_bytes(renderer.render(spec))
+        path = write_replacing(out_dir / f"{name}.docx", renderer.render(spec))
         done.append(RenderedLetter(name=name, spec_hash=spec.hash(), docx=path))
     if pdf:
-        pdfs = docx_to_pdf([r.docx for r in done], out_dir, settings)
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".pdf-") as staging:
+            made = docx_to_pdf([r.docx for r in done], Path(staging), settings)
+            pdfs = [write_replacing(out_dir / p.name, p.read_bytes()) for p in made]
         done = [RenderedLetter(r.name, r.spec_hash, r.docx, p) for r, p in zip(done, pdfs, strict=False)]
     return done
 

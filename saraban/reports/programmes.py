@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from saraban.directory.levels import BANGKOK, LEVEL_NAMES, LEVELS, provinces
 from saraban.kernel.clock import as_thai, at_or_now, moment_text
+from saraban.kernel.files import saved, write_replacing
 from saraban.kernel.settings import Settings, load_settings, template_file
 from saraban.letters.paper.fonts import fontconfig_file
 from saraban.letters.render import use_office_font
@@ -467,8 +468,7 @@ def coverage_chart_png(figures: ProgrammeFigures, path: Path | str, settings: Se
                        Patch(color=ZERO_COLOUR, label="ยังไม่มีผู้สมัคร")],
               prop=small, loc="lower right", frameon=False)
     fig.subplots_adjust(left=0.2, right=0.97, top=0.955, bottom=0.055)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=CHART_DPI, metadata={"Software": None})
+    write_replacing(path, saved(lambda f: fig.savefig(f, format="png", dpi=CHART_DPI, metadata={"Software": None})))
     return path
 
 
@@ -514,8 +514,7 @@ def programme_report_xlsx(figures: ProgrammeFigures, path: Path | str, *, digits
              r["mailed"]) for r in rows], REMINDER_WIDTHS, centre={0, 4, 6, 7, 8})
     wb.properties.title = titles[0]
     wb.properties.creator = "saraban"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    write_replacing(path, saved(wb.save))  # whole or not at all; a report may be made again
     return path
 
 
@@ -567,8 +566,7 @@ def programme_report_docx(figures: ProgrammeFigures, path: Path | str, settings:
     props = tpl.docx.core_properties
     props.title = context["title_lines"][0]
     props.author = props.last_modified_by = "saraban"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tpl.save(str(path))
+    write_replacing(path, saved(tpl.save))
     return path
 
 

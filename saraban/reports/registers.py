@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saraban.kernel.clock import moment_text
+from saraban.kernel.files import saved, write_replacing
 from saraban.kernel.settings import Settings, load_settings, template_file
 from saraban.letters.render import use_office_font
 from saraban.records.models import RegisterEntry, Unit
@@ -148,8 +149,7 @@ def export_xlsx(rows: Iterable[RegisterRow], path: Path | str, *, title_lines: S
                 centre={0, 2})  # number and date columns
     wb.properties.title = " ".join(printable(line) for line in title_lines)
     wb.properties.creator = "saraban"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    write_replacing(path, saved(wb.save))  # whole or not at all; a report may be made again
     return path
 
 
@@ -173,8 +173,7 @@ def export_docx(rows: Iterable[RegisterRow], path: Path | str, *, title_lines: S
     props.title = " ".join(context["title_lines"])
     props.author = "saraban"
     props.last_modified_by = "saraban"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tpl.save(str(path))
+    write_replacing(path, saved(tpl.save))
     return path
 
 

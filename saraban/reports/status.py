@@ -36,9 +36,10 @@ from pathlib import Path
 from docxtpl import DocxTemplate
 from openpyxl import Workbook
 
-from saraban.chain.status import STATE_TH, LetterStatus, Node
+from saraban.chain.status import STATE_TH, LetterStatus, Node, cancelled_text
 from saraban.directory.levels import LEVEL_NAMES, LEVELS
 from saraban.kernel.clock import at_or_now, moment_text
+from saraban.kernel.files import saved, write_replacing
 from saraban.kernel.settings import Settings, load_settings, template_file
 from saraban.letters.render import use_office_font
 from saraban.reports.cells import printable
@@ -160,6 +161,8 @@ def status_report(status: LetterStatus, *, digits: str = "thai", at: datetime | 
 
     titles = [TITLE, f"ที่ {t(status.ref)}", t(status.sender), f"เรื่อง {t(status.subject)}",
               f"ข้อมูล ณ วันที่ {moment_text(at, digits)}"]
+    if status.cancelled:
+        titles.insert(4, t(cancelled_text(status.cancelled, digits)))
     by_level = status.by_level()
     summary = [SummaryRow(t(level_name(level)), *(_count(by_level[level].get(k, 0), digits)
                                                   for k in ("sent", "received", "forwarded", "missing")))
@@ -209,8 +212,7 @@ def status_report_xlsx(status: LetterStatus, path: Path | str, *, digits: str = 
            centre={0, 5})
     wb.properties.title = " ".join(report.title_lines[:4])
     wb.properties.creator = "saraban"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    write_replacing(path, saved(wb.save))  # whole or not at all; a report may be made again
     return path
 
 
@@ -276,8 +278,7 @@ def status_report_docx(status: LetterStatus, path: Path | str, settings: Setting
     props.title = " ".join(report.title_lines[:4])
     props.author = "saraban"
     props.last_modified_by = "saraban"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tpl.save(str(path))
+    write_replacing(path, saved(tpl.save))
     return path
 
 

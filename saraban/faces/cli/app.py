@@ -10,17 +10,44 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
-from saraban.faces.cli import circulars, directory, programmes, registers, reminders
+from saraban.faces.cli import circulars, data, directory, log, programmes, registers, reminders
+
+
+class GuardedGroup(TyperGroup):
+    """Every command runs with private files (umask 077), and a failure of the data folder (disk full,
+    read-only, permission, damaged database, a database that is not the output folder's, an issued file
+    that would be replaced, a setting that cannot work) ends it with one line and exit code 2, not a
+    traceback (the one place for all commands: common.failure_line)."""
+
+    def invoke(self, ctx):
+        from saraban.kernel.files import private_umask
+
+        private_umask()
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            from saraban.faces.cli.common import failure_line
+
+            line = failure_line(e)
+            if line is None:
+                raise
+            typer.secho(line, err=True, fg=typer.colors.RED)
+            raise typer.Exit(2) from None
+
 
 app = typer.Typer(help="saraban: หนังสือราชการจาก spec เป็น .docx และ PDF ทะเบียน หนังสือเวียนตามสายงาน / Thai "
                        "official letters from a spec to .docx and PDF, registers, circulars down the chain.",
-                  no_args_is_help=True, add_completion=False, rich_markup_mode=None)  # plain help: no Rich to import
+                  cls=GuardedGroup, no_args_is_help=True, add_completion=False,
+                  rich_markup_mode=None)  # plain help: no Rich to import
 letter = typer.Typer(help="ทำหนังสือจาก spec (YAML) / Check, render and number letters.", no_args_is_help=True,
                      rich_markup_mode=None)
 app.add_typer(letter, name="letter")
 app.add_typer(registers.app, name="register", help="ทะเบียนหนังสือรับ / ส่ง: ส่งออก / Registers: export them.")
 app.add_typer(directory.app, name="directory", help="ทำเนียบหน่วยงานและสายงาน / Offices and the chain.")
+app.add_typer(data.app, name="data", help="ฐานข้อมูลกับโฟลเดอร์ผลงาน / The database and the output folder: check, "
+                                          "adopt.")
 app.add_typer(circulars.app, name="circular", help="ออกและส่งต่อหนังสือเวียน / Issue and forward circulars.")
 app.command("receive")(circulars.receive_command)
 app.command("status")(circulars.status_command)
@@ -29,6 +56,7 @@ app.add_typer(programmes.app, name="programme", help="โครงการป�
 app.command("apply")(programmes.apply_command)
 app.command("remind")(reminders.remind_command)
 app.command("serve")(reminders.serve_command)
+app.command("log")(log.log_command)
 
 SpecFiles = Annotated[list[Path], typer.Argument(help="ไฟล์ spec ของหนังสือ (.yaml) / Letter spec files (.yaml).",
                                                  show_default=False)]
@@ -101,18 +129,25 @@ def demo(
     to the local administrations of one district (§1); a programme year with applications, refusals,
     reminders and e-mails (§2); print what happened and where everything is."""
     import os
+    import shutil
 
     from saraban.faces.cli.common import receipt_text
     from saraban.kernel.clock import today
+    from saraban.kernel.files import make_folder
     from saraban.kernel.settings import EXAMPLES_DIR, load_settings
     from thai_text import be_year
 
-    settings = load_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    demo_db = settings.data_dir / "demo.db"
-    for leftover in settings.data_dir.glob("demo.db*"):
+    # The demo numbers its letters afresh in a database of its own, so it keeps its issued letters in a data
+    # folder of its own too (<data>/demo): they never meet the office's own (which are never overwritten).
+    os.environ.setdefault("PREFECT_HOME", str(load_settings().prefect_home))  # one Prefect home for both
+    home = make_folder(load_settings().data_dir / "demo")
+    demo_db = home / "demo.db"
+    for leftover in home.glob("demo.db*"):
         leftover.unlink()
+    shutil.rmtree(home / "out", ignore_errors=True)  # the demo's own letters, from its previous run
+    os.environ["SARABAN_DATA_DIR"] = str(home)
     os.environ["SARABAN_DATABASE_URL"] = f"sqlite:///{demo_db}"
+    settings = load_settings()
     from saraban.faces.cli.mailbox import LoopbackMailbox
     from workflows.demo import seed_chain_flow
 

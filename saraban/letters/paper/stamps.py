@@ -51,6 +51,7 @@ from pypdf.generic import (
 )
 
 from saraban.kernel.clock import date_text, time_text
+from saraban.kernel.files import write_new, write_replacing
 from saraban.kernel.settings import Settings, load_settings
 from saraban.letters.paper.fonts import fontconfig_file
 from thai_text import apply_digits
@@ -591,8 +592,10 @@ def stamp_receipt(
     received_at: datetime,
     digits: str = "thai",
     settings: Settings | None = None,
+    issued: bool = False,
 ) -> Path:
-    """Put the receipt stamp on the first page of ``pdf_in``; write ``pdf_out`` (may be ``pdf_in``).
+    """Put the receipt stamp on the first page of ``pdf_in``; write ``pdf_out`` (may be ``pdf_in``), whole
+    and private; with ``issued`` (a receipt of the register), never over another file (kernel.files).
 
     The other pages, and the first page's own content, are left byte for byte as they were.
     """
@@ -645,5 +648,5 @@ def stamp_receipt(
     out = io.BytesIO()
     writer.write(out)
     pdf_out = Path(pdf_out)
-    pdf_out.write_bytes(out.getvalue())
+    (write_new if issued else write_replacing)(pdf_out, out.getvalue())
     return pdf_out
