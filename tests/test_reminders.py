@@ -340,3 +340,86 @@ def test_the_flow_twice_makes_each_reminder_once(flow_db, smtp):
     second = reminders_flow(at_iso=at, return_state=True)
     assert second.is_completed() and second.result() == []
     assert count(db, Reminder) == 3 and count(db, Letter) == 4 and len(smtp.envelopes) == 3
+
+
+# ------------------------------------------------------------------- mail: neither lost nor doubled
+
+
+def test_a_reminder_sent_again_after_a_crash_is_the_same_message(db, cfg, smtp):
+    from saraban.notify.mail import message_id_for
+
+    circulate(db, cfg)
+    at = SENT + timedelta(days=8)
+    make_reminders(db, cfg, at)
+    first = {m["To"]: m["Message-ID"] for m in smtp.messages()}
+    with db.transaction() as s:
+        reminder = s.scalar(select(Reminder).order_by(Reminder.id).limit(1))
+        addressee = s.get(Unit, reminder.addressee_id)
+        assert first[addressee.email] == message_id_for(cfg, "letter", reminder.letter_id, addressee.email)
+        reminder.mailed_at, reminder.mail_status = None, None  # the process died before it wrote that it was sent
+    (again,) = make_reminders(db, cfg, at + timedelta(hours=1))
+    assert again.status == "completed" and again.mail_status == "sent"
+    resent = smtp.messages()[-1]
+    assert len(smtp.envelopes) == 4 and resent["Message-ID"] == first[addressee.email]
+
+
+def test_remind_exits_1_and_says_how_many_e_mails_failed(db, cfg, monkeypatch):
+    import dataclasses
+
+    import typer
+    from typer.testing import CliRunner
+
+    import saraban.faces.cli.reminders as command
+    import workflows.reminders as flow
+    from saraban.programmes.reminders import resend_acknowledgements
+
+    circulate(db, cfg)
+    down = dataclasses.replace(cfg, smtp_host=None)  # every send fails: not configured
+
+    def run(at_iso=None, to_parent=None, actor="saraban"):  # the flow's two tasks, without Prefect
+        at = datetime.fromisoformat(at_iso)
+        return [r.as_dict() for r in [*make_reminders(db, down, at, actor=actor),
+                                      *resend_acknowledgements(db, down, at, actor=actor)]]
+
+    monkeypatch.setattr(flow, "reminders_flow", run)
+    app = typer.Typer()
+    app.command("remind")(command.remind_command)
+    app.command("serve")(command.serve_command)
+    out = CliRunner().invoke(app, ["remind", "--now", "--at", "2024-04-09T08:00"])
+    assert out.exit_code == 1, out.output
+    assert "3 e-mail(s) failed" in out.output and "ส่งอีเมลไม่สำเร็จ 3" in out.output
+    assert "exit code: 0" in CliRunner().invoke(app, ["remind", "--help"]).output
+    with db.transaction() as s:  # left for the next run
+        assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.mailed_at.is_(None))) == 3
+
+
+def test_a_failed_acknowledgement_is_sent_again_by_the_daily_run_once(db, cfg, smtp):
+    import dataclasses
+
+    from saraban.notify.mail import message_id_for, resolutions
+    from saraban.programmes.applications import apply, create_programme, failed_acknowledgements
+    from saraban.programmes.reminders import resend_acknowledgements
+    from tests.conftest import EXAMPLES
+
+    with db.transaction() as s:
+        update_unit(s, "deqp", letter_code="ทส 0903")
+    create_programme(db, EXAMPLES / "programmes" / "eco-town-2565.yaml")
+    down = dataclasses.replace(cfg, smtp_host=None)
+    applied_at = datetime(2022, 1, 10, 10, 30, tzinfo=BANGKOK)
+    contact = {"name": "นางสาวสมใจ รักษ์เมือง", "email": "somjai@example.org"}
+    result = apply(db, down, "eco-town-2565", "muni.1913.naphralan", contact=contact, at=applied_at)
+    assert not result.mail.ok and smtp.envelopes == []
+    with db.transaction() as s:
+        assert len(failed_acknowledgements(s)) == 1
+    assert resend_acknowledgements(db, down, applied_at + timedelta(days=1))[0].mail_status == "failed"
+    (resent,) = resend_acknowledgements(db, cfg, applied_at + timedelta(days=2), actor="night")
+    assert (resent.kind, resent.mail_status, resent.letter_id) == ("acknowledgement", "sent", result.ack_letter_id)
+    (message,) = smtp.messages()
+    assert message["Message-ID"] == message_id_for(cfg, "letter", result.ack_letter_id, "somjai@example.org")
+    assert resend_acknowledgements(db, cfg, applied_at + timedelta(days=3)) == []  # sent: not again
+    assert len(smtp.envelopes) == 1
+    with db.transaction() as s:
+        problems = s.scalars(select(Event).where(Event.kind == "mail.failed").order_by(Event.id)).all()
+        assert len(problems) == 2 and set(resolutions(s, problems)) == {p.id for p in problems}
+        sent = s.scalar(select(Event).where(Event.kind == "mail.sent"))
+        assert sent.actor == "night" and sent.office_id == get_unit(s, "deqp").id

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from saraban.chain.cancellations import Cancellation, cancellation_of
 from saraban.chain.expectations import Owed, expected_to_forward, owes
 from saraban.directory.levels import LEVEL_NAMES
 from saraban.kernel.clock import iso, moment_text
@@ -54,6 +55,7 @@ class LetterStatus:
     sender: str
     subject: str
     recipients: list[Node]
+    cancelled: Cancellation | None = None  # the letter was cancelled (ยกเลิก): when, by whom, why
 
     def nodes(self) -> list[Node]:
         out, stack = [], list(reversed(self.recipients))
@@ -107,7 +109,7 @@ def letter_status(db: Database, letter_id: int) -> LetterStatus:
                 if node.forwarded_letter_id:
                     node.children = nodes_by_letter.get(node.forwarded_letter_id, [])
         return LetterStatus(root.id, root.ref_text, sender.printed_sender, root.subject,
-                            nodes_by_letter.get(root.id, []))
+                            nodes_by_letter.get(root.id, []), cancellation_of(s, root.id))
 
 
 STATE_TH = {"sent": "ส่งแล้ว ยังไม่ลงรับ", "received": "ลงรับแล้ว", "forwarded": "ลงรับและส่งต่อแล้ว"}
@@ -125,7 +127,10 @@ def as_dict(status: LetterStatus) -> dict[str, Any]:
                 "receipt": n.receipt, "forwarded_by": n.forwarded_ref, "owes": n.owes,
                 "children": [node(c) for c in n.children]}
 
+    cancelled = status.cancelled
     return {"letter": status.letter_id, "ref": status.ref, "sender": status.sender, "subject": status.subject,
+            "cancelled": {"at": iso(cancelled.at), "by": cancelled.actor, "reason": cancelled.reason,
+                          "line": cancelled.number} if cancelled else None,
             "levels": status.by_level(), "missing": [n.unit_key for n in status.missing()],
             "recipients": [node(n) for n in status.recipients]}
 
@@ -136,9 +141,19 @@ def receipt_text(receipt: str, digits: str = "thai") -> str:
     return register_number(int(number), int(year), digits)
 
 
+def cancelled_text(cancelled: Cancellation, digits: str = "thai") -> str:
+    """``ยกเลิกแล้ว เมื่อ ๒๙ มี.ค. ๒๕๖๗ ๑๐.๓๐ น. (…): reason / cancelled on …``."""
+    when = moment_text(cancelled.at, digits)
+    return (f"ยกเลิกแล้ว เมื่อ {when} โดย {cancelled.actor}: {cancelled.reason} / cancelled on {when} by "
+            f"{cancelled.actor}: {cancelled.reason}")
+
+
 def as_text(status: LetterStatus, *, max_children: int = 20) -> str:
     """A tree for the terminal: each unit with its state; long lists are cut with a count."""
-    lines = [f"ที่ {status.ref}  {status.sender}", f"เรื่อง {status.subject}", ""]
+    lines = [f"ที่ {status.ref}  {status.sender}", f"เรื่อง {status.subject}"]
+    if status.cancelled:
+        lines.append(cancelled_text(status.cancelled))
+    lines.append("")
     lines.append(f"  {'ระดับ / level':<40} {'ส่ง':>6} {'ลงรับ':>6} {'ส่งต่อ':>6} {'ยังไม่ลงรับ':>6}")
     for level, c in status.by_level().items():
         name = f"{LEVEL_NAMES.get(level, level)} ({level})"
@@ -168,8 +183,10 @@ def as_text(status: LetterStatus, *, max_children: int = 20) -> str:
 
 
 def mail_problems(db: Database, status: LetterStatus) -> list[dict[str, Any]]:
-    """E-mails to the units of this tree that were refused or failed (bounces are never silent)."""
-    from saraban.notify.mail import PROBLEM_KINDS
+    """E-mails to the units of this tree that were refused or failed (bounces are never silent). One that a
+    later send (same purpose, same unit and letter) delivered stays listed, as resolved (``resolved_at``):
+    the trail keeps that it failed once; the text shows it on one short line."""
+    from saraban.notify.mail import PROBLEM_KINDS, resolutions
     from saraban.records.models import Event
 
     keys = sorted({n.unit_key for n in status.nodes()})
@@ -178,17 +195,24 @@ def mail_problems(db: Database, status: LetterStatus) -> list[dict[str, Any]]:
         for start in range(0, len(keys), 1000):
             rows = s.execute(select(Event, Unit).join(Unit, Unit.id == Event.unit_id).where(
                 Event.kind.in_(PROBLEM_KINDS), Unit.key.in_(keys[start:start + 1000])).order_by(Event.id)).all()
+            resolved = resolutions(s, [e for e, _ in rows])
             problems += [{"unit": u.key, "name": u.name, "kind": e.kind, "at": iso(e.at),
                           "subject": (e.data or {}).get("subject"), "error": (e.data or {}).get("error"),
-                          "refused": (e.data or {}).get("refused")} for e, u in rows]
+                          "refused": (e.data or {}).get("refused"), "resolved": e.id in resolved,
+                          "resolved_at": iso(resolved[e.id].at) if e.id in resolved else None} for e, u in rows]
     return problems
 
 
 def mail_problems_text(problems: list[dict[str, Any]]) -> str:
     if not problems:
         return ""
-    lines = [f"ปัญหาการส่งอีเมล / e-mail problems: {len(problems)}"]
-    for p in problems:
+    open_ = [p for p in problems if not p.get("resolved")]
+    lines = [f"ปัญหาการส่งอีเมล / e-mail problems: {len(open_)}"] if open_ else []
+    for p in open_:
         why = p["error"] or ", ".join(f"{to}: {reply}" for to, reply in (p["refused"] or {}).items())
         lines.append(f"  - {p['name']} [{p['unit']}] {p['kind']} {moment_text(datetime.fromisoformat(p['at']))}: {why}")
+    if resolved := [p for p in problems if p.get("resolved")]:
+        lines.append(f"ส่งไม่สำเร็จแต่ส่งซ้ำสำเร็จแล้ว / e-mail problems resolved by a later send: {len(resolved)}")
+        lines += [f"  - {p['name']} [{p['unit']}] {moment_text(datetime.fromisoformat(p['at']))} → ส่งสำเร็จ / "
+                  f"delivered {moment_text(datetime.fromisoformat(p['resolved_at']))}" for p in resolved]
     return "\n".join(lines)

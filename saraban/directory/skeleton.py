@@ -23,7 +23,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from saraban.directory.levels import BANGKOK, DirectoryError, provinces
+from saraban.kernel.clock import now
 from saraban.records.db import Database
+from saraban.records.events import record_event
 from saraban.records.models import Unit
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -63,7 +65,15 @@ def _provincial_rows() -> tuple[dict[str, Any], ...]:
     return tuple(rows)
 
 
-def load_skeleton(session: Session) -> int:
+def _loaded(session: Session, source: str, added: int, actor: str, **data: Any) -> int:
+    """A load that added units is one event (``directory.loaded``), not one per unit."""
+    if added:
+        record_event(session, "directory.loaded", actor=actor, at=now(),
+                     data={"source": source, "added": added} | {k: v for k, v in data.items() if v})
+    return added
+
+
+def load_skeleton(session: Session, actor: str = "saraban") -> int:
     """Insert the built-in national skeleton (about 1,060 units); return how many were added.
 
     Idempotent: only missing keys are inserted and existing units are never changed, so a letter code or
@@ -71,17 +81,17 @@ def load_skeleton(session: Session) -> int:
     from saraban.directory.imports import insert_missing, read_checked  # pydantic: only when loading
 
     rows = [*read_checked(CENTRAL_FILE), *_provincial_rows()]
-    return len(insert_missing(session, rows))
+    return _loaded(session, "skeleton", len(insert_missing(session, rows)), actor)
 
 
-def load_municipalities(session: Session) -> int:
+def load_municipalities(session: Session, actor: str = "saraban") -> int:
     """Insert the shipped municipalities of the field examples that are missing (needs the skeleton)."""
     from saraban.directory.imports import insert_missing, read_checked
 
-    return len(insert_missing(session, read_checked(MUNICIPALITIES_FILE)))
+    return _loaded(session, "municipalities", len(insert_missing(session, read_checked(MUNICIPALITIES_FILE))), actor)
 
 
-def add_synthetic_local_layer(session: Session, district: str | None = None) -> int:
+def add_synthetic_local_layer(session: Session, district: str | None = None, actor: str = "saraban") -> int:
     """Add one made-up local administration per subdistrict outside Bangkok (7,256), under its district
     office, for the national benchmark: key ``syn.<subdistrict code>``, name "อปท. (สมมติ) ตำบล<name>",
     level ``sao``, ``synthetic=True``. ``district`` (e.g. ``amphoe.8101``) limits it to one district (the
@@ -98,7 +108,7 @@ def add_synthetic_local_layer(session: Session, district: str | None = None) -> 
             for p in provinces() if p.code != BANGKOK
             for d in geothai.districts(p.code) for s in geothai.subdistricts(d.code)
             if district is None or f"amphoe.{d.code}" == district]
-    return len(insert_missing(session, rows))
+    return _loaded(session, "synthetic", len(insert_missing(session, rows)), actor, district=district)
 
 
 def ensure_directory(db: Database) -> int:

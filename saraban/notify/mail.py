@@ -11,8 +11,8 @@ password, a certificate that does not verify) are not. A server that does not an
 ``SARABAN_SMTP_TIMEOUT`` (10 s): it is not retried at once, and for the next minute every send to it
 fails at once ("not tried") instead of waiting again — the daily run tries them again. A message's
 ``Message-ID`` may be given (:func:`message_id_for`), so a resend after a crash is the same message.
-``record_mail`` writes every send to the event trail, and ``mail_problems`` finds the failed and refused
-ones for the status.
+``record_mail`` writes every send to the event trail, ``mail_problems`` finds the failed and refused
+ones for the status, and ``resolutions`` which of them a later send delivered.
 """
 
 from __future__ import annotations
@@ -210,16 +210,19 @@ def send_mail(settings: Settings, mail: OutgoingMail, *, attempts: int = 3, back
 
 def record_mail(session: Session, result: MailResult, *, actor: str, at: datetime, kind: str = "mail.sent",
                 unit_id: int | None = None, letter_id: int | None = None, delivery_id: int | None = None,
-                subject: str = "") -> str:
+                subject: str = "", office_id: int | None = None, about: str | None = None) -> str:
     """Record a send as an event and return its kind: ``kind`` when it went through, else ``mail.refused``
     (some or all recipients refused) or ``mail.failed``, whatever ``kind`` was, so that
-    ``mail_problems`` finds it; ``data["purpose"]`` keeps the ``kind`` asked for."""
+    ``mail_problems`` finds it; ``data["purpose"]`` keeps the ``kind`` asked for and ``data["about"]`` what
+    the message is for (``reminder:7``, ``acknowledgement:3``): a later send for the same purpose, about
+    the same thing, to the same unit and letter that goes through resolves a problem (:func:`resolutions`).
+    ``unit_id`` is the addressee; ``office_id`` the office that sent it."""
     recorded = kind if result.ok else "mail.refused" if result.refused else "mail.failed"
-    record_event(session, recorded, actor=actor, at=at, unit_id=unit_id, letter_id=letter_id,
+    record_event(session, recorded, actor=actor, at=at, unit_id=unit_id, office_id=office_id, letter_id=letter_id,
                  delivery_id=delivery_id,
                  data={"to": result.to, "refused": result.refused, "attempts": result.attempts,
                        "error": result.error, "message_id": result.message_id, "subject": subject,
-                       "purpose": kind})
+                       "purpose": kind, "about": about})
     return recorded
 
 
@@ -231,3 +234,24 @@ def mail_problems(session: Session, unit_id: int | None = None, letter_id: int |
     if letter_id is not None:
         query = query.where(Event.letter_id == letter_id)
     return list(session.scalars(query.order_by(Event.at, Event.id)))
+
+
+def resolutions(session: Session, problems: list[Event]) -> dict[int, Event]:
+    """For each problem (by its id) that a later send resolved, that send: same purpose, about the same
+    thing, to the same unit and for the same letter, recorded after it and gone through."""
+    found: dict[int, Event] = {}
+    for problem in problems:
+        data = problem.data or {}
+        purpose = data.get("purpose")
+        if not purpose or purpose in PROBLEM_KINDS:
+            continue
+        later = session.scalars(select(Event).where(
+            Event.kind == purpose, Event.id > problem.id,
+            Event.unit_id.is_(None) if problem.unit_id is None else Event.unit_id == problem.unit_id,
+            Event.letter_id.is_(None) if problem.letter_id is None else Event.letter_id == problem.letter_id,
+        ).order_by(Event.id))
+        for event in later:
+            if (event.data or {}).get("about") == data.get("about") and (event.data or {}).get("purpose") == purpose:
+                found[problem.id] = event
+                break
+    return found

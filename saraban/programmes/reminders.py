@@ -28,7 +28,8 @@ A run picks up every reminder an earlier run left unfinished (no letter, or ``ma
 temporary mail failure (server down, SMTP not configured) leaves ``mailed_at`` empty, so the next run
 tries again; ``sent``, ``refused`` and ``no-address`` finish the reminder. The one thing that can happen
 twice is the e-mail, if the process dies after the server accepted it and before ``mailed_at`` is
-written. Runs are serialised (a PostgreSQL advisory lock, a file lock beside a SQLite database).
+written; it then goes again with the same Message-ID (one per letter and address), so the receiving side
+sees one message. Runs are serialised (a PostgreSQL advisory lock, a file lock beside a SQLite database).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from saraban.directory.levels import DirectoryError
 from saraban.kernel.clock import as_thai, at_or_now, date_text, time_text
 from saraban.kernel.settings import Settings
 from saraban.letters.spec import SpecError, parse_spec
-from saraban.notify.mail import OutgoingMail, record_mail, send_mail
+from saraban.notify.mail import OutgoingMail, message_id_for, record_mail, send_mail
 from saraban.records.db import Database
 from saraban.records.events import record_event
 from saraban.records.models import Application, Delivery, Letter, Programme, RegisterEntry, Reminder, Unit
@@ -421,7 +422,8 @@ def _issue(db: Database, settings: Settings, due: Due, reminder_id: int, actor: 
                             at=at, circular=False)
     with db.transaction() as s:
         s.execute(update(Reminder).where(Reminder.id == reminder_id).values(letter_id=issued.letter_id))
-        record_event(s, "reminder.made", actor=actor, at=at, unit_id=due.unit.id, letter_id=issued.letter_id,
+        record_event(s, "reminder.made", actor=actor, at=at, unit_id=due.unit.id, office_id=due.sender.id,
+                     letter_id=issued.letter_id,
                      data={"kind": due.kind, "about": due.about, "step": due.step, "reminder": reminder_id,
                            "addressee": due.addressee.key, "ref": issued.ref})
     return issued.letter_id
@@ -457,17 +459,19 @@ def _mail(db: Database, settings: Settings, due: Due, reminder_id: int, actor: s
             lines += ["", f"สมัครได้ที่ {application_url(settings, due.programme_key)}"]
         lines += ["", due.sender.printed_sender, "(ส่งจากระบบสารบรรณอิเล็กทรอนิกส์ saraban)"]
         body = thai_digits_in_prose("\n".join(lines)) + "\n"
+        # The same letter to the same address is the same message: a resend after a crash is recognised.
         result = send_mail(settings, OutgoingMail(to=[email], subject=thai_digits_in_prose(subject), body=body,
-                                                  attachments=[attachment] if attachment else []))
+                                                  attachments=[attachment] if attachment else []),
+                           message_id=message_id_for(settings, "letter", letter_id, email))
         status = "sent" if result.ok else "refused" if result.refused else "failed"
     with db.transaction() as s:
         reminder = s.get(Reminder, reminder_id)
         if result is not None:
             record_mail(s, result, actor=actor, at=at, kind=MAIL_KIND, unit_id=due.addressee.id, letter_id=letter_id,
-                        subject=due.subject)
+                        subject=due.subject, office_id=due.sender.id, about=f"reminder:{reminder_id}")
         else:
             record_event(s, "reminder.no_address", actor=actor, at=at, unit_id=due.addressee.id, letter_id=letter_id,
-                         data={"reminder": reminder_id})
+                         office_id=due.sender.id, data={"reminder": reminder_id})
         reminder.mail_status = status
         reminder.mailed_at = None if status == "failed" else at
     return status
@@ -519,6 +523,29 @@ def make_reminders(db: Database, settings: Settings, at: datetime | None = None,
     return results
 
 
+def resend_acknowledgements(db: Database, settings: Settings, at: datetime | None = None, *,
+                            actor: str = "saraban") -> list[ReminderResult]:
+    """The daily run's second part: every acknowledgement e-mail whose last send failed is sent once more
+    (saraban.programmes.applications.resend_failed_acknowledgements), as results of kind
+    ``acknowledgement`` (status ``completed``) beside the reminders."""
+    from saraban.programmes.applications import resend_failed_acknowledgements
+
+    results = []
+    for r in resend_failed_acknowledgements(db, settings, actor=actor, at=at):
+        mail = r.result
+        status = "no-address" if mail is None else "sent" if mail.ok else "refused" if mail.refused else "failed"
+        results.append(ReminderResult(
+            "acknowledgement", f"application:{r.application_id}", "resend", r.unit_key, r.unit_name, r.unit_key,
+            r.unit_name, ", ".join(mail.to) if mail else None, "ตอบรับการสมัคร", "completed", letter_id=r.letter_id,
+            ref=r.ref, mail_status=status, error=mail.error if mail and not mail.ok else None))
+    return results
+
+
+def failed_sends(results: Sequence[ReminderResult]) -> int:
+    """How many e-mails of a run failed or were refused."""
+    return sum(r.mail_status in ("failed", "refused") for r in results)
+
+
 __all__ = ["Due", "ReminderError", "ReminderPolicy", "ReminderResult", "deadline_step", "describe", "due_reminders",
-           "make_reminders", "policy_from_env", "receipt_step", "reminder_history", "step_days",
-           "unfinished_reminders"]
+           "failed_sends", "make_reminders", "policy_from_env", "receipt_step", "reminder_history",
+           "resend_acknowledgements", "step_days", "unfinished_reminders"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from saraban.faces.cli.common import UNIT_HELP, fail
+from saraban.faces.cli.common import UNIT_HELP, current_actor, fail
 
 if TYPE_CHECKING:
     from saraban.records.db import Database
@@ -27,6 +27,7 @@ def _open() -> Database:
     from saraban.records.db import open_database
 
     db = open_database()
+    current_actor()  # events of this process say they came from the CLI
     added = ensure_directory(db)
     if added:
         typer.echo(f"โหลดทำเนียบหน่วยงานพื้นฐาน {added} หน่วย / Loaded the built-in directory: {added} units",
@@ -56,7 +57,7 @@ def import_(
     try:
         db = _open()
         with db.transaction() as session:
-            report = import_units(session, file, update=update)
+            report = import_units(session, file, update=update, actor=current_actor())
     except DirectoryImportError as e:
         typer.secho(str(e).splitlines()[0], err=True, fg=typer.colors.RED)
         for problem in e.problems:
@@ -159,7 +160,7 @@ def set_(
             key = resolve_unit(session, unit).key
             if changes.get("parent"):
                 changes["parent"] = resolve_unit(session, changes["parent"]).key
-            changed = update_unit(session, key, **changes)
+            changed = update_unit(session, key, actor=current_actor(), **changes)
             typer.echo(render_tree(session, changed.key, 0))
     except DirectoryError as e:
         fail(str(e))
@@ -186,9 +187,10 @@ def load_skeleton_command(
     try:
         db = open_database()
         with db.transaction() as session:
-            added = load_skeleton(session) + load_municipalities(session)
+            actor = current_actor()
+            added = load_skeleton(session, actor) + load_municipalities(session, actor)
             if synthetic:
-                added += add_synthetic_local_layer(session)
+                added += add_synthetic_local_layer(session, actor=actor)
             counts = level_counts(session)
     except DirectoryError as e:
         fail(str(e))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from saraban.faces.cli.common import fail, open_data
+from saraban.faces.cli.common import current_actor, fail, open_data
 
 if TYPE_CHECKING:
     from saraban.programmes.reminders import ReminderResult
@@ -17,7 +17,7 @@ STATUS_NAMES = {"made": "ออกหนังสือแล้ว", "completed
                 "pending": "ค้างส่ง (จะส่งอีเมล/หนังสือที่ค้าง)", "error": "ผิดพลาด"}
 MAIL_NAMES = {"sent": "ส่งอีเมลแล้ว", "refused": "ปลายทางปฏิเสธ", "failed": "ส่งไม่สำเร็จ (จะลองใหม่)",
               "no-address": "ไม่มีอีเมล", None: "-"}
-KIND_NAMES = {"receipt": "ยังไม่ลงรับ", "deadline": "ยังไม่สมัคร"}
+KIND_NAMES = {"receipt": "ยังไม่ลงรับ", "deadline": "ยังไม่สมัคร", "acknowledgement": "ส่งอีเมลตอบรับซ้ำ"}
 
 
 def _when(at: str | None) -> datetime | None:
@@ -61,8 +61,19 @@ def remind_command(
     ทวงถาม: หนังสือประทับตราและอีเมลถึงหน่วยงานที่ยังไม่ลงรับ (๓ และ ๗ วันหลังส่ง) หรือยังไม่สมัครโครงการ
     (๑๔ ๗ ๓ ๑ วันก่อนปิดรับ) ครั้งเดียวต่อขั้น / A stamped reminder letter and an e-mail to every unit that
     has not received a letter (3 and 7 days after it was sent) or not applied to an open programme (14, 7,
-    3, 1 days before it closes). Each reminder is made once, however often this runs."""
-    from saraban.programmes.reminders import ReminderError, ReminderResult, make_reminders, policy_from_env
+    3, 1 days before it closes). Each reminder is made once, however often this runs. ส่งอีเมลตอบรับการสมัคร
+    ที่ส่งไม่สำเร็จซ้ำอีกครั้ง / Acknowledgement e-mails whose last send failed are sent once more.
+
+    exit code: 0 ทุกอย่างสำเร็จ / all done; 1 มีอีเมลส่งไม่สำเร็จหรือหนังสือทวงถามผิดพลาด (ไม่ใช่ข้อมูลผิด ลองใหม่ภายหลัง
+    ครั้งต่อไปจะส่งที่ค้างเอง) / an e-mail failed or a reminder could not be made (not bad input: the next run
+    sends what is left); 2 ข้อมูลที่ระบุผิด / bad input."""
+    from saraban.programmes.reminders import (
+        ReminderError,
+        ReminderResult,
+        failed_sends,
+        make_reminders,
+        policy_from_env,
+    )
 
     if not now and not dry_run:
         fail("ระบุ --now เพื่อทำหนังสือทวงถามที่ถึงกำหนด หรือ --dry-run เพื่อดูก่อน / give --now to make the reminders "
@@ -86,16 +97,19 @@ def remind_command(
 
     typer.echo("กำลังทำหนังสือทวงถามด้วย Prefect (ครั้งแรกใช้เวลาราว ๒๐ วินาที) / Running the reminders flow with "
                "Prefect (local ephemeral server; the first start takes ~20 s) ...")
-    raw = reminders_flow(at_iso=when.isoformat() if when else None, to_parent=to_parent)
+    raw = reminders_flow(at_iso=when.isoformat() if when else None, to_parent=to_parent, actor=current_actor())
     results = [ReminderResult(**r) for r in raw]
     if not results:
         typer.echo("ไม่มีหนังสือทวงถามที่ต้องส่ง / nothing to remind")
         return
     typer.echo(table(results))
     errors = sum(r.status == "error" for r in results)
-    typer.echo(f"\nทำแล้ว {len(results) - errors} ฉบับ ผิดพลาด {errors} / {len(results) - errors} reminder(s) made or "
-               f"completed, {errors} error(s)")
-    if errors:
+    failed = failed_sends(results)
+    typer.echo(f"\nทำแล้ว {len(results) - errors} ฉบับ ผิดพลาด {errors} ส่งอีเมลไม่สำเร็จ {failed} / "
+               f"{len(results) - errors} reminder(s) made or completed, {errors} error(s), {failed} e-mail(s) failed")
+    if errors or failed:
+        typer.secho("มีรายการไม่สำเร็จ ครั้งต่อไปจะส่งที่ค้างอีกครั้ง / not everything went through: the next run "
+                    "tries what is left again", err=True, fg=typer.colors.YELLOW)
         raise typer.Exit(1)
 
 
