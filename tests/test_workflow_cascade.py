@@ -107,3 +107,20 @@ def test_waiting_for_receipts_goes_only_as_far_as_clerks_have_received(db):
             Delivery.letter_id == ratchaburi.id, Delivery.received_at.is_not(None)))
     assert received == 0  # nobody below has received yet, so nothing went further
     assert_no_duplicates(db)
+
+
+def test_the_flow_refuses_a_new_database_over_issued_letters(db, tmp_path, monkeypatch):
+    """Run once, then give the flow a brand-new database with the same output folder: the flow run fails
+    at its first task with the data folder's message, and the new database numbers nothing."""
+    assert run(branches=[]).is_completed()
+    kind = "sqlite" if db.dialect == "sqlite" else "postgresql"
+    place = tmp_path / "second" if kind == "sqlite" else tmp_path  # PostgreSQL: the same database, emptied
+    fresh = fresh_database(kind, place)
+    ensure_directory(fresh)
+    monkeypatch.setenv("SARABAN_DATABASE_URL", database_url(kind, place))
+    state = run(branches=[])
+    assert state.is_failed()
+    assert "this database is new or missing" in str(state.message) + repr(state.result(raise_on_failure=False))
+    with fresh.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Letter)) == 0
+    fresh.engine.dispose()

@@ -16,6 +16,7 @@ from saraban.chain.circulars import carry_down, issue_circular, make_files, rece
 from saraban.kernel.settings import load_settings
 from saraban.letters.spec import load_spec
 from saraban.records.db import open_database
+from workflows.data_folder import guard_data_folder
 
 
 @task(name="issue-circular", retries=2, retry_delay_seconds=1)
@@ -59,6 +60,7 @@ def cascade_flow(spec_file: str, sender_key: str, to: str, *, wait_for_receipts:
     the carrying down to some first-level recipients (e.g. ``["prov.81"]``).
     """
     log = get_run_logger()
+    guard_data_folder()
     letter_id = issue(spec_file, sender_key, to, dated)
     if not wait_for_receipts:
         receive_all(letter_id)

@@ -16,6 +16,7 @@ from saraban.kernel.settings import load_settings
 from saraban.programmes.reminders import make_reminders, policy_from_env, resend_acknowledgements
 from saraban.records.db import open_database
 from saraban.records.events import acting_via
+from workflows.data_folder import guard_data_folder
 
 DEPLOYMENT = "daily-reminders"
 CRON = "0 8 * * *"
@@ -53,6 +54,7 @@ def reminders_flow(at_iso: str | None = None, dry_run: bool = False, receipt_aft
     acknowledgement e-mails whose last send failed (not in a dry run). The days default to
     ``SARABAN_REMIND_AFTER_DAYS`` / ``SARABAN_REMIND_BEFORE_DAYS`` (3,7 and 14,7,3,1). ``actor``: who runs
     it (the scheduled run: saraban; ``saraban remind --now``: the operating-system user)."""
+    guard_data_folder()
     results = make(at_iso, dry_run, receipt_after_days, deadline_before_days, to_parent, actor)
     if not dry_run:
         results += resend(at_iso, actor)
