@@ -178,8 +178,13 @@ def test_receive_external_numbers_and_stamps_a_letter_from_outside(cli, tmp_path
     assert len(PdfReader(stamped).pages) == 1 and stamped.read_bytes() != scan.read_bytes()
     assert b"/Font" in stamped.read_bytes()  # the stamp's text is on the page
 
+    first_stamp = stamped.read_bytes()
     again = cli(*args)
     assert again.output.startswith(f"ลงรับไว้แล้ว / already received: เลขรับ ๑/{to_thai_digits(year)}")
+    with_pdf = cli(*args, "--pdf", scan)  # the clerk scans it in again: the first stamped copy stays
+    assert with_pdf.exit_code == 0, with_pdf.output
+    assert with_pdf.output.startswith(f"ลงรับไว้แล้ว / already received: เลขรับ ๑/{to_thai_digits(year)}")
+    assert f"stamped copy: {stamped}" in with_pdf.output and stamped.read_bytes() == first_stamp
     assert _receive_lines(f"sqlite:///{tmp_path}/cli.db", "dla.registry") == [(1, "ทลส.001/2567")]
 
 

@@ -288,6 +288,11 @@ def test_whatever_would_stop_rendering_is_refused_before_the_number(db, settings
     with pytest.raises(CircularError, match="the output folder .* cannot be written"):
         _issue(db, settings)
     settings.output_dir.unlink()
+    settings.output_dir.mkdir()
+    (settings.output_dir / "letters").write_text("a file where the letters' folder should be")
+    with pytest.raises(CircularError, match="the output folder .*letters cannot be written"):
+        _issue(db, settings)
+    (settings.output_dir / "letters").unlink()
     templates = tmp_path / "templates"
     (templates / "letters").mkdir(parents=True)
     (templates / "letters" / f"{circular_spec().kind}.docx").write_bytes(b"not a docx")
@@ -380,3 +385,26 @@ def test_a_programme_definition_is_taken_in_one_form(db):
     assert any(p.startswith("name: ") and "U+202E" in p for p in e.value.problems), e.value.problems
     programme = create_programme(db, data | {"name": "โครงการจัดทําเมืองน่าอยู่"})
     assert programme.name == "โครงการจัดทำเมืองน่าอยู่"
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u200b", "\x1b"])
+def test_reasons_typed_on_the_command_line_are_text_too(db, settings, hidden):
+    """A cancellation reason or a date reason with a bidi, zero-width or control character is refused with
+    the option named, and nothing is written."""
+    issued = _issue(db, settings)
+    with pytest.raises(CircularError, match="--reason: .*remove it"):
+        cancel_letter(db, issued.letter_id, reason=f"ผิด{hidden}พลาด")
+    old = circular_spec().model_copy(update={"date": date(2019, 1, 2), "subject": "ย้อนหลัง"})
+    with pytest.raises(CircularError, match="--date-reason: .*remove it"):
+        _issue(db, settings, spec=old, at=None, date_reason=f"ย้อน{hidden}หลัง")
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(RegisterEntry)) == 1  # ว 1 only: no cancellation line
+    db.engine.dispose()
+
+
+def test_a_unit_typed_with_a_decomposed_sara_am_is_found(db):
+    from saraban.directory.units import resolve_unit
+
+    with db.transaction() as s:
+        assert resolve_unit(s, "อ\u0e4d\u0e32เภอล\u0e4d\u0e32ทับ").key == "amphoe.8107"
+    db.engine.dispose()

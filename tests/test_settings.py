@@ -66,3 +66,15 @@ def test_processes_starting_at_once_share_one_private_key(tmp_path: Path, monkey
         key_file = folder / "secret.key"
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         assert [p.name for p in folder.iterdir()] == ["secret.key"]  # no temporary file left
+
+
+def test_the_default_data_folder_is_the_users_wherever_saraban_runs(monkeypatch, tmp_path):
+    monkeypatch.delenv("SARABAN_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    for folder in (tmp_path / "a", tmp_path / "b"):
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        assert load_settings().data_dir == tmp_path / "xdg" / "saraban"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert load_settings().data_dir == tmp_path / "home" / ".local" / "share" / "saraban"

@@ -42,7 +42,7 @@ from saraban.directory.units import get_unit
 from saraban.kernel.clock import at_or_now
 from saraban.kernel.files import make_folder, write_new
 from saraban.kernel.settings import Settings
-from saraban.kernel.text_input import TextInputError, clean_text
+from saraban.kernel.text_input import TextInputError, clean_text, normalise_text, text_problem
 from saraban.letters.paper.copies import CopyMaker
 from saraban.letters.paper.pdf import docx_to_pdf
 from saraban.letters.paper.qr import placeholder_qr_png
@@ -533,18 +533,23 @@ def receive_incoming(db: Database, unit_key: str, *, ref: str, letter_date: date
         stamped = None
         if pdf is not None:
             out = settings.output_dir / "received" / f"{unit.key}-{entry.year}-r{entry.number}.pdf"
-            try:
-                stamped = stamp_receipt(Path(pdf), out, unit_name=unit.name, number=entry.number,
-                                        received_at=entry.entered_at, settings=settings, issued=True)
-            except OSError:  # disk full, read-only, an issued file in the way: nothing numbered, said as such
-                raise
-            except Exception as e:  # a damaged PDF: nothing is numbered (the transaction rolls back)
-                raise CircularError(f"ประทับตรารับบน {pdf} ไม่ได้ ไม่มีการลงรับ / could not stamp {pdf}, nothing "
-                                    f"was received: {e}") from e
+            stamped = out if not new and out.exists() else _stamp_incoming(Path(pdf), out, unit, entry, settings)
         receipt = IncomingReceipt(unit.id, entry.year, entry.number, entry.entered_at, new, stamped)
     if settings is not None:
         note_issued(db, settings)
     return receipt
+
+
+def _stamp_incoming(pdf: Path, out: Path, unit: Unit, entry: RegisterEntry, settings: Settings) -> Path:
+    """The outside letter's PDF stamped with its receipt (received again: the first stamped copy stays)."""
+    try:
+        return stamp_receipt(pdf, out, unit_name=unit.name, number=entry.number, received_at=entry.entered_at,
+                             settings=settings, issued=True)
+    except OSError:  # disk full, read-only, an issued file in the way: nothing numbered, said as such
+        raise
+    except Exception as e:  # a damaged PDF: nothing is numbered (the transaction rolls back)
+        raise CircularError(f"ประทับตรารับบน {pdf} ไม่ได้ ไม่มีการลงรับ / could not stamp {pdf}, nothing "
+                            f"was received: {e}") from e
 
 
 def _check_pdf(path: Path) -> None:
@@ -616,8 +621,11 @@ def cancel_letter(db: Database, letter: str | int, *, reason: str, actor: str = 
     """ยกเลิก: the letter keeps its number; its send-register line gets a cancellation line (the next
     number of the series, "ยกเลิกเลขที่ n: reason") and the event log says who and why. Returns the
     cancellation line's number; cancelling twice returns the same line."""
-    if not reason.strip():
+    reason = normalise_text(reason).strip()
+    if not reason:
         raise CircularError("ระบุเหตุที่ยกเลิก / give the reason for cancelling (--reason)")
+    if problem := text_problem(reason):
+        raise CircularError(f"--reason: {problem}")
     at = at_or_now(at)
 
     def cancel(s: Session) -> int:  # cancel_entry locks the line; uq_register_cancels backs it

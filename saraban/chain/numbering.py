@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from saraban.kernel.clock import as_thai
+from saraban.kernel.text_input import normalise_text, text_problem
 from thai_text import be_year, format_thai_date
 
 # A letter dated further than this from the day it is numbered (before or after) needs a reason.
@@ -31,7 +32,9 @@ def check_letter_date(letter_date: date, at: datetime, reason: str | None) -> st
     day without one raises :class:`LetterDateError`."""
     day = as_thai(at).date()
     drift = (letter_date - day).days
-    reason = (reason or "").strip() or None
+    reason = normalise_text(reason or "").strip() or None
+    if reason and (problem := text_problem(reason)):
+        raise LetterDateError(f"--date-reason: {problem}")
     if abs(drift) <= MAX_DATE_DRIFT_DAYS or reason:
         return reason
     direction = ("ย้อนหลัง", "before") if drift < 0 else ("ล่วงหน้า", "after")

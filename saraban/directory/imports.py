@@ -62,8 +62,8 @@ class DirectoryImportError(DirectoryError):
         self.problems = problems
         self.source = source
         where = f"{source}: " if source else ""
-        head = (f"{where}{len(problems)} problem(s), nothing imported / "
-                f"พบข้อผิดพลาด {len(problems)} รายการ ไม่ได้นำเข้าข้อมูลใด")
+        head = (f"{where}พบข้อผิดพลาด {len(problems)} รายการ ไม่ได้นำเข้าข้อมูลใด / "
+                f"{len(problems)} problem(s), nothing imported")
         super().__init__("\n".join([head, *(f"  {p}" for p in problems)]))
 
 
@@ -77,9 +77,8 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (f"{self.source}: {len(self.created)} created, {len(self.updated)} updated, "
-                f"{len(self.unchanged)} unchanged / เพิ่ม {len(self.created)} แก้ไข {len(self.updated)} "
-                f"คงเดิม {len(self.unchanged)}")
+        return (f"{self.source}: เพิ่ม {len(self.created)} แก้ไข {len(self.updated)} คงเดิม {len(self.unchanged)} / "
+                f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged")
 
 
 # ---------------------------------------------------------------------------------------------- loading

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from saraban.directory.levels import DirectoryError, level_order
+from saraban.kernel.text_input import normalise_text
 from saraban.records.models import Unit
 
 # ---------------------------------------------------------------------------------------------- lookups
@@ -111,7 +112,7 @@ def resolve_unit(session: Session, text: str) -> Unit:
     unit = session.scalar(select(Unit).where(Unit.key == text.strip()))
     if unit is not None:
         return unit
-    name = " ".join(text.split())
+    name = " ".join(normalise_text(text).split())  # อําเภอ typed with ํ + า is อำเภอ
     if not name:
         raise DirectoryError("ไม่ได้ระบุหน่วยงาน / no unit given")
     for column in (Unit.name, Unit.short_name, Unit.sender_name):

@@ -7,6 +7,7 @@ machine: data in ``./data`` next to where you run saraban, the templates shipped
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -95,11 +96,19 @@ def _number(name: str, value: str, low: float, high: float) -> float:
     return number
 
 
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """The data folder when SARABAN_DATA_DIR is not set: one per user, wherever the command is run from
+    (``$XDG_DATA_HOME/saraban``, else ``~/.local/share/saraban``) — a folder relative to the current one
+    would give a second database, and the same numbers again, to a clerk who runs saraban from elsewhere."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "saraban"
+
+
 def load_settings() -> Settings:
     """Read the settings from the environment (``SARABAN_DATA_DIR``, ``SARABAN_FONT`` ...); a setting that
     cannot work raises :class:`SettingsError`."""
     env = os.environ
-    data_dir = Path(env.get("SARABAN_DATA_DIR", "data")).resolve()
+    data_dir = Path(env.get("SARABAN_DATA_DIR") or default_data_dir(env)).expanduser().resolve()
     templates_dir = Path(env.get("SARABAN_TEMPLATES_DIR", str(TEMPLATES_DIR))).resolve()
     return Settings(
         data_dir=data_dir,

@@ -548,7 +548,9 @@ def record_late_application(db: Database, settings: Settings, programme_key: str
     an owner's act with a reason, kept in the event (``late``: reason, the day the paper was received,
     who recorded it). Refused while the window is open (then the unit applies as usual) and without a
     reason. Recorded at the server's time (``at``: flows and tests only); acknowledged as :func:`apply`."""
-    reason = " ".join((reason or "").split())
+    reason = " ".join(normalise_text(reason or "").split())
+    if reason and (problem := text_problem(reason)):
+        raise ProgrammeError(f"--reason: {problem}")
     if not reason:
         raise ProgrammeError("ระบุเหตุที่รับใบสมัครนอกช่วงเวลา (--reason) / give the reason for accepting a late "
                              "application (--reason)")

@@ -32,11 +32,12 @@ def _when(at: str | None) -> datetime | None:
 
 def table(results: list[ReminderResult]) -> str:
     """The results as a plain-text table in Thai."""
+    from saraban.reports.programmes import step_text
     from thai_text import to_thai_digits
 
     head = ("หน่วยงานที่ค้าง", "ถึง", "เรื่อง", "ขั้น", "หนังสือ ที่", "อีเมล", "สถานะ")
     rows = [(f"{r.unit_name} ({r.unit_key})", r.addressee_name if r.addressee_key != r.unit_key else "(หน่วยงานเดียวกัน)",
-             KIND_NAMES.get(r.kind, r.kind), r.step, to_thai_digits(r.ref) if r.ref else "-",
+             KIND_NAMES.get(r.kind, r.kind), step_text(r.step), to_thai_digits(r.ref) if r.ref else "-",
              MAIL_NAMES.get(r.mail_status, r.mail_status) if r.status != "planned" else (r.email or "ไม่มีอีเมล"),
              STATUS_NAMES.get(r.status, r.status) + (f": {r.error}" if r.error else "")) for r in results]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
