@@ -280,16 +280,16 @@ def test_disk_full_while_stamping_numbers_nothing(tmp_path, data, monkeypatch):
     assert not received.exists() or not any(received.iterdir())
 
 
-def test_a_folder_that_cannot_be_written_says_so_in_one_line(tmp_path, data):
+def test_a_folder_that_cannot_be_written_is_found_before_the_number(tmp_path, data):
     """Root ignores chmod: a file where the letters' folder should be stands for a folder that cannot be
-    written."""
+    written. The check before numbering finds it (saraban.letters.preflight): refused, nothing numbered."""
     (data / "out").mkdir(parents=True)
     (data / "out" / "letters").write_text("not a folder", encoding="utf-8")
     result = issue(tmp_path, "เรื่องแรก")
-    assert result.exit_code == 2
-    line = one_line(result)
-    assert line.startswith("ไม่ใช่โฟลเดอร์") and "is not a folder" in line and str(data / "out" / "letters") in line
-    (data / "out" / "letters").unlink()  # the obstacle removed: the same command completes the letter's files
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "nothing was numbered" in result.output and f"{data / 'out' / 'letters'} cannot be written" in result.output
+    assert letters_in(tmp_path / "cli.db") == []
+    (data / "out" / "letters").unlink()  # the obstacle removed: the same command numbers and makes the files
     again = issue(tmp_path, "เรื่องแรก")
     assert again.exit_code == 0, again.output
     assert len(list((data / "out" / "letters").rglob("*.docx"))) == 3  # the letter and its two copies
