@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -32,21 +31,9 @@ def main() -> None:
     parser.add_argument("--no-prefect", action="store_true", help="call saraban's core directly")
     args = parser.parse_args()
 
-    shutil.rmtree(DATA, ignore_errors=True)
-    DATA.mkdir(parents=True)
-    url = args.database or f"sqlite:///{DATA / 'cascade.db'}"
-    os.environ["SARABAN_DATABASE_URL"] = url
-    if url.startswith("postgresql"):
-        from sqlalchemy import text
+    from fresh_data import fresh_data  # benchmarks/, the script's own folder
 
-        from saraban.records.db import make_engine
-        from saraban.records.models import Base
-
-        engine = make_engine(url)
-        Base.metadata.drop_all(engine)
-        with engine.begin() as c:
-            c.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        engine.dispose()
+    fresh_data(DATA, args.database, "cascade.db")
 
     from sqlalchemy import func, select
 

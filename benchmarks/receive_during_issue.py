@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import threading
@@ -40,21 +39,9 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=0.1, help="seconds between two ลงรับ")
     args = parser.parse_args()
 
-    shutil.rmtree(DATA, ignore_errors=True)
-    DATA.mkdir(parents=True)
-    url = args.database or f"sqlite:///{DATA / 'bench.db'}"
-    os.environ["SARABAN_DATABASE_URL"] = url
-    if url.startswith("postgresql"):
-        from sqlalchemy import text
+    from fresh_data import fresh_data  # benchmarks/, the script's own folder
 
-        from saraban.records.db import make_engine
-        from saraban.records.models import Base
-
-        engine = make_engine(url)
-        Base.metadata.drop_all(engine)
-        with engine.begin() as c:
-            c.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        engine.dispose()
+    url = fresh_data(DATA, args.database, "bench.db")
 
     import yaml
 
