@@ -92,6 +92,20 @@ class Receipt:
     stamped_pdf: Path | None = None
 
 
+def _longest_tracking_link(settings: Settings) -> str:
+    """A tracking link as long as any recipient's copy carries (every token has the same length)."""
+    return tracking_url(settings.base_url, "x" * TOKEN_LENGTH)
+
+
+def _preflight(spec: LetterSpec, settings: Settings, *, tracked: bool) -> None:
+    """Refuse, before any number is taken, a letter that could not be rendered (saraban.letters.preflight);
+    ``tracked``: its recipients' copies carry a tracking link."""
+    try:
+        check_renderable(spec, settings, tracking_link=_longest_tracking_link(settings) if tracked else None)
+    except NotRenderable as e:
+        raise CircularError(str(e)) from None
+
+
 def letter_folder(settings: Settings, letter: Letter, unit: Unit) -> Path:
     slug = re.sub(r"[^0-9A-Za-z.]+", "-", f"{unit.key}-{letter.year}-{'w' if letter.circular else 's'}"
                                           f"{letter.number}")
@@ -145,11 +159,7 @@ def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender
     if spec.ref is not None:
         raise SpecError(["ref: leave it out when issuing: the send register gives the number"])
     at = at_or_now(at)
-    try:
-        check_renderable(spec, settings, tracking_link=tracking_url(settings.base_url, "x" * TOKEN_LENGTH)
-                         if circular or to else None)
-    except NotRenderable as e:
-        raise CircularError(str(e)) from None
+    _preflight(spec, settings, tracked=bool(circular or to))
     spec = spec.model_copy(update={"circular": circular})
     forwards_id = forwards.id if forwards is not None else None
     if isinstance(to, str) and to:  # resolved before: the write transaction (and lock) only checks and writes
@@ -289,7 +299,7 @@ def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, p
     read what to render in a short transaction, render to files, then record the paths in another short
     one, a chunk of copies at a time. Two callers making the same letter's files queue on a file lock
     of that letter (the second then finds them made)."""
-    placeholder = placeholder_qr_png(len(tracking_url(settings.base_url, "x" * TOKEN_LENGTH)))
+    placeholder = placeholder_qr_png(len(_longest_tracking_link(settings)))
     letter_ids = list(dict.fromkeys(letter_ids))
     for letter_id in letter_ids:
         with _letter_lock(settings, letter_id):
@@ -608,10 +618,7 @@ def _forward_in(s: Session, settings: Settings, letter: str | int, unit_key: str
         found.spec, upstream_sender=upstream_sender, upstream_ref=RefNo.parse(found.ref_text),
         upstream_date=found.letter_date, unit=unit, to=describe_recipients(s, recipients),
         letter_date=at.date(), asks_to_inform=any(u.level not in LOCAL_LEVELS for u in recipients)))
-    try:
-        check_renderable(spec, settings, tracking_link=tracking_url(settings.base_url, "x" * TOKEN_LENGTH))
-    except NotRenderable as e:
-        raise CircularError(str(e)) from None
+    _preflight(spec, settings, tracked=True)
     return _issue_in(s, settings, spec.model_copy(update={"circular": True}), unit.key, recipients, actor, at,
                      d.id, None)
 

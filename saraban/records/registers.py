@@ -28,8 +28,27 @@ SERIES_NAMES = {"send": "ทะเบียนหนังสือส่ง", "
                 "receive": "ทะเบียนหนังสือรับ"}
 
 
+# What a clerk may type for a series (Thai or English), and the series it means.
+SERIES_ALIASES = {"receive": "receive", "รับ": "receive", "หนังสือรับ": "receive",
+                  "send": "send", "ส่ง": "send", "หนังสือส่ง": "send",
+                  "circular": "circular", "ว": "circular", "เวียน": "circular", "หนังสือเวียน": "circular"}
+
+
 class RegisterError(ValueError):
     pass
+
+
+def resolve_series(text: str) -> str:
+    """The series a clerk means: ``รับ`` / ``receive``, ``ส่ง`` / ``send``, ``ว`` / ``เวียน`` / ``circular``.
+
+    >>> resolve_series(" เวียน "), resolve_series("Receive")
+    ('circular', 'receive')
+    """
+    series = SERIES_ALIASES.get(" ".join(text.split()).lower())
+    if series is None:
+        raise RegisterError(f"ไม่รู้จักทะเบียน '{text}' ต้องเป็น รับ ส่ง หรือ ว / unknown register series '{text}'; "
+                            "expected receive, send or circular")
+    return series
 
 
 def take_numbers(session: Session, unit_id: int, year: int, series: str, count: int = 1) -> range:

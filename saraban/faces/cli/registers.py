@@ -14,12 +14,6 @@ from saraban.faces.cli.common import UNIT_HELP, fail
 app = typer.Typer(help="ทะเบียนหนังสือรับ / ทะเบียนหนังสือส่ง: พิมพ์เป็นตาราง / Registers: print them as tables.",
                   no_args_is_help=True, rich_markup_mode=None)
 
-#: What a clerk may type for --series (Thai or English), and the series it means.
-SERIES_NAMES = {"receive": "receive", "รับ": "receive", "หนังสือรับ": "receive",
-                "send": "send", "ส่ง": "send", "หนังสือส่ง": "send",
-                "circular": "circular", "ว": "circular", "เวียน": "circular", "หนังสือเวียน": "circular"}
-
-
 class Format(StrEnum):
     xlsx = "xlsx"
     docx = "docx"
@@ -56,18 +50,18 @@ def export(
 
     ส่งออกทะเบียนของหน่วยงาน หนึ่งชุดหนึ่งปี แล้วแสดงไฟล์ที่เขียน / Export UNIT's register of one series and
     year; print each file written. Exit code 2 when the unit, series or year is wrong."""
-    wanted = SERIES_NAMES.get(" ".join(series.split()).lower())
-    if wanted is None:
-        fail(f"ไม่รู้จักทะเบียน '{series}' ต้องเป็น รับ ส่ง หรือ ว / unknown register series '{series}'; expected "
-             "receive, send or circular")
     from saraban.faces.cli.common import unit_key
     from saraban.kernel.clock import today
     from saraban.kernel.settings import load_settings
     from saraban.records.db import open_database
-    from saraban.records.registers import RegisterError
+    from saraban.records.registers import RegisterError, resolve_series
     from saraban.reports.registers import export_register
     from thai_text import be_year
 
+    try:
+        wanted = resolve_series(series)
+    except RegisterError as e:
+        fail(str(e))
     settings = load_settings()
     year = year if year is not None else be_year(today())
     out = out if out is not None else settings.output_dir / "registers"
