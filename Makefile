@@ -5,18 +5,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SARABAN_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: demo test setup system-deps lint bench templates clean
+.PHONY: demo test setup system-deps lint bench templates clean web
 
 demo: setup
 	$(BIN)/saraban demo --out data/out/demo
 
 # The register and chain tests run on SQLite and on PostgreSQL (Debian's, started by the script).
 test: setup lint
+	@sh scripts/install-browser.sh
 	SARABAN_TEST_POSTGRES_URL="$$(sh scripts/test-postgres.sh)" $(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+# Serve the web face on the demo's data (make demo first): http://127.0.0.1:8000
+web: setup
+	$(BIN)/saraban web --demo
 
 bench: setup
 	$(BIN)/python benchmarks/render.py

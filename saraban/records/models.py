@@ -235,3 +235,66 @@ class DataFolder(Base):
 
     __tablename__ = "data_folder"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
+class User(Base):
+    """A person who works in the web face: one office, one role (saraban.accounts.roles).
+
+    ``session_version`` is carried in the signed session cookie: disabling the account or resetting its
+    password raises it, which ends every session of that person at once (on every worker)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # clerk | head | staff | admin
+    password_hash: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
+    locked_until: Mapped[datetime | None] = mapped_column(ThaiTime)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    email: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(ThaiTime)
+    password_changed_at: Mapped[datetime] = mapped_column(ThaiTime)
+
+
+class LoginFailure(Base):
+    """One failed login, by client address: the throttle counts them across every worker."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_address", "address", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(ThaiTime)
+    address: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64))
+
+
+class Draft(Base):
+    """A letter written on the web before it is numbered: a draft of the office, approved by its head,
+    then issued (``letter_id``) exactly once."""
+
+    __tablename__ = "drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    spec: Mapped[dict] = mapped_column(JSON)  # the letter spec's fields as the form gave them
+    to_text: Mapped[str] = mapped_column(Text)  # recipients: unit keys or a selector, as on the CLI
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | submitted | approved | issued
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(ThaiTime)
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(ThaiTime)
+    updated_at: Mapped[datetime] = mapped_column(ThaiTime)
+
+
+class Assignment(Base):
+    """A received letter given to a member of staff (เจ้าหน้าที่) of the office to read and act on."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("delivery_id", "user_id", name="uq_assignment"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(ThaiTime)

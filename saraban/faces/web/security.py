@@ -1,0 +1,58 @@
+"""Sessions, CSRF and the client's address.
+
+The session is Starlette's signed cookie (itsdangerous, HttpOnly, SameSite=Lax, Secure when the base URL is
+https) holding the account id, its session version and the CSRF token. Every request that is not a read
+(``GET``/``HEAD``/``OPTIONS``) must carry that token, as the form field ``csrf`` or the header
+``X-CSRF-Token`` (htmx sends it): the check is a dependency of the whole app, so a new route has it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from fastapi import HTTPException, Request
+
+from saraban.chain.tracking import secret_key
+from saraban.kernel.settings import Settings
+
+SESSION_COOKIE = "saraban_session"
+SESSION_HOURS = 10  # a working day
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_secret(settings: Settings) -> str:
+    """The session-signing key, derived from the office's secret (never the same key as the tracking links)."""
+    return hmac.new(secret_key(settings), b"saraban web session", hashlib.sha256).hexdigest()
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (made on first use)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+class CsrfRefused(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(403, "แบบฟอร์มหมดอายุหรือไม่ได้มาจากหน้านี้ กรุณาเปิดหน้าใหม่แล้วลองอีกครั้ง / the form has expired "
+                              "or did not come from this site (CSRF); reload the page and try again")
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse (403) a request that changes something without the session's CSRF token."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    given = request.headers.get("x-csrf-token")
+    if given is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        given = (await request.form()).get("csrf")
+    if not expected or not isinstance(given, str) or not hmac.compare_digest(expected, given):
+        raise CsrfRefused()
+
+
+def client_address(request: Request) -> str:
+    return (request.client.host if request.client else None) or "unknown"

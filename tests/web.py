@@ -1,0 +1,104 @@
+"""The web tests' world: offices of the chain with accounts of every role, an app over a fresh database,
+and a client logged in as one person (FastAPI's TestClient: the real app in-process, cookies and all).
+
+Use the ``web`` fixture (SQLite and PostgreSQL): ``web.client("krabi.clerk")`` is logged in;
+``web.circular()`` issues the department's circular to Krabi's and Phuket's offices."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from saraban.kernel.settings import Settings
+from saraban.records.db import Database
+from tests.dbs import KINDS, circular_spec, database_param, fresh_database
+
+PASSWORD = "ทดสอบ-password-1234"
+# username: (unit key, role). Phuket's people are the foreign office of every authority test.
+ACCOUNTS = {
+    "dept.clerk": ("dla.env.2", "clerk"),
+    "dept.head": ("dla.env.2", "head"),
+    "krabi.clerk": ("prov.81", "clerk"),
+    "krabi.head": ("prov.81", "head"),
+    "krabi.staff": ("prov.81", "staff"),
+    "krabi.admin": ("prov.81", "admin"),
+    "mueang.clerk": ("amphoe.8101", "clerk"),
+    "town.clerk": ("muni.8101.krabi", "clerk"),
+    "phuket.clerk": ("prov.83", "clerk"),
+    "phuket.head": ("prov.83", "head"),
+    "phuket.staff": ("prov.83", "staff"),
+    "phuket.admin": ("prov.83", "admin"),
+}
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def add_accounts(db: Database, accounts: dict[str, tuple[str, str]] = ACCOUNTS) -> None:
+    from saraban.accounts.users import NewUser, import_users
+
+    import_users(db, [NewUser(username=name, display_name=f"คุณ{name}", unit=unit, role=role, password=PASSWORD)
+                      for name, (unit, role) in accounts.items()], actor="test")
+
+
+class WebClient:
+    """A browser of one person: cookies kept, the CSRF token of the session sent with every form."""
+
+    def __init__(self, app, username: str | None = None) -> None:
+        self.http = TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False,
+                               follow_redirects=False)
+        self.csrf = ""
+        if username:
+            self.login(username)
+
+    def login(self, username: str, password: str = PASSWORD):
+        page = self.http.get("/login")  # the session's CSRF token (a logged-in session is sent on: keeps its own)
+        if found := CSRF.search(page.text):
+            self.csrf = found[1]
+        response = self.http.post("/login", data={"username": username, "password": password, "csrf": self.csrf})
+        assert response.status_code == 303, response.text
+        return response
+
+    def get(self, path: str, **kw):
+        return self.http.get(path, **kw)
+
+    def post(self, path: str, data: dict | None = None, *, csrf: bool = True, **kw):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf", self.csrf)
+        return self.http.post(path, data=data, **kw)
+
+
+@dataclass
+class WebWorld:
+    db: Database
+    settings: Settings
+    app: object
+
+    def client(self, username: str | None = None) -> WebClient:
+        return WebClient(self.app, username)
+
+    def circular(self, to: str = "prov.81,prov.83", **changes):
+        """The department's circular issued (by dept.clerk) to ``to``: its Issued."""
+        from saraban.chain.circulars import issue_circular
+
+        return issue_circular(self.db, self.settings, circular_spec(**changes), sender_key="dla.env.2", to=to,
+                              actor="dept.clerk")
+
+
+@pytest.fixture(name="web", params=[database_param(k) for k in KINDS])
+def web_world(request, tmp_path: Path, monkeypatch, data_dir) -> WebWorld:
+    """An app over a fresh database (SQLite, PostgreSQL) with the directory and the accounts of ACCOUNTS."""
+    from saraban.directory.skeleton import ensure_directory
+    from saraban.faces.web.app import create_app
+    from saraban.kernel.settings import load_settings
+
+    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "data"))
+    settings = load_settings()
+    db = fresh_database(request.param, tmp_path)
+    ensure_directory(db)
+    add_accounts(db)
+    yield WebWorld(db=db, settings=settings, app=create_app(settings, db))
+    db.engine.dispose()
