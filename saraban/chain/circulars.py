@@ -146,7 +146,7 @@ def _recipients(session: Session, to: str | Sequence[Unit], sender: Unit) -> lis
 def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender_key: str,
                    to: str | Sequence[Unit] | None, actor: str = "saraban", at: datetime | None = None,
                    forwards: Delivery | None = None, circular: bool = True,
-                   date_reason: str | None = None) -> Issued:
+                   date_reason: str | None = None, files: bool = True) -> Issued:
     """Number a circular in the sender's ว series (an ordinary letter, ``circular=False``, in its send
     series), record it in the send register, make one delivery per recipient, then render the letter and
     every recipient's copy. An ordinary letter may go to no unit of the directory (``to=None``: a letter
@@ -155,7 +155,8 @@ def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender
     The number is of the register of ``at``'s year (the moment it is taken, now unless a flow simulates
     the clock); a letter dated more than MAX_DATE_DRIFT_DAYS from that day needs ``date_reason`` (kept in
     the event and the register line's note). Whatever would stop the letter being rendered is refused
-    before any number is taken (saraban.letters.preflight)."""
+    before any number is taken (saraban.letters.preflight). ``files=False``: the caller makes the files
+    (``make_files``; the web face does it in the background and shows the progress)."""
     if spec.ref is not None:
         raise SpecError(["ref: leave it out when issuing: the send register gives the number"])
     at = at_or_now(at)
@@ -167,7 +168,8 @@ def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender
             to = select_units(s, to)
     issued = _exactly_once(db, lambda s: _issue_in(s, settings, spec, sender_key, to, actor, at, forwards_id,
                                                    date_reason))
-    make_files(db, settings, [issued.letter_id])
+    if files:
+        make_files(db, settings, [issued.letter_id])
     return issued
 
 
@@ -580,14 +582,15 @@ def _refuse_cancelled(s: Session, letter: Letter, act: str) -> None:
 
 
 def forward(db: Database, settings: Settings, letter: str | int, unit_key: str, to: str | None = None, *,
-            actor: str = "saraban", at: datetime | None = None) -> Issued:
+            actor: str = "saraban", at: datetime | None = None, files: bool = True) -> Issued:
     """The unit's own circular carrying a received one on to ``to`` (default: the next hop of the chain).
 
     One transaction: the delivery is locked first, so callers forwarding it at once queue, and the late
     ones find the letter the first made (``new=False``)."""
     at = at_or_now(at)
     issued = _exactly_once(db, lambda s: _forward_in(s, settings, letter, unit_key, to, actor, at))
-    make_files(db, settings, [issued.letter_id])
+    if files:
+        make_files(db, settings, [issued.letter_id])
     return issued
 
 

@@ -22,7 +22,7 @@ from saraban.records.db import Database, open_database
 from saraban.records.events import acting_via
 
 # The page groups, in the order of the menu; each module has a ``router``.
-ROUTE_MODULES = ("auth", "home", "inbox", "tracking", "forward", "drafts", "follow", "registers", "users")
+ROUTE_MODULES = ("auth", "home", "inbox", "tracking", "forward", "drafts", "sent", "follow", "registers", "users")
 
 
 class WebOrigin:
