@@ -77,3 +77,26 @@ def test_disabling_or_resetting_ends_open_sessions(web) -> None:
 def test_an_unknown_address_is_a_thai_404_page(web) -> None:
     page = web.client("krabi.clerk").get("/no/such/page")
     assert page.status_code == 404 and "ไม่พบหน้านี้" in page.text and "Traceback" not in page.text
+
+
+def test_pages_are_not_framed_cached_or_sniffed(web) -> None:
+    page = web.client("krabi.clerk").get("/")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    font = web.client().get("/fonts/Sarabun-Regular.ttf")
+    assert font.status_code == 200 and len(font.content) > 10_000 and "cache-control" not in font.headers
+    assert web.client().get("/static/htmx.min.js").status_code == 200
+
+
+def test_many_failures_from_one_address_are_throttled_for_every_account(web) -> None:
+    from saraban.accounts.users import MAX_ADDRESS_FAILURES
+
+    client = web.client()
+    client.csrf = CSRF.search(client.get("/login").text)[1]
+    names = ["krabi.clerk", "krabi.head", "krabi.staff", "krabi.admin", "dept.clerk", "dept.head"]
+    for i in range(MAX_ADDRESS_FAILURES):
+        client.post("/login", {"username": names[i % len(names)], "password": f"guess-number-{i}"})
+    page = client.post("/login", {"username": "town.clerk", "password": PASSWORD})
+    assert page.status_code == 429 and "หลายครั้ง" in page.text

@@ -206,7 +206,9 @@ def reset_password(db: Database, username: str, password: str | None = None, *, 
 
 
 def _address_failures(session: Session, address: str, at: datetime) -> int:
+    """The address's failures within the window (older ones of the address are dropped: they count for nothing)."""
     since = at - timedelta(minutes=ADDRESS_WINDOW_MINUTES)
+    session.execute(delete(LoginFailure).where(LoginFailure.address == address, LoginFailure.at <= since))
     return session.scalar(select(func.count()).select_from(LoginFailure)
                           .where(LoginFailure.address == address, LoginFailure.at > since)) or 0
 
@@ -281,15 +283,6 @@ def session_user(db: Database, user_id: int, session_version: int) -> User | Non
     return user
 
 
-def forget_old_failures(db: Database, at: datetime | None = None) -> int:
-    """Drop address failures older than the throttle's window (they count for nothing any more)."""
-    at = at_or_now(at)
-    with db.transaction() as s:
-        result = s.execute(delete(LoginFailure).where(
-            LoginFailure.at < at - timedelta(minutes=ADDRESS_WINDOW_MINUTES)))
-        return result.rowcount or 0
-
-
 def office_users(session: Session, unit_id: int) -> list[User]:
     return list(session.scalars(select(User).where(User.unit_id == unit_id).order_by(User.username)))
 
@@ -299,5 +292,5 @@ def role_name(role: str) -> str:
 
 
 __all__ = ["AccountError", "LoginRefused", "NewUser", "actor_of", "add_user", "authenticate", "disable_user",
-           "forget_old_failures", "import_users", "office_users", "read_users_csv", "reset_password", "role_name",
+           "import_users", "office_users", "read_users_csv", "reset_password", "role_name",
            "session_user"]

@@ -40,6 +40,37 @@ class WebOrigin:
             await self.app(scope, receive, send)
 
 
+# No framing (clickjacking), no sniffing, no referrer to other sites (tracking links carry tokens), forms and
+# scripts only from here; pages of an office are not kept in shared caches.
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy", b"frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"),
+]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(SECURITY_HEADERS)
+                if not scope["path"].startswith(("/static/", "/fonts/")):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """The app over ``settings``' data (the environment's by default) and ``db`` (opened from them)."""
     from saraban.directory.skeleton import ensure_directory
@@ -61,6 +92,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                        max_age=SESSION_HOURS * 3600, same_site="lax",
                        https_only=settings.base_url.startswith("https://"))
     app.add_middleware(WebOrigin)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
