@@ -21,7 +21,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -38,9 +38,9 @@ from saraban.chain.numbering import LetterDateError, check_letter_date, register
 from saraban.chain.tracking import TOKEN_LENGTH, new_token, secret_key, tracking_url
 from saraban.directory.levels import LOCAL_LEVELS, DirectoryError
 from saraban.directory.selectors import select_units
-from saraban.directory.units import get_unit
+from saraban.directory.units import descendants, get_unit
 from saraban.kernel.clock import at_or_now
-from saraban.kernel.files import make_folder, write_new
+from saraban.kernel.files import IssuedFileError, make_folder, write_new
 from saraban.kernel.settings import Settings
 from saraban.kernel.text_input import TextInputError, clean_text, normalise_text, text_problem
 from saraban.letters.paper.copies import CopyMaker
@@ -294,8 +294,9 @@ def _record_issue(s: Session, settings: Settings, spec: LetterSpec, spec_hash: s
 
 
 def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, pdf: bool = False) -> None:
-    """Render what is missing: each letter's master .docx (with a placeholder tracking QR), each
-    recipient's copy (its own tracking QR); with ``pdf``, the PDFs too, one LibreOffice run for all.
+    """Render what is missing: each letter's own file copy (letter.docx: what the sender keeps, no tracking
+    QR), each recipient's copy (its own tracking QR, made from a master carrying a placeholder QR); with
+    ``pdf``, the PDFs too (the file copy's and the master's, ``master.pdf``), one LibreOffice run for all.
 
     No write transaction is open while rendering (SQLite's write lock would stop every ลงรับ meanwhile):
     read what to render in a short transaction, render to files, then record the paths in another short
@@ -305,9 +306,9 @@ def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, p
     letter_ids = list(dict.fromkeys(letter_ids))
     for letter_id in letter_ids:
         with _letter_lock(settings, letter_id):
-            _make_master(db, settings, letter_id, placeholder)
+            _make_master(db, settings, letter_id)
     if pdf:
-        _make_pdfs(db, settings, letter_ids)
+        _make_pdfs(db, settings, letter_ids, placeholder)
     for letter_id in letter_ids:
         with _letter_lock(settings, letter_id):
             _make_copies(db, settings, letter_id, placeholder)
@@ -326,23 +327,44 @@ def _letter_lock(settings: Settings, letter_id: int) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _make_master(db: Database, settings: Settings, letter_id: int, placeholder: bytes) -> None:
+def _make_master(db: Database, settings: Settings, letter_id: int) -> None:
+    """The sender's own file copy (letter.docx): the letter without any tracking QR code or its caption."""
     with db.reading() as s:
         letter = s.get(Letter, letter_id)
         if _made(letter.docx_path):
             return
         folder = letter_folder(settings, letter, s.get(Unit, letter.unit_id))
         spec = parse_spec(letter.spec)
-    master = make_folder(folder) / "letter.docx"
-    write_new(master, renderer_for(settings).render(spec, tracking_png=placeholder))
+    own = make_folder(folder) / "letter.docx"
+    write_new(own, renderer_for(settings).render(spec))
     with db.transaction() as s:
-        s.execute(update(Letter).where(Letter.id == letter_id).values(docx_path=str(master), pdf_path=None))
+        s.execute(update(Letter).where(Letter.id == letter_id).values(docx_path=str(own), pdf_path=None))
 
 
-def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int]) -> None:
+def _tracked_master(settings: Settings, spec: LetterSpec, placeholder: bytes) -> bytes:
+    """The master of the recipients' copies: the letter with a placeholder tracking QR (and its caption) that
+    each copy swaps for its own. Rendering is deterministic, so it is made again whenever it is needed."""
+    return renderer_for(settings).render(spec, tracking_png=placeholder)
+
+
+def _master_pdf(docx_path: str) -> Path:
+    """The PDF master of the recipients' copies, kept beside the file copy (not a copy anyone is sent)."""
+    return Path(docx_path).with_name("master.pdf")
+
+
+def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int], placeholder: bytes) -> None:
+    """The file copy's PDF of each letter, and the PDF master of the recipients' copies of each letter that
+    has recipients: all in one LibreOffice run."""
     with db.reading() as s:
-        todo = [(x.id, Path(x.docx_path)) for x in _rows_by_id(s, Letter, letter_ids) if not _made(x.pdf_path)]
-    _pdfs_beside([docx for _, docx in todo], settings)
+        letters = [x for x in _rows_by_id(s, Letter, letter_ids) if _made(x.docx_path)]
+        todo = [(x.id, Path(x.docx_path)) for x in letters if not _made(x.pdf_path)]
+        sent = {i for start in range(0, len(letter_ids), CHUNK) for i in s.scalars(
+            select(Delivery.letter_id).where(Delivery.letter_id.in_(letter_ids[start:start + CHUNK])).distinct())}
+        masters = [(x.docx_path, parse_spec(x.spec)) for x in letters
+                   if x.id in sent and not _master_pdf(x.docx_path).exists()]
+    jobs: list[tuple[Path | bytes, Path]] = [(docx, docx.with_suffix(".pdf")) for _, docx in todo]
+    jobs += [(_tracked_master(settings, spec, placeholder), _master_pdf(docx)) for docx, spec in masters]
+    _pdfs_of(jobs, settings)
     if todo:
         with db.transaction() as s:
             s.execute(update(Letter), [{"id": i, "pdf_path": str(docx.with_suffix(".pdf"))} for i, docx in todo])
@@ -358,27 +380,33 @@ def _made(path: str | None) -> bool:
     return bool(path) and Path(path).exists()
 
 
-def _pdfs_beside(docx_files: list[Path], settings: Settings) -> None:
-    """Convert each .docx to a PDF beside it, all in one LibreOffice run (LibreOffice writes every output
-    of a run into one folder, named after the file it read, which would make every letter.docx collide:
-    convert hard links (or copies) with unique names in a staging folder, then move the PDFs)."""
-    # A PDF already beside its .docx was put there whole (write_new) from that same .docx by a run that
-    # stopped before recording it: keep it (LibreOffice would not make the same bytes twice).
-    docx_files = [f for f in docx_files if not f.with_suffix(".pdf").exists()]
-    if not docx_files:
+def _pdfs_of(jobs: list[tuple[Path | bytes, Path]], settings: Settings) -> None:
+    """Convert each .docx (a file, or its bytes) to the PDF named beside it, all in one LibreOffice run
+    (LibreOffice writes every output of a run into one folder, named after the file it read, which would
+    make every letter.docx collide: convert hard links (or copies) with unique names in a staging folder,
+    then move the PDFs)."""
+    # A PDF already in place was put there whole (write_new) from that same .docx by a run that stopped
+    # before recording it: keep it (LibreOffice would not make the same bytes twice).
+    jobs = [(source, target) for source, target in jobs if not target.exists()]
+    if not jobs:
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix="pdf-") as tmp:
         links = []
-        for i, f in enumerate(docx_files):
+        for i, (source, _) in enumerate(jobs):
             link = Path(tmp) / f"{i:06d}.docx"
-            try:
-                os.link(f, link)
-            except OSError:  # another file system
-                shutil.copyfile(f, link)
+            if isinstance(source, bytes):
+                link.write_bytes(source)
+            else:
+                try:
+                    os.link(source, link)
+                except OSError:  # another file system
+                    shutil.copyfile(source, link)
             links.append(link)
-        for made, original in zip(docx_to_pdf(links, Path(tmp) / "out", settings), docx_files, strict=True):
-            write_new(original.with_suffix(".pdf"), made.read_bytes())
+        for made, (_, target) in zip(docx_to_pdf(links, Path(tmp) / "out", settings), jobs, strict=True):
+            # A concurrent run (two clerks' ลงรับ at once) put it there meanwhile, from the same .docx: keep it.
+            with suppress(IssuedFileError):
+                write_new(target, made.read_bytes())
 
 
 def _make_copies(db: Database, settings: Settings, letter_id: int, placeholder: bytes) -> None:
@@ -386,16 +414,17 @@ def _make_copies(db: Database, settings: Settings, letter_id: int, placeholder: 
     stops half-way keeps what it recorded; the next run makes the rest)."""
     with db.reading() as s:
         letter = s.get(Letter, letter_id)
-        docx_path, pdf_path = letter.docx_path, letter.pdf_path
+        docx_path, pdf_path, spec = letter.docx_path, letter.pdf_path, letter.spec
         rows = s.execute(select(Delivery.id, Delivery.token, Delivery.docx_path, Delivery.pdf_path,
                                 Delivery.received_at, Unit.key).join(Unit, Unit.id == Delivery.unit_id)
                          .where(Delivery.letter_id == letter_id).order_by(Delivery.id)).all()
     need_docx = [r for r in rows if not _made(r.docx_path)]
-    master_pdf = Path(pdf_path) if _made(pdf_path) else None
+    master_pdf = _master_pdf(docx_path) if _made(pdf_path) and _master_pdf(docx_path).exists() else None
     need_pdf = [r for r in rows if master_pdf and not _made(r.pdf_path)]
     if not need_docx and not need_pdf:
         return
-    maker = CopyMaker(Path(docx_path).read_bytes(), master_pdf.read_bytes() if master_pdf else None, placeholder)
+    maker = CopyMaker(_tracked_master(settings, parse_spec(spec), placeholder),
+                      master_pdf.read_bytes() if master_pdf else None, placeholder)
     folder = make_folder(Path(docx_path).parent / "copies")
     for start in range(0, len(need_docx), CHUNK):
         made = []
@@ -581,26 +610,54 @@ def _refuse_cancelled(s: Session, letter: Letter, act: str) -> None:
         raise CircularError(cancelled_message(letter, cancellation, act))
 
 
-def forward(db: Database, settings: Settings, letter: str | int, unit_key: str, to: str | None = None, *,
+class RecipientsError(CircularError):
+    """The recipients chosen for a forwarding letter are refused (none, or not below the unit)."""
+
+
+def forward(db: Database, settings: Settings, letter: str | int, unit_key: str,
+            to: str | Sequence[Unit] | None = None, *, subject: str | None = None, body: Sequence[str] | None = None,
             actor: str = "saraban", at: datetime | None = None, files: bool = True) -> Issued:
-    """The unit's own circular carrying a received one on to ``to`` (default: the next hop of the chain).
+    """The unit's own circular carrying a received one on to ``to``: a selector (as on the command line) or
+    the units chosen, all below the unit (default: the next hop of the chain). ``subject`` and ``body``:
+    the forwarding letter's text as edited (default: saraban.chain.distribution.forward_spec's).
 
     One transaction: the delivery is locked first, so callers forwarding it at once queue, and the late
-    ones find the letter the first made (``new=False``)."""
+    ones find the letter the first made (``new=False``, whatever they chose)."""
     at = at_or_now(at)
-    issued = _exactly_once(db, lambda s: _forward_in(s, settings, letter, unit_key, to, actor, at))
+    issued = _exactly_once(db, lambda s: _forward_in(s, settings, letter, unit_key, to, actor, at, subject, body))
     if files:
         make_files(db, settings, [issued.letter_id])
     return issued
 
 
-def _forward_in(s: Session, settings: Settings, letter: str | int, unit_key: str, to: str | None, actor: str,
-                at: datetime) -> Issued:
+def forward_draft(db: Database, settings: Settings, letter: str | int, unit_key: str,
+                  to: str | Sequence[Unit] | None = None, *, subject: str | None = None,
+                  body: Sequence[str] | None = None, at: datetime | None = None) -> LetterSpec:
+    """The forwarding letter :func:`forward` would number now, refused for the same reasons, with nothing
+    numbered (the web face previews it). Forwarded already: refused, naming the letter that did it."""
+    at = at_or_now(at)
+    with db.reading() as s:
+        found, unit, d = _delivery_to_forward(s, letter, unit_key, lock=False)
+        if d.forwarded_letter_id is not None:
+            done = s.get(Letter, d.forwarded_letter_id)
+            raise CircularError(f"{unit.name} ส่งต่อหนังสือนี้แล้ว ด้วยหนังสือ ที่ {done.ref_text} / {unit.name} has "
+                                f"forwarded it already, by ที่ {done.ref_text}")
+        spec = _forwarding_spec(s, found, unit, _forward_recipients(s, unit, to), at, subject, body)
+    _preflight(spec, settings, tracked=True)
+    return spec
+
+
+def _delivery_to_forward(s: Session, letter: str | int, unit_key: str, *,
+                         lock: bool = True) -> tuple[Letter, Unit, Delivery]:
+    """The letter, the unit and its delivery, when the unit may forward it: sent to it, received, not
+    cancelled. ``lock``: the delivery's row is locked first (PostgreSQL), so forwarders queue."""
     found = find_letter(s, letter)
     _refuse_cancelled(s, found, "forwarded")
     unit = get_unit(s, unit_key)
-    d = s.scalar(select(Delivery).where(Delivery.letter_id == found.id, Delivery.unit_id == unit.id)
-                 .with_for_update(key_share=True).execution_options(populate_existing=True))
+    query = select(Delivery).where(Delivery.letter_id == found.id, Delivery.unit_id == unit.id)
+    if lock:
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+    d = s.scalar(query)
     if d is None:
         raise CircularError(f"หนังสือ ที่ {found.ref_text} ไม่ได้ส่งถึง{unit.name} ส่งต่อได้เฉพาะหนังสือที่ได้รับ / "
                             f"ที่ {found.ref_text} was not sent to {unit.name}: only what a unit has "
@@ -609,18 +666,55 @@ def _forward_in(s: Session, settings: Settings, letter: str | int, unit_key: str
         raise CircularError(f"{unit.name} ยังไม่ได้ลงรับหนังสือ ที่ {found.ref_text} ต้องลงรับก่อนส่งต่อ / "
                             f"{unit.name} has not received ที่ {found.ref_text} yet: receive it first "
                             f"(saraban receive {found.id} --unit {unit.key})")
+    return found, unit, d
+
+
+def _forward_recipients(s: Session, unit: Unit, to: str | Sequence[Unit] | None) -> list[Unit]:
+    """Whom the unit forwards to: the next hop of the chain (``to`` None or ""), else the units of a selector
+    or those given; only units below it (a province forwards within its province, not to its neighbour)."""
+    if to is None or (isinstance(to, str) and not to.strip()):
+        recipients = chain_recipients(s, unit)
+        if not recipients:
+            raise RecipientsError(f"{unit.name} ไม่มีหน่วยงานในสังกัดที่จะส่งต่อ / {unit.name} has no one to forward "
+                                  "to (no units below it in the directory)")
+        return recipients
+    if isinstance(to, str):
+        chosen = select_units(s, to)
+    else:
+        ids = list({u.id for u in to})
+        chosen = [u for i in range(0, len(ids), CHUNK)
+                  for u in s.scalars(select(Unit).where(Unit.id.in_(ids[i:i + CHUNK])))]
+    chosen = sorted((u for u in chosen if u.id != unit.id), key=lambda u: u.key)
+    if not chosen:
+        raise RecipientsError("ไม่ได้เลือกผู้รับ เลือกหน่วยงานที่จะส่งต่ออย่างน้อยหนึ่งแห่ง / no recipients: choose at "
+                              "least one unit to forward to")
+    below = {u.id for u in descendants(s, unit)}
+    outside = [u for u in chosen if u.id not in below]
+    if outside:
+        names = ", ".join(f"{u.name} ({u.key})" for u in outside[:5]) + (" ..." if len(outside) > 5 else "")
+        raise RecipientsError(f"{unit.name} ส่งต่อได้เฉพาะหน่วยงานในสังกัด: {names} ไม่อยู่ในสังกัด / {unit.name} "
+                              f"forwards only to units below it; {len(outside)} chosen are not: {names}")
+    return chosen
+
+
+def _forwarding_spec(s: Session, found: Letter, unit: Unit, recipients: list[Unit], at: datetime,
+                     subject: str | None, body: Sequence[str] | None) -> LetterSpec:
+    upstream_sender = s.get(Unit, found.unit_id).printed_sender
+    return parse_spec(forward_spec(
+        found.spec, upstream_sender=upstream_sender, upstream_ref=RefNo.parse(found.ref_text),
+        upstream_date=found.letter_date, unit=unit, to=describe_recipients(s, recipients),
+        letter_date=at.date(), asks_to_inform=any(u.level not in LOCAL_LEVELS for u in recipients),
+        subject=subject, body=body))
+
+
+def _forward_in(s: Session, settings: Settings, letter: str | int, unit_key: str, to: str | Sequence[Unit] | None,
+                actor: str, at: datetime, subject: str | None = None, body: Sequence[str] | None = None) -> Issued:
+    found, unit, d = _delivery_to_forward(s, letter, unit_key)
     if d.forwarded_letter_id is not None:
         done = s.get(Letter, d.forwarded_letter_id)
         return Issued(done.id, done.ref_text, _count_deliveries(s, done.id), new=False)
-    recipients = select_units(s, to) if to else chain_recipients(s, unit)
-    if not recipients:
-        raise CircularError(f"{unit.name} ไม่มีหน่วยงานในสังกัดที่จะส่งต่อ / {unit.name} has no one to forward to "
-                            "(no units below it in the directory)")
-    upstream_sender = s.get(Unit, found.unit_id).printed_sender
-    spec = parse_spec(forward_spec(
-        found.spec, upstream_sender=upstream_sender, upstream_ref=RefNo.parse(found.ref_text),
-        upstream_date=found.letter_date, unit=unit, to=describe_recipients(s, recipients),
-        letter_date=at.date(), asks_to_inform=any(u.level not in LOCAL_LEVELS for u in recipients)))
+    recipients = _forward_recipients(s, unit, to)
+    spec = _forwarding_spec(s, found, unit, recipients, at, subject, body)
     _preflight(spec, settings, tracked=True)
     return _issue_in(s, settings, spec.model_copy(update={"circular": True}), unit.key, recipients, actor, at,
                      d.id, None)
@@ -686,5 +780,6 @@ def recipients_of(db: Database, letter: str | int) -> list[str]:
                               .where(Delivery.letter_id == found.id).order_by(Unit.key)))
 
 
-__all__ = ["CircularError", "DirectoryError", "Issued", "Receipt", "cancel_letter", "carry_down", "find_letter",
-           "forward", "issue_circular", "make_files", "receive", "receive_incoming", "receive_many", "recipients_of"]
+__all__ = ["CircularError", "DirectoryError", "Issued", "Receipt", "RecipientsError", "cancel_letter", "carry_down",
+           "find_letter", "forward", "forward_draft", "issue_circular", "make_files", "receive", "receive_incoming",
+           "receive_many", "recipients_of"]

@@ -58,10 +58,12 @@ def describe_recipients(session: Session, units: Sequence[Unit]) -> str:
 
 def forward_spec(upstream: dict[str, Any], *, upstream_sender: str, upstream_ref: RefNo,
                  upstream_date: date, unit: Unit, to: str, letter_date: date,
-                 asks_to_inform: bool) -> dict[str, Any]:
+                 asks_to_inform: bool, subject: str | None = None,
+                 body: Sequence[str] | None = None) -> dict[str, Any]:
     """The spec of a unit's own circular that carries a received one on (field-examples §1.4):
     "ด้วย<unit>ได้รับแจ้งจาก<upstream> ..." citing the upstream number and date, with the same handbook
-    QR codes and enclosures."""
+    QR codes and enclosures. ``subject`` and ``body``: the text as the clerk edited it (the web form
+    starts from this one), used as given; the spec's validation judges it."""
     me = unit.printed_sender
     cited = (f"ตามหนังสือ{upstream_sender} ที่ {upstream_ref.format('arabic')} "
              f"ลงวันที่ {format_thai_date(upstream_date, digits='arabic')}")
@@ -81,12 +83,12 @@ def forward_spec(upstream: dict[str, Any], *, upstream_sender: str, upstream_ref
         "date": letter_date.isoformat(),
         "sender": {"name": me, **({"address": unit.address} if unit.address else {})},
         "to": to,
-        "subject": gist,
+        "subject": gist if subject is None else subject,
         "enclosures": list(upstream.get("enclosures", [])),
         "body": [
             f"ด้วย{me}ได้รับแจ้งจาก{upstream_sender} {cited} เรื่อง {gist}",
             f"{me}พิจารณาแล้ว {ask} {details}",
-        ],
+        ] if body is None else list(body),
         "owner": owner,
         "qr": list(upstream.get("qr", [])),
         "digits": upstream.get("digits", "thai"),
