@@ -221,12 +221,14 @@ def _receipt_text(session: Session, delivery: Delivery, unit: Unit, addressee: U
     body = [f"ตามที่ {sender.printed_sender} ได้มีหนังสือ ที่ {_ref(letter)} ลงวันที่ "
             f"{format_thai_date(letter.letter_date)} เรื่อง {letter.subject} ถึง{unit.name} ทางระบบสารบรรณ"
             f"อิเล็กทรอนิกส์ เมื่อวันที่ {format_thai_date(as_thai(delivery.sent_at).date())} นั้น"]
+    # A reminder made by hand the day the letter went (remind_now, step after-0d) counts no days.
+    late = f"บัดนี้ล่วงเลยมาแล้วไม่น้อยกว่า {n} วัน " if n else "บัดนี้"
     if addressee.id == unit.id:
-        body.append(f"บัดนี้ล่วงเลยมาแล้วไม่น้อยกว่า {n} วัน ยังไม่ได้รับการลงรับหนังสือดังกล่าวจาก{unit.name} "
+        body.append(f"{late}ยังไม่ได้รับการลงรับหนังสือดังกล่าวจาก{unit.name} "
                     f"จึงขอให้ลงรับหนังสือดังกล่าว (สแกน QR Code ท้ายหนังสือฉบับเดิม) และดำเนินการในส่วนที่เกี่ยวข้อง "
                     f"ภายในวันที่ {by}")
     else:
-        body.append(f"บัดนี้ล่วงเลยมาแล้วไม่น้อยกว่า {n} วัน {unit.name} ซึ่งอยู่ในความรับผิดชอบของ{addressee.name} "
+        body.append(f"{late}{unit.name} ซึ่งอยู่ในความรับผิดชอบของ{addressee.name} "
                     f"ยังไม่ได้ลงรับหนังสือดังกล่าว จึงขอให้{addressee.name}ติดตามและแจ้งให้{unit.name}"
                     f"ลงรับหนังสือดังกล่าว ภายในวันที่ {by}")
     return sender, subject, body, _owner(letter.spec.get("owner") if isinstance(letter.spec, dict) else None,
@@ -523,6 +525,51 @@ def make_reminders(db: Database, settings: Settings, at: datetime | None = None,
     return results
 
 
+def remind_now(db: Database, settings: Settings, letter_id: int, *, actor: str = "saraban",
+               at: datetime | None = None, policy: ReminderPolicy | None = None) -> list[ReminderResult]:
+    """ทวงถาม now (a clerk's button): a receipt reminder to each of the letter's own recipients that has not
+    received it, without waiting for the policy's days. Only the letter's own recipients: the units further
+    down were sent the letters of other offices, whose reminders are theirs to make.
+
+    The step is the whole days since the delivery was sent (``after-0d`` the same day), and it goes through
+    the same claim as the daily run (one reminder per kind, delivery, unit and step): pressing again the
+    same day makes nothing new (status ``already``, or ``completed`` when an e-mail is still to go), and no
+    step is made that the daily run has made or passed. A letter that is itself a reminder or an
+    acknowledgement, or that was cancelled, is not reminded of (as in ``due_reminders``): no results."""
+    at = at_or_now(at)
+    policy = policy or ReminderPolicy()
+    with _exclusive(db):
+        with db.transaction() as s:
+            letter = s.get(Letter, letter_id)
+            if letter is None:
+                raise ReminderError(f"ไม่พบหนังสือหมายเลข {letter_id} / no letter with id {letter_id}")
+            excluded = (s.scalar(select(Reminder.id).where(Reminder.letter_id == letter_id).limit(1))
+                        or s.scalar(select(Application.id).where(Application.ack_letter_id == letter_id).limit(1))
+                        or s.scalar(select(RegisterEntry.id).where(RegisterEntry.letter_id == letter_id,
+                                                                   RegisterEntry.cancels_id.is_not(None)).limit(1)))
+            rows = [] if excluded else s.execute(
+                select(Delivery, Unit).join(Unit, Unit.id == Delivery.unit_id)
+                .where(Delivery.letter_id == letter_id, owes_receipt(Delivery), Delivery.sent_at <= at)
+                .order_by(Unit.key)).all()
+            made = _made_steps(s, "receipt", [f"delivery:{d.id}" for d, _ in rows])
+            sender = s.get(Unit, letter.unit_id)
+            todo, already = [], []
+            for delivery, unit in rows:
+                step = f"after-{(at - as_thai(delivery.sent_at)).days}d"
+                about = f"delivery:{delivery.id}"
+                due = describe(s, "receipt", about, unit, _addressee(s, unit, sender, policy), step, at.date())
+                # The same step again goes through the claim: it finds the row, and finishes it if unfinished.
+                fresh = _not_made(made, about, unit.id, step) or step in made.get((about, unit.id), [])
+                (todo if fresh else already).append(due)
+        results = [_result(due, "already") for due in already]
+        for due in todo:
+            try:
+                results.append(_make_one(db, settings, due, actor, at))
+            except (CircularError, DirectoryError, SpecError) as e:
+                results.append(_result(due, "error", error=str(e)))
+    return results
+
+
 def resend_acknowledgements(db: Database, settings: Settings, at: datetime | None = None, *,
                             actor: str = "saraban") -> list[ReminderResult]:
     """The daily run's second part: every acknowledgement e-mail whose last send failed is sent once more
@@ -547,5 +594,5 @@ def failed_sends(results: Sequence[ReminderResult]) -> int:
 
 
 __all__ = ["Due", "ReminderError", "ReminderPolicy", "ReminderResult", "deadline_step", "describe", "due_reminders",
-           "failed_sends", "make_reminders", "policy_from_env", "receipt_step", "reminder_history",
-           "resend_acknowledgements", "step_days", "unfinished_reminders"]
+           "failed_sends", "make_reminders", "policy_from_env", "receipt_step", "remind_now",
+           "reminder_history", "resend_acknowledgements", "step_days", "unfinished_reminders"]

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from docxtpl import DocxTemplate
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saraban.kernel.clock import moment_text
@@ -93,13 +93,21 @@ def _number(n: int, series: str, digits: str) -> str:
 
 
 def register_rows(session: Session, unit_id: int, year: int, series: str,
-                  digits: str = "thai") -> list[RegisterRow]:
-    """The lines of one unit's register of ``series`` in B.E. ``year``, by number."""
+                  digits: str = "thai", *, offset: int = 0, limit: int | None = None) -> list[RegisterRow]:
+    """The lines of one unit's register of ``series`` in B.E. ``year``, by number; ``offset`` and ``limit``:
+    one page of them (the web shows a register 100 lines at a time)."""
     _check_series(series)
     apply_digits("", digits)  # rejects an unknown digit style before any work
-    lines = entries(session, unit_id, year, series)
-    these = select(RegisterEntry.id).where(RegisterEntry.unit_id == unit_id, RegisterEntry.year == year,
-                                           RegisterEntry.series == series)
+    if offset or limit is not None:
+        lines = list(session.scalars(
+            select(RegisterEntry).where(RegisterEntry.unit_id == unit_id, RegisterEntry.year == year,
+                                        RegisterEntry.series == series)
+            .order_by(RegisterEntry.number).offset(offset).limit(limit)))
+        these = [e.id for e in lines]
+    else:
+        lines = entries(session, unit_id, year, series)
+        these = select(RegisterEntry.id).where(RegisterEntry.unit_id == unit_id, RegisterEntry.year == year,
+                                               RegisterEntry.series == series)
     cancelled_by: dict[int, RegisterEntry] = {}
     for c in session.scalars(select(RegisterEntry).where(RegisterEntry.cancels_id.in_(these))
                              .order_by(RegisterEntry.id)):
@@ -124,6 +132,33 @@ def register_rows(session: Session, unit_id: int, year: int, series: str,
             sender=t(e.from_text), recipient=t(e.to_text), subject=t(e.subject), action=t(e.action),
             note="\n".join(note)))
     return rows
+
+
+def count_lines(session: Session, unit_id: int, year: int, series: str) -> int:
+    """How many lines the unit's register of ``series`` has in B.E. ``year``."""
+    return session.scalar(select(func.count()).select_from(RegisterEntry).where(
+        RegisterEntry.unit_id == unit_id, RegisterEntry.year == year, RegisterEntry.series == series)) or 0
+
+
+def register_years(session: Session, unit_id: int) -> dict[int, dict[str, int]]:
+    """The B.E. years in which the unit's registers have lines, newest first: ``{year: {series: lines}}``."""
+    rows = session.execute(select(RegisterEntry.year, RegisterEntry.series, func.count())
+                           .where(RegisterEntry.unit_id == unit_id)
+                           .group_by(RegisterEntry.year, RegisterEntry.series)).all()
+    years: dict[int, dict[str, int]] = {}
+    for year, series, n in sorted(rows, key=lambda r: -r[0]):
+        years.setdefault(year, {})[series] = n
+    return years
+
+
+# The file a clerk downloads: ทะเบียนหนังสือรับ-2569.xlsx
+FILE_NAMES = {"send": "ทะเบียนหนังสือส่ง", "circular": "ทะเบียนหนังสือเวียน", "receive": "ทะเบียนหนังสือรับ"}
+
+
+def download_name(series: str, year: int, fmt: str) -> str:
+    """``ทะเบียนหนังสือรับ-2569.xlsx``."""
+    _check_series(series)
+    return f"{FILE_NAMES[series]}-{year}.{fmt}"
 
 
 def _series_of(series: str | None, titles: Sequence[str]) -> str:

@@ -1,7 +1,117 @@
-"""(to be written)"""
+"""ติดตาม (follow): the letters the office sent, and for each the tree below it by level, drill-down to any
+unit, who is still missing with their contact, ทวงถาม now, and the status report to download.
+
+The pages count in the database (saraban.chain.follow): a national circular's page reads a few hundred
+grouped rows and two pages of 50, never its 9,000 deliveries. Only the report download loads the tree
+(saraban.chain.status.letter_status), as the report prints every unit.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import shutil
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
+
+from saraban.chain.follow import (
+    TreeSummary,
+    find_in_tree,
+    missing_units,
+    owing_receipt,
+    path_to,
+    recipients,
+    sent_letters,
+    tree_summary,
+)
+from saraban.chain.status import STATE_TH, letter_status
+from saraban.directory.levels import LEVEL_NAMES
+from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, render
+from saraban.programmes.reminders import ReminderError, remind_now
+from saraban.records.models import Letter, Unit
+from saraban.reports.status import status_report_docx, status_report_xlsx
 
 router = APIRouter()
+
+OWES_TEXT = {"receipt": "ยังไม่ลงรับ", "forward": "ลงรับแล้ว ยังไม่ส่งต่อ"}
+MAIL_TEXT = {"sent": "ส่งอีเมลแล้ว", "refused": "ปลายทางปฏิเสธ", "failed": "ส่งไม่สำเร็จ จะลองใหม่",
+             "no-address": "ไม่มีที่อยู่อีเมล"}
+MEDIA_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def office_letter(db, actor, letter_id: int, act: str = "read") -> Letter:
+    """The letter, when the actor's office sent it and the actor may do ``act`` (else 404/403)."""
+    with db.reading() as s:
+        letter = s.get(Letter, letter_id)
+    authorise(actor, act, letter.unit_id if letter else None)
+    return letter
+
+
+@router.get("/follow")
+def follow_list(request: Request, actor: ActorDep, db: DbDep, page: int = 1) -> Response:
+    """The letters the office sent, newest first, 50 a page, with the counts of each one's tree."""
+    authorise(actor, "read", actor.unit_id)
+    with db.reading() as s:
+        letters = sent_letters(s, actor.unit_id, page)
+    return render(request, "follow/index.html", letters=letters)
+
+
+@router.get("/follow/{letter_id}")
+def follow_letter(request: Request, letter_id: int, actor: ActorDep, db: DbDep, unit: str | None = None,
+                  page: int = 1, missing_page: int = 1) -> Response:
+    """The tree of one of the office's letters; ``unit``: drill down to a unit of the tree (its own branch:
+    the letter it forwarded, what that reached, and who is missing there)."""
+    letter = office_letter(db, actor, letter_id)
+    with db.reading() as s:
+        node, path, target = None, [], letter.id
+        if unit:
+            node = find_in_tree(s, letter.id, unit)
+            if node is None:
+                raise HTTPException(404, "หน่วยงานนี้ไม่ได้รับหนังสือฉบับนี้ / this letter did not reach that unit")
+            path = path_to(s, node, letter.id)
+            target = node.forwarded_letter_id
+        summary = tree_summary(s, target) if target else TreeSummary([], {})
+        below = recipients(s, target, page, summary=summary) if target else None
+        missing = missing_units(s, target, missing_page, total=summary.total.missing) if target else None
+        to_remind = owing_receipt(s, letter.id)
+        sender = s.get(Unit, letter.unit_id)
+    return render(request, "follow/letter.html", letter=letter, sender=sender, node=node, path=path,
+                  summary=summary, recipients=below, missing=missing, to_remind=to_remind, unit=unit,
+                  states=STATE_TH, owes_text=OWES_TEXT, level_names=LEVEL_NAMES)
+
+
+@router.post("/follow/{letter_id}/remind")
+def remind(request: Request, letter_id: int, actor: ActorDep, db: DbDep, settings: SettingsDep) -> Response:
+    """ทวงถาม now: a reminder letter (and e-mail) to each recipient of the letter that has not received it;
+    once per unit and day, however often it is pressed (saraban.programmes.reminders.remind_now)."""
+    letter = office_letter(db, actor, letter_id, "remind")
+    try:
+        results = remind_now(db, settings, letter.id, actor=actor.username)
+    except ReminderError as e:
+        raise HTTPException(409, str(e)) from None
+    return render(request, "follow/reminded.html", letter=letter, results=results, mail_text=MAIL_TEXT)
+
+
+@router.get("/follow/{letter_id}/report.{fmt}")
+def status_report(letter_id: int, fmt: str, actor: ActorDep, db: DbDep, settings: SettingsDep) -> Response:
+    """The status report (saraban.reports.status) as .docx or .xlsx: every unit of the tree."""
+    letter = office_letter(db, actor, letter_id)
+    if fmt not in MEDIA_TYPES:
+        raise HTTPException(404, "รายงานมีแบบ docx และ xlsx / the report comes as docx or xlsx")
+    status = letter_status(db, letter.id)
+    folder = Path(tempfile.mkdtemp(prefix="saraban-status-"))
+    try:
+        path = folder / f"status.{fmt}"
+        if fmt == "docx":
+            status_report_docx(status, path, settings)
+        else:
+            status_report_xlsx(status, path)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    name = f"สถานะ-{letter.ref_text.replace('/', '-')}.{fmt}"
+    return FileResponse(path, filename=name, media_type=MEDIA_TYPES[fmt],
+                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
