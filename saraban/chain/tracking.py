@@ -13,9 +13,17 @@ import hmac
 import os
 import secrets
 import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import select, update
+
+from saraban.kernel.clock import at_or_now
 from saraban.kernel.settings import Settings
+from saraban.records.db import Database
+from saraban.records.events import record_event
+from saraban.records.models import Delivery, Letter, Unit
 
 TOKEN_LENGTH = 22
 _NONCE, _MAC = 9, 7
@@ -66,3 +74,69 @@ def token_is_genuine(token: str, key: bytes) -> bool:
 
 def tracking_url(base_url: str, token: str) -> str:
     return f"{base_url}/t/{token}"
+
+
+# --- what the tracking link shows (the web face's /t/<token>) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrackedCopy:
+    """What anyone scanning a copy's QR code may see: that the letter is genuine, and to whom this copy went.
+
+    ``subject`` is None for a secret letter (ลับ, ลับมาก, ลับที่สุด): only that it exists and to whom."""
+
+    delivery_id: int
+    letter_id: int
+    unit_id: int  # the office this copy was sent to
+    to_name: str
+    ref_text: str
+    letter_date: date
+    sender_name: str
+    subject: str | None
+    secrecy: str | None
+    received_at: datetime | None
+    receipt_number: int | None
+    receipt_year: int | None
+    opened_at: datetime | None
+    cancelled: bool
+
+
+def tracked_copy(db: Database, token: str, key: bytes) -> TrackedCopy | None:
+    """The copy a tracking token names, or None for a token that is not genuine (checked with ``key`` before
+    the database is asked) or not known."""
+    from saraban.chain.cancellations import cancellation_of
+
+    if not isinstance(token, str) or not token_is_genuine(token, key):
+        return None
+    with db.reading() as s:
+        row = s.execute(select(Delivery, Letter).join(Letter, Letter.id == Delivery.letter_id)
+                        .where(Delivery.token == token)).one_or_none()
+        if row is None:
+            return None
+        delivery, letter = row
+        to_unit, sender = s.get(Unit, delivery.unit_id), s.get(Unit, letter.unit_id)
+        cancelled = cancellation_of(s, letter.id) is not None
+    spec = letter.spec or {}
+    secrecy = spec.get("secrecy") or None
+    sender_name = (spec.get("sender") or {}).get("name") or (sender.printed_sender if sender else "")
+    return TrackedCopy(delivery.id, letter.id, delivery.unit_id, to_unit.name if to_unit else "", letter.ref_text,
+                       letter.letter_date, sender_name, None if secrecy else letter.subject, secrecy,
+                       delivery.received_at, delivery.receipt_number, delivery.receipt_year, delivery.opened_at,
+                       cancelled)
+
+
+def note_opened(db: Database, delivery_id: int, *, actor: str, at: datetime | None = None) -> bool:
+    """Record that the addressed office opened its copy (``Delivery.opened_at``, event "delivery opened"):
+    the first opening only, once, however many open it at the same moment (the conditional update lets
+    one through). True when this call recorded it."""
+    at = at_or_now(at)
+    with db.transaction() as s:
+        done = s.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.opened_at.is_(None))
+                         .values(opened_at=at))
+        if done.rowcount != 1:
+            return False
+        unit_id, letter_id = s.execute(select(Delivery.unit_id, Delivery.letter_id)
+                                       .where(Delivery.id == delivery_id)).one()
+        record_event(s, "delivery opened", actor=actor, at=at, unit_id=unit_id, office_id=unit_id,
+                     letter_id=letter_id, delivery_id=delivery_id, after={"opened_at": at.isoformat()})
+    return True

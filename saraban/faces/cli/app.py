@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from saraban.faces.cli import circulars, data, directory, log, programmes, registers, reminders
+from saraban.faces.cli import circulars, data, directory, log, programmes, registers, reminders, users, web
 
 
 class GuardedGroup(TyperGroup):
@@ -57,6 +57,8 @@ app.command("apply")(programmes.apply_command)
 app.command("remind")(reminders.remind_command)
 app.command("serve")(reminders.serve_command)
 app.command("log")(log.log_command)
+app.add_typer(users.app, name="user")
+app.command("web")(web.web_command)
 
 SpecFiles = Annotated[list[Path], typer.Argument(help="ไฟล์ spec ของหนังสือ (.yaml) / Letter spec files (.yaml).",
                                                  show_default=False)]
@@ -156,6 +158,7 @@ def demo(
     with LoopbackMailbox() as mailbox:
         result = seed_chain_flow(str(EXAMPLES_DIR), str(out.resolve()))
     mails = mailbox.save(out.resolve() / "mail")
+    _add_demo_accounts(settings)
     echo = typer.echo
     echo("\nหนังสือตัวอย่าง / Example letters (docx + PDF):")
     for r in result["letters"]:
@@ -185,8 +188,41 @@ def demo(
     echo(f"\nหนังสือ สำเนาของผู้รับ และ PDF ที่ประทับตรารับ / Letters, every recipient's copy and the stamped PDFs: "
          f"{settings.output_dir / 'letters'}")
     echo(f"ฐานข้อมูล / Database: {demo_db}")
+    echo("\nหน้าเว็บ / The web face: make web (saraban web --demo) แล้วเปิด / then open http://127.0.0.1:8000")
+    echo(f"  ผู้ใช้ตัวอย่าง รหัสผ่าน {DEMO_PASSWORD} ทุกคน (เฉพาะฐานข้อมูลตัวอย่าง) / demo accounts, password "
+         f"{DEMO_PASSWORD} for all (a demo database only):")
+    for unit, names in DEMO_OFFICES.items():
+        echo(f"  {', '.join(names)}  ({unit})")
     typer.secho(f"เสร็จแล้ว เปิดไฟล์ได้ที่ / Done: open the files in {out.resolve()} and {settings.output_dir / 'letters'}",
                 fg=typer.colors.GREEN)
+
+
+# The demo's web accounts (saraban web --demo): one fixed password, printed, because it is a demo database.
+DEMO_PASSWORD = "saraban-demo"
+DEMO_ACCOUNTS = {  # username: (unit key, role, name)
+    "dla.clerk": ("dla.env.2", "clerk", "สารบรรณ กลุ่มงานสิ่งแวดล้อม (ตัวอย่าง)"),
+    "dla.head": ("dla.env.2", "head", "หัวหน้ากลุ่มงานสิ่งแวดล้อม (ตัวอย่าง)"),
+    "krabi.clerk": ("prov.81", "clerk", "สารบรรณ สถจ.กระบี่ (ตัวอย่าง)"),
+    "krabi.head": ("prov.81", "head", "ท้องถิ่นจังหวัดกระบี่ (ตัวอย่าง)"),
+    "krabi.admin": ("prov.81", "admin", "ผู้ดูแลระบบ สถจ.กระบี่ (ตัวอย่าง)"),
+    "mueang.clerk": ("amphoe.8101", "clerk", "สารบรรณ อำเภอเมืองกระบี่ (ตัวอย่าง)"),
+    "town.clerk": ("muni.8101.krabi", "clerk", "สารบรรณ เทศบาลเมืองกระบี่ (ตัวอย่าง)"),
+}
+DEMO_OFFICES = {"กรมส่งเสริมการปกครองท้องถิ่น กลุ่มงานสิ่งแวดล้อม": ("dla.clerk", "dla.head"),
+                "สถจ.กระบี่": ("krabi.clerk", "krabi.head", "krabi.admin"),
+                "อำเภอเมืองกระบี่": ("mueang.clerk",), "เทศบาลเมืองกระบี่": ("town.clerk",)}
+
+
+def _add_demo_accounts(settings) -> None:
+    """The demo's accounts, in the demo's own (fresh) database."""
+    from saraban.accounts.users import NewUser, import_users
+    from saraban.faces.cli.common import current_actor
+    from saraban.records.db import open_database
+
+    import_users(open_database(settings), [NewUser(username=name, display_name=display, unit=unit, role=role,
+                                                   password=DEMO_PASSWORD)
+                                           for name, (unit, role, display) in DEMO_ACCOUNTS.items()],
+                 actor=current_actor())
 
 
 if __name__ == "__main__":
