@@ -81,9 +81,12 @@ class WebWorld:
         return WebClient(self.app, username)
 
     def circular(self, to: str = "prov.81,prov.83", **changes):
-        """The department's circular issued (by dept.clerk) to ``to``: its Issued."""
+        """The department's circular issued (by dept.clerk) to ``to``, dated today unless ``date`` is given
+        (the example's own date is too far from today for the register): its Issued."""
         from saraban.chain.circulars import issue_circular
+        from saraban.kernel.clock import today
 
+        changes.setdefault("date", today())
         return issue_circular(self.db, self.settings, circular_spec(**changes), sender_key="dla.env.2", to=to,
                               actor="dept.clerk")
 
