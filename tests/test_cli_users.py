@@ -52,7 +52,7 @@ def test_add_prints_a_generated_password_once_and_it_logs_in(cli, db):
     assert (user.role, user.display_name, user.email) == ("clerk", "นางสมศรี ใจดี", "somsri@example.org")
     assert password not in user.password_hash
     with db.reading() as s:
-        event = s.scalar(select(Event).where(Event.kind == "user added"))
+        event = s.scalar(select(Event).where(Event.kind == "account.added"))
     assert event.via == "cli" and event.after["username"] == "somsri"
 
 

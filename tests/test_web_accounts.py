@@ -25,7 +25,7 @@ def test_login_shows_the_office_and_logout_ends_the_session(web) -> None:
     with web.db.reading() as s:
         kinds = [e.kind for e in s.scalars(select(Event).where(Event.actor == "krabi.clerk").order_by(Event.id))]
         via = {e.via for e in s.scalars(select(Event).where(Event.actor == "krabi.clerk"))}
-    assert kinds.count("login") == 2 and kinds[-1] == "logout" and via == {"web"}
+    assert kinds.count("account.login") == 2 and kinds[-1] == "account.logout" and via == {"web"}
 
 
 def test_a_page_without_a_session_goes_to_login_and_back(web) -> None:
@@ -50,7 +50,7 @@ def test_wrong_passwords_lock_the_account_and_the_right_one_then_waits(web) -> N
     assert web.client("krabi.clerk").get("/").status_code == 200
     with web.db.reading() as s:
         kinds = [e.kind for e in s.scalars(select(Event).where(Event.actor == "krabi.clerk"))]
-    assert "account locked" in kinds and "login refused" in kinds
+    assert "account.locked" in kinds and "account.login_refused" in kinds
 
 
 def test_a_form_without_the_csrf_token_is_refused(web) -> None:

@@ -209,7 +209,7 @@ def test_staff_see_only_what_is_assigned_and_cannot_receive(web) -> None:
         assert done.status_code == 303 and done.headers["location"].startswith(f"/deliveries/{d.id}")
     with web.db.reading() as s:
         assert s.scalar(select(func.count(Assignment.id))) == 1
-        events = s.scalars(select(Event).where(Event.kind == "delivery assigned")).all()
+        events = s.scalars(select(Event).where(Event.kind == "delivery.assigned")).all()
     assert len(events) == 1 and events[0].actor == "krabi.clerk" and events[0].delivery_id == d.id
     assert "คุณkrabi.staff" in clerk.get(f"/deliveries/{d.id}").text
 

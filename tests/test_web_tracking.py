@@ -42,7 +42,7 @@ def copy_of(web, letter_id: int, unit_key: str) -> Delivery:
 def opened_events(web, delivery_id: int) -> int:
     with web.db.reading() as s:
         return s.scalar(select(func.count()).select_from(Event).where(
-            Event.kind == "delivery opened", Event.delivery_id == delivery_id))
+            Event.kind == "delivery.opened", Event.delivery_id == delivery_id))
 
 
 def test_anyone_scanning_the_qr_sees_the_letter_is_genuine_and_nothing_confidential(web):

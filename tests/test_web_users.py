@@ -35,7 +35,7 @@ def test_the_admin_adds_a_user_and_sees_the_password_once(web):
     assert (user.role, user.unit_id) == ("clerk", account(web, "krabi.clerk").unit_id)
     assert password not in admin.get("/users").text  # shown once
     with web.db.reading() as s:
-        event = s.scalar(select(Event).where(Event.kind == "user added", Event.actor == "krabi.admin"))
+        event = s.scalar(select(Event).where(Event.kind == "account.added", Event.actor == "krabi.admin"))
     assert event.via == "web"
 
     refused = admin.post("/users", {"username": "krabi.new", "display_name": "ซ้ำ", "role": "clerk"})

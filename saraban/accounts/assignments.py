@@ -91,7 +91,7 @@ def _assign_in(s: Session, delivery_id: int, user_id: int, by: Actor, at: dateti
         return Assigned(delivery_id, user_id, person.username, person.display_name, existing.at, new=False)
     s.add(Assignment(delivery_id=delivery_id, user_id=user_id, assigned_by_id=by.user_id, at=at))
     s.flush()
-    record_event(s, "delivery assigned", actor=by.username, at=at, unit_id=delivery.unit_id,
+    record_event(s, "delivery.assigned", actor=by.username, at=at, unit_id=delivery.unit_id,
                  office_id=delivery.unit_id, letter_id=delivery.letter_id, delivery_id=delivery_id,
                  after={"assigned_to": person.username})
     return Assigned(delivery_id, user_id, person.username, person.display_name, at, new=True)

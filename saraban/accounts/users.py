@@ -110,7 +110,7 @@ def _add(session: Session, values: dict, password: str, actor: str, at: datetime
                 session_version=1, created_at=at, password_changed_at=at)
     session.add(user)
     session.flush()
-    record_event(session, "user added", actor=actor, at=at, unit_id=user.unit_id, office_id=user.unit_id,
+    record_event(session, "account.added", actor=actor, at=at, unit_id=user.unit_id, office_id=user.unit_id,
                  after={"username": user.username, "role": user.role, "display_name": user.display_name})
     return user
 
@@ -180,7 +180,7 @@ def disable_user(db: Database, username: str, *, actor: str = "saraban", at: dat
         if not user.disabled:
             user.disabled = True
             user.session_version += 1
-            record_event(s, "user disabled", actor=actor, at=at, unit_id=user.unit_id, office_id=user.unit_id,
+            record_event(s, "account.disabled", actor=actor, at=at, unit_id=user.unit_id, office_id=user.unit_id,
                          before={"disabled": False}, after={"disabled": True}, data={"username": user.username})
         return user
 
@@ -200,7 +200,8 @@ def reset_password(db: Database, username: str, password: str | None = None, *, 
         user.failed_logins = 0
         user.locked_until = None
         user.session_version += 1
-        record_event(s, "password reset", actor=actor, at=at, unit_id=user.unit_id, office_id=user.unit_id,
+        record_event(s, "account.password_reset", actor=actor, at=at, unit_id=user.unit_id,
+                     office_id=user.unit_id,
                      data={"username": user.username})
     return password
 
@@ -238,14 +239,14 @@ def authenticate(db: Database, username: str, password: str, *, address: str,
 
 def _login_in(s: Session, name: str, password: str, address: str, at: datetime) -> User | LoginRefused:
     if _address_failures(s, address, at) >= MAX_ADDRESS_FAILURES:
-        record_event(s, "login throttled", actor=name or "?", at=at, data={"username": name})
+        record_event(s, "account.login_throttled", actor=name or "?", at=at, data={"username": name})
         return LoginRefused(f"มีการเข้าระบบผิดพลาดจากเครื่องนี้หลายครั้ง กรุณารอ {ADDRESS_WINDOW_MINUTES} นาที / too many "
                             f"failed logins from this address; wait {ADDRESS_WINDOW_MINUTES} minutes", throttled=True)
     user = s.scalar(select(User).where(User.username == name).with_for_update())
     if user is not None and user.locked_until is not None and user.locked_until > at:
         verify_password(_UNKNOWN_USER_HASH, password)  # same cost as any other answer
         s.add(LoginFailure(at=at, address=address, username=name))
-        record_event(s, "login refused", actor=name, at=at, unit_id=user.unit_id, office_id=user.unit_id,
+        record_event(s, "account.login_refused", actor=name, at=at, unit_id=user.unit_id, office_id=user.unit_id,
                      data={"reason": "locked"})
         return LoginRefused(_locked_message(user.locked_until), locked_until=user.locked_until)
     ok = verify_password(user.password_hash if user else _UNKNOWN_USER_HASH, password)
@@ -254,22 +255,22 @@ def _login_in(s: Session, name: str, password: str, address: str, at: datetime) 
             user.password_hash = hash_password(password)
         user.failed_logins = 0
         user.locked_until = None
-        record_event(s, "login", actor=user.username, at=at, unit_id=user.unit_id, office_id=user.unit_id)
+        record_event(s, "account.login", actor=user.username, at=at, unit_id=user.unit_id, office_id=user.unit_id)
         return user
     s.add(LoginFailure(at=at, address=address, username=name))
     if user is None or user.disabled:
-        record_event(s, "login failed", actor=name or "?", at=at, unit_id=user.unit_id if user else None,
+        record_event(s, "account.login_failed", actor=name or "?", at=at, unit_id=user.unit_id if user else None,
                      office_id=user.unit_id if user else None,
                      data={"reason": "disabled" if user else "unknown user"})
         return LoginRefused(WRONG)
     user.failed_logins += 1
-    record_event(s, "login failed", actor=name, at=at, unit_id=user.unit_id, office_id=user.unit_id,
+    record_event(s, "account.login_failed", actor=name, at=at, unit_id=user.unit_id, office_id=user.unit_id,
                  data={"reason": "wrong password", "failures": user.failed_logins})
     if user.failed_logins < MAX_FAILURES:
         return LoginRefused(WRONG)
     user.locked_until = at + timedelta(minutes=LOCK_MINUTES)
     user.failed_logins = 0
-    record_event(s, "account locked", actor=name, at=at, unit_id=user.unit_id, office_id=user.unit_id,
+    record_event(s, "account.locked", actor=name, at=at, unit_id=user.unit_id, office_id=user.unit_id,
                  data={"until": user.locked_until.isoformat()})
     return LoginRefused(_locked_message(user.locked_until), locked_until=user.locked_until)
 

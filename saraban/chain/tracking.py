@@ -126,7 +126,7 @@ def tracked_copy(db: Database, token: str, key: bytes) -> TrackedCopy | None:
 
 
 def note_opened(db: Database, delivery_id: int, *, actor: str, at: datetime | None = None) -> bool:
-    """Record that the addressed office opened its copy (``Delivery.opened_at``, event "delivery opened"):
+    """Record that the addressed office opened its copy (``Delivery.opened_at``, event "delivery.opened"):
     the first opening only, once, however many open it at the same moment (the conditional update lets
     one through). True when this call recorded it."""
     at = at_or_now(at)
@@ -137,6 +137,6 @@ def note_opened(db: Database, delivery_id: int, *, actor: str, at: datetime | No
             return False
         unit_id, letter_id = s.execute(select(Delivery.unit_id, Delivery.letter_id)
                                        .where(Delivery.id == delivery_id)).one()
-        record_event(s, "delivery opened", actor=actor, at=at, unit_id=unit_id, office_id=unit_id,
+        record_event(s, "delivery.opened", actor=actor, at=at, unit_id=unit_id, office_id=unit_id,
                      letter_id=letter_id, delivery_id=delivery_id, after={"opened_at": at.isoformat()})
     return True

@@ -53,6 +53,7 @@ def logout(request: Request, db: DbDep, user: OptionalUserDep) -> Response:
 
     if user is not None:
         with db.transaction() as s:
-            record_event(s, "logout", actor=user.username, at=now(), unit_id=user.unit_id, office_id=user.unit_id)
+            record_event(s, "account.logout", actor=user.username, at=now(), unit_id=user.unit_id,
+                         office_id=user.unit_id)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
