@@ -100,3 +100,28 @@ def test_many_failures_from_one_address_are_throttled_for_every_account(web) -> 
         client.post("/login", {"username": names[i % len(names)], "password": f"guess-number-{i}"})
     page = client.post("/login", {"username": "town.clerk", "password": PASSWORD})
     assert page.status_code == 429 and "หลายครั้ง" in page.text
+
+
+def test_people_logging_in_at_the_same_moment_do_not_queue_on_the_write_lock(web) -> None:
+    """The password is checked outside the write transaction: twelve logins at once all succeed."""
+    import threading
+
+    from saraban.accounts.users import authenticate
+    from tests.web import ACCOUNTS
+
+    start = threading.Barrier(len(ACCOUNTS))
+    results: dict[str, object] = {}
+
+    def log_in(name: str) -> None:
+        start.wait()
+        try:
+            results[name] = authenticate(web.db, name, PASSWORD, address="192.0.2.1").username
+        except Exception as e:  # reported below
+            results[name] = e
+
+    threads = [threading.Thread(target=log_in, args=(name,)) for name in ACCOUNTS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == {name: name for name in ACCOUNTS}

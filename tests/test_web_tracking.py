@@ -176,3 +176,19 @@ def test_the_senders_file_copy_carries_no_tracking_qr_while_each_recipients_copy
     assert {handbook, f"{tracking}{krabi.token}"} <= copy_pdf
     assert TRACKING_CAPTION in pdf_text(Path(krabi.pdf_path))
     assert f"{tracking}{krabi.token}" in docx_qr_codes(krabi.docx_path)
+
+
+def test_the_clerk_receiving_on_the_tracking_page_comes_back_to_it(web):
+    issued = circular(web)
+    krabi = copy_of(web, issued.letter_id, "prov.81")
+    clerk = web.client("krabi.clerk")
+    page = clerk.get(f"/t/{krabi.token}")
+    assert f'action="/deliveries/{krabi.id}/receive"' in page.text
+    answer = clerk.post(f"/deliveries/{krabi.id}/receive", {"next": f"/t/{krabi.token}"})
+    assert answer.status_code == 303 and answer.headers["location"] == f"/t/{krabi.token}"
+    assert "เลขรับ ๑/" in clerk.get(f"/t/{krabi.token}").text
+    # pressed again with a foreign address to go on to: the same receipt, and back on this site only
+    again = clerk.post(f"/deliveries/{krabi.id}/receive", {"next": "//evil.example/"})
+    assert again.status_code == 303 and again.headers["location"] == f"/deliveries/{krabi.id}"
+    with web.db.reading() as s:
+        assert s.get(Delivery, krabi.id).receipt_number == 1

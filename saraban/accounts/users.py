@@ -207,9 +207,8 @@ def reset_password(db: Database, username: str, password: str | None = None, *, 
 
 
 def _address_failures(session: Session, address: str, at: datetime) -> int:
-    """The address's failures within the window (older ones of the address are dropped: they count for nothing)."""
+    """The address's failures within the window (older ones are dropped when a login is recorded)."""
     since = at - timedelta(minutes=ADDRESS_WINDOW_MINUTES)
-    session.execute(delete(LoginFailure).where(LoginFailure.address == address, LoginFailure.at <= since))
     return session.scalar(select(func.count()).select_from(LoginFailure)
                           .where(LoginFailure.address == address, LoginFailure.at > since)) or 0
 
@@ -226,30 +225,44 @@ def _locked_message(until: datetime) -> str:
 def authenticate(db: Database, username: str, password: str, *, address: str,
                  at: datetime | None = None) -> User:
     """The account for ``username`` and ``password``, or :class:`LoginRefused`. Failures are counted (per
-    account and per address) and recorded as events; success resets the account's count. The refusal is
-    raised after its transaction commits: a failure rolled back would count for nothing."""
+    account and per address) and recorded as events; success resets the account's count.
+
+    The password is checked (argon2: tens of milliseconds, on purpose) outside any write transaction, so
+    logins do not queue on SQLite's write lock; the outcome is then recorded in a short one, which looks
+    at the account again (a reset or a lock-out meanwhile wins). The refusal is raised after its
+    transaction commits: a failure rolled back would count for nothing."""
     at = at_or_now(at)
     name = username.strip().lower()[:64]
+    with db.reading() as s:
+        throttled = _address_failures(s, address, at) >= MAX_ADDRESS_FAILURES
+        user = s.scalar(select(User).where(User.username == name))
+    locked = user is not None and user.locked_until is not None and user.locked_until > at
+    checked_hash = user.password_hash if user is not None and not (throttled or locked) else _UNKNOWN_USER_HASH
+    ok = verify_password(checked_hash, password) and user is not None and not (throttled or locked)
     with db.transaction() as s:
-        outcome = _login_in(s, name, password, address, at)
+        outcome = _record_login(s, name, password, address, at, throttled=throttled, ok=ok, checked_hash=checked_hash)
     if isinstance(outcome, LoginRefused):
         raise outcome
     return outcome
 
 
-def _login_in(s: Session, name: str, password: str, address: str, at: datetime) -> User | LoginRefused:
-    if _address_failures(s, address, at) >= MAX_ADDRESS_FAILURES:
+def _record_login(s: Session, name: str, password: str, address: str, at: datetime, *, throttled: bool, ok: bool,
+                  checked_hash: str) -> User | LoginRefused:
+    """Record the outcome of a login whose password was checked (``ok``) against ``checked_hash``."""
+    s.execute(delete(LoginFailure).where(LoginFailure.address == address,
+                                         LoginFailure.at <= at - timedelta(minutes=ADDRESS_WINDOW_MINUTES)))
+    if throttled:
         record_event(s, "account.login_throttled", actor=name or "?", at=at, data={"username": name})
         return LoginRefused(f"มีการเข้าระบบผิดพลาดจากเครื่องนี้หลายครั้ง กรุณารอ {ADDRESS_WINDOW_MINUTES} นาที / too many "
                             f"failed logins from this address; wait {ADDRESS_WINDOW_MINUTES} minutes", throttled=True)
     user = s.scalar(select(User).where(User.username == name).with_for_update())
     if user is not None and user.locked_until is not None and user.locked_until > at:
-        verify_password(_UNKNOWN_USER_HASH, password)  # same cost as any other answer
         s.add(LoginFailure(at=at, address=address, username=name))
         record_event(s, "account.login_refused", actor=name, at=at, unit_id=user.unit_id, office_id=user.unit_id,
                      data={"reason": "locked"})
         return LoginRefused(_locked_message(user.locked_until), locked_until=user.locked_until)
-    ok = verify_password(user.password_hash if user else _UNKNOWN_USER_HASH, password)
+    if ok and user is not None and user.password_hash != checked_hash:  # the password was reset meanwhile
+        ok = verify_password(user.password_hash, password)
     if user is not None and ok and not user.disabled:
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)

@@ -56,3 +56,10 @@ async def check_csrf(request: Request) -> None:
 
 def client_address(request: Request) -> str:
     return (request.client.host if request.client else None) or "unknown"
+
+
+def safe_path(target: str | None, default: str = "/") -> str:
+    """Only a path of this site (never ``//elsewhere`` or ``https://elsewhere``) to send the browser on to."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default

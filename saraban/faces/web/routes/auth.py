@@ -8,23 +8,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from saraban.faces.web.deps import DbDep, OptionalUserDep, render
-from saraban.faces.web.security import client_address
+from saraban.faces.web.security import client_address, safe_path
 
 router = APIRouter()
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path of this site (never ``//elsewhere`` or ``https://elsewhere``) to go back to after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
 
 
 @router.get("/login")
 def login_page(request: Request, user: OptionalUserDep, next: str | None = None) -> Response:
     if user is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "login.html", next=_safe_next(next), username="", message=None)
+        return RedirectResponse(safe_path(next), status_code=303)
+    return render(request, "login.html", next=safe_path(next), username="", message=None)
 
 
 @router.post("/login")
@@ -36,14 +29,14 @@ def login(request: Request, db: DbDep, username: Annotated[str, Form()] = "",
         user = authenticate(db, username, password, address=client_address(request))
     except LoginRefused as e:
         status = 429 if e.throttled else 401
-        return render(request, "login.html", status_code=status, next=_safe_next(next), username=username,
+        return render(request, "login.html", status_code=status, next=safe_path(next), username=username,
                       message=str(e))
     csrf = request.session.get("csrf")
     request.session.clear()
     request.session.update({"uid": user.id, "sv": user.session_version})
     if csrf:
         request.session["csrf"] = csrf
-    return RedirectResponse(_safe_next(next), status_code=303)
+    return RedirectResponse(safe_path(next), status_code=303)
 
 
 @router.post("/logout")

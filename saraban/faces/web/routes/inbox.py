@@ -18,6 +18,7 @@ from saraban.accounts.authority import Actor, may
 from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, render
 from saraban.faces.web.errors import error_page
 from saraban.faces.web.routes.sent import download_name
+from saraban.faces.web.security import safe_path
 from saraban.kernel.settings import Settings
 from saraban.records.db import Database
 
@@ -133,8 +134,9 @@ def delivery_file(delivery_id: int, kind: str, actor: ActorDep, db: DbDep, setti
 
 @router.post("/deliveries/{delivery_id}/receive")
 def receive_delivery(request: Request, delivery_id: int, actor: ActorDep, db: DbDep,
-                     settings: SettingsDep) -> Response:
-    """ลงรับ: the office's next receive number and the stamp on its copy; pressed again, the same number."""
+                     settings: SettingsDep, next: str = Form("")) -> Response:
+    """ลงรับ: the office's next receive number and the stamp on its copy; pressed again, the same number.
+    ``next``: the page to go back to (the tracking page the button was pressed on)."""
     from saraban.chain.circulars import CircularError, receive
     from saraban.chain.inbox import delivery_view
 
@@ -154,7 +156,7 @@ def receive_delivery(request: Request, delivery_id: int, actor: ActorDep, db: Db
                       may_forward=may(actor, "forward", view.office.id))
     if error:
         return error_page(request, 409, error)
-    return RedirectResponse(f"/deliveries/{delivery_id}", status_code=303)
+    return RedirectResponse(safe_path(next, f"/deliveries/{delivery_id}"), status_code=303)
 
 
 @router.post("/deliveries/{delivery_id}/assign")
