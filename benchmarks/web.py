@@ -2,7 +2,7 @@
 national circular, and ลงรับ, each by N concurrent clients on loopback.
 
     .venv/bin/python benchmarks/web.py [--postgres URL] [--clients 20] [--seconds 10 | --requests N]
-                                       [--receives 100] [--reuse] [--profile]
+                                       [--receives 100] [--reuse] [--profile] [--workers N]
 
 The data: the department's circular to every provincial office, carried down the chain with the core's own
 calls (forward, receive_many; as benchmarks/cascade.py, without making files), every office that forwards has
@@ -162,6 +162,27 @@ def serve(app, port: int):
             raise SystemExit("uvicorn did not start")
         time.sleep(0.05)
     return server, thread
+
+
+def serve_apart(port: int, workers: int):
+    """``saraban web --workers N`` in processes of its own (the clients then do not share its interpreter)."""
+    import subprocess
+    import urllib.request
+
+    process = subprocess.Popen([str(Path(sys.executable).with_name("saraban")), "web", "--host", "127.0.0.1",
+                                "--port", str(port), "--workers", str(workers)], stdout=subprocess.DEVNULL,
+                               env=dict(os.environ))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("saraban web did not start")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit("saraban web did not answer in 60 s")
 
 
 @dataclass
@@ -332,6 +353,9 @@ def main() -> None:
     parser.add_argument("--receives", type=int, default=100, help="distinct deliveries to ลงรับ (default 100)")
     parser.add_argument("--reuse", action="store_true", help="keep the data folder's cascade if it is there")
     parser.add_argument("--profile", action="store_true", help="also profile one request of each page")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="serve with `saraban web --workers N` in processes of their own (default: one uvicorn "
+                             "worker in a thread of this process)")
     args = parser.parse_args()
     args.clients = max(1, min(args.clients, 200))
 
@@ -371,13 +395,24 @@ def main() -> None:
           + (f"{args.requests} requests" if args.requests else f"{args.seconds:g} s") + " per reading page, "
           f"{len(targets)} distinct ลงรับ")
     port = free_port()
-    server, thread = serve(app, port)
-    try:
-        asyncio.run(run(f"http://127.0.0.1:{port}", args,
-                        follow_id if "/follow/{letter_id}" in paths else None, targets))
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    if args.workers:
+        os.environ["SARABAN_DATABASE_URL"] = str(db.engine.url.render_as_string(hide_password=False))
+        print(f"served by saraban web --workers {args.workers} (processes of their own)")
+        process = serve_apart(port, args.workers)
+        try:
+            asyncio.run(run(f"http://127.0.0.1:{port}", args,
+                            follow_id if "/follow/{letter_id}" in paths else None, targets))
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    else:
+        server, thread = serve(app, port)
+        try:
+            asyncio.run(run(f"http://127.0.0.1:{port}", args,
+                            follow_id if "/follow/{letter_id}" in paths else None, targets))
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
     if args.profile:
         profile(app, [("bench.krabi", "GET", "/inbox")]
                 + ([("bench.dept", "GET", f"/follow/{follow_id}")] if "/follow/{letter_id}" in paths else [])

@@ -236,3 +236,16 @@ def _subtree(node):
     yield node
     for child in node.children:
         yield from _subtree(child)
+
+
+def test_the_page_read_by_many_at_once_is_read_again_as_soon_as_anything_is_received(web) -> None:
+    """The follow page's figures are shared between requests (saraban.faces.web.cache) only until a register
+    line is written: a receipt shows at once."""
+    issued, _ = chain(web)
+    client = web.client("dept.clerk")
+    first = client.get(f"/follow/{issued.letter_id}")
+    assert client.get(f"/follow/{issued.letter_id}").text == first.text  # the same figures, read once
+    assert level_row(first.text, "province_office")[1:3] == ["๒", "๑"]
+    receive(web.db, web.settings, issued.letter_id, "prov.83", actor="phuket.clerk")
+    after = client.get(f"/follow/{issued.letter_id}")
+    assert level_row(after.text, "province_office")[1:3] == ["๒", "๒"]

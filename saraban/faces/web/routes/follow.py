@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
+from sqlalchemy import func, select
 from starlette.background import BackgroundTask
 
 from saraban.chain.follow import (
@@ -28,9 +29,11 @@ from saraban.chain.follow import (
 )
 from saraban.chain.status import STATE_TH, letter_status
 from saraban.directory.levels import LEVEL_NAMES
+from saraban.faces.web.cache import ShortCache
 from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, render
+from saraban.kernel.clock import now
 from saraban.programmes.reminders import ReminderError, remind_now
-from saraban.records.models import Letter, Unit
+from saraban.records.models import Letter, RegisterEntry, Unit
 from saraban.reports.status import status_report_docx, status_report_xlsx
 
 router = APIRouter()
@@ -38,6 +41,7 @@ router = APIRouter()
 OWES_TEXT = {"receipt": "ยังไม่ลงรับ", "forward": "ลงรับแล้ว ยังไม่ส่งต่อ"}
 MAIL_TEXT = {"sent": "ส่งอีเมลแล้ว", "refused": "ปลายทางปฏิเสธ", "failed": "ส่งไม่สำเร็จ จะลองใหม่",
              "no-address": "ไม่มีที่อยู่อีเมล"}
+FOLLOW_CACHE_SECONDS = 5
 MEDIA_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -65,6 +69,22 @@ def follow_letter(request: Request, letter_id: int, actor: ActorDep, db: DbDep, 
     """The tree of one of the office's letters; ``unit``: drill down to a unit of the tree (its own branch:
     the letter it forwarded, what that reached, and who is missing there)."""
     letter = office_letter(db, actor, letter_id)
+    with db.reading() as s:  # every receipt, forward, reminder or cancellation writes a register line
+        stamp = s.scalar(select(func.max(RegisterEntry.id)))
+    view = _tree_views.get((letter.id, unit, page, missing_page, stamp),
+                           lambda: _tree_view(db, letter, unit, page, missing_page))
+    return render(request, "follow/letter.html", letter=letter, **view, unit=unit, states=STATE_TH,
+                  owes_text=OWES_TEXT, level_names=LEVEL_NAMES)
+
+
+# A national circular's page is opened by many at once: its figures are read again only when a register line
+# was written anywhere since (a receipt, a forward, a reminder, a cancellation), or after a few seconds (a
+# contact changed in the directory).
+_tree_views: ShortCache[dict] = ShortCache(seconds=FOLLOW_CACHE_SECONDS)
+
+
+def _tree_view(db, letter: Letter, unit: str | None, page: int, missing_page: int) -> dict:
+    """What the follow page shows of the tree (read after authority was checked, so it may be shared)."""
     with db.reading() as s:
         node, path, target = None, [], letter.id
         if unit:
@@ -78,9 +98,8 @@ def follow_letter(request: Request, letter_id: int, actor: ActorDep, db: DbDep, 
         missing = missing_units(s, target, missing_page, total=summary.total.missing) if target else None
         to_remind = owing_receipt(s, letter.id)
         sender = s.get(Unit, letter.unit_id)
-    return render(request, "follow/letter.html", letter=letter, sender=sender, node=node, path=path,
-                  summary=summary, recipients=below, missing=missing, to_remind=to_remind, unit=unit,
-                  states=STATE_TH, owes_text=OWES_TEXT, level_names=LEVEL_NAMES)
+    return {"sender": sender, "node": node, "path": path, "summary": summary, "recipients": below,
+            "missing": missing, "to_remind": to_remind, "read_at": now()}
 
 
 @router.post("/follow/{letter_id}/remind")
