@@ -133,6 +133,9 @@ def test_receive_through_the_page_stamps_the_copy_and_a_second_press_gives_the_s
     assert fragment.status_code == 200 and "<html" not in fragment.text
     assert "ลงรับแล้ว เลขรับ ๑/๒๕" in fragment.text and f"/deliveries/{d.id}/file/stamped" in fragment.text
     assert "ส่งต่อ" in fragment.text and f"/deliveries/{d.id}/forward" in fragment.text  # Krabi has districts below
+    # the page image is swapped at once for the stamped copy's (htmx out-of-band)
+    assert 'id="page1" hx-swap-oob="true"' in fragment.text
+    assert f"/deliveries/{d.id}/page1.png?stamped=1" in fragment.text
 
     stamped = client.get(f"/deliveries/{d.id}/file/stamped")
     assert stamped.status_code == 200 and stamped.content.startswith(b"%PDF")
@@ -153,6 +156,9 @@ def test_receive_through_the_page_stamps_the_copy_and_a_second_press_gives_the_s
     decoded = {b.text for b in zxingcpp.read_barcodes(image)}
     assert tracking_url(web.settings.base_url, d.token) in decoded  # this copy's own tracking link
     assert client.get(f"/deliveries/{d.id}/page1.png").content == png.content  # drawn once, kept
+    with web.db.reading() as s:
+        stamped_pdf = Path(s.get(Delivery, d.id).stamped_pdf_path)
+    assert stamped_pdf.with_name(f"{stamped_pdf.stem}-page1.png").read_bytes() == png.content  # the stamped copy
     pdf = client.get(f"/deliveries/{d.id}/file/pdf")
     assert pdf.content.startswith(b"%PDF") and pdf.content != stamped.content
     docx = client.get(f"/deliveries/{d.id}/file/docx")

@@ -100,12 +100,14 @@ def delivery_page(request: Request, delivery_id: int, actor: ActorDep, db: DbDep
 
 @router.get("/deliveries/{delivery_id}/page1.png")
 def page_image(delivery_id: int, actor: ActorDep, db: DbDep, settings: SettingsDep) -> Response:
-    """Page 1 of the office's PDF copy, drawn once and kept beside the PDF (the copy is never replaced)."""
+    """Page 1 of the office's PDF copy (once received: of the copy with the receipt stamp), drawn once and kept
+    beside the PDF (the copy is never replaced)."""
     from saraban.kernel.files import write_replacing
     from saraban.letters.paper.preview import pdf_pages_png
 
     view = _with_pdf(db, settings, _view(db, actor, delivery_id, "read_assigned"))
-    pdf = Path(view.delivery.pdf_path)
+    stamped = view.delivery.stamped_pdf_path
+    pdf = Path(stamped if _exists(stamped) else view.delivery.pdf_path)
     png = pdf.with_name(f"{pdf.stem}-page1.png")
     if not png.exists() or png.stat().st_mtime < pdf.stat().st_mtime:
         write_replacing(png, pdf_pages_png(pdf, first=1, last=1, dpi=PAGE_DPI)[0])
@@ -151,7 +153,7 @@ def receive_delivery(request: Request, delivery_id: int, actor: ActorDep, db: Db
     with db.reading() as s:
         view = delivery_view(s, delivery_id)
     if request.headers.get("hx-request"):  # htmx swaps 2xx answers only: the error goes inside the fragment
-        return render(request, "inbox/receipt.html", view=view, error=error,
+        return render(request, "inbox/receipt.html", view=view, error=error, page_again=True,
                       may_receive=may(actor, "receive", view.office.id),
                       may_forward=may(actor, "forward", view.office.id))
     if error:
