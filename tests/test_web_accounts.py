@@ -125,3 +125,27 @@ def test_people_logging_in_at_the_same_moment_do_not_queue_on_the_write_lock(web
     for t in threads:
         t.join(60)
     assert results == {name: name for name in ACCOUNTS}
+
+
+def test_logging_out_ends_the_session_on_the_server_too(web) -> None:
+    client = web.client("krabi.clerk")
+    stolen = WebClient(web.app)
+    stolen.http.cookies.update(client.http.cookies)  # a copy of the cookie, taken before logging out
+    assert stolen.get("/").status_code == 200
+    assert client.post("/logout").status_code == 303
+    assert stolen.get("/").status_code == 303  # the copy opens nothing any more
+
+
+def test_control_characters_and_numbers_beyond_any_id_are_refused_politely(web) -> None:
+    client = web.client("krabi.clerk")
+    page = client.get("/inbox?q=a%00b")
+    assert page.status_code == 400 and "อักขระควบคุม" in page.text
+    anonymous = WebClient(web.app)
+    anonymous.csrf = CSRF.search(anonymous.get("/login").text)[1]
+    login = anonymous.post("/login", {"username": "a\x00b", "password": "x"})
+    assert login.status_code == 400 and "Traceback" not in login.text
+    for path in ("/deliveries/99999999999999999999", "/letters/99999999999999999999",
+                 "/follow?page=1000000000000000000000000", "/registers/2569/receive?page=99999999999999999999"):
+        answer = client.get(path)
+        assert answer.status_code in (404, 422) and "Traceback" not in answer.text, path
+    assert client.get("/deliveries/99999999999999999999").status_code == 404

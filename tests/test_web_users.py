@@ -68,3 +68,27 @@ def test_another_offices_admin_gets_404_and_changes_nothing(web):
     assert (after.disabled, after.password_hash, after.session_version) == (
         False, target.password_hash, target.session_version)
     assert "krabi.clerk" not in phuket.get("/users").text
+
+
+def test_the_admin_keeps_the_offices_contact_in_the_directory(web) -> None:
+    from saraban.records.models import Event, Unit
+
+    admin = web.client("krabi.admin")
+    page = admin.get("/office")
+    assert page.status_code == 200 and "กบ 0023.6" in page.text
+    saved = admin.post("/office", {"phone": "0 7561 1234", "email": "saraban@krabi.example.go.th",
+                                   "letter_code": "กบ 0023.6"})
+    assert saved.status_code == 303
+    assert "บันทึกแล้ว" in admin.get(saved.headers["location"]).text
+    with web.db.reading() as s:
+        krabi = s.scalar(select(Unit).where(Unit.key == "prov.81"))
+        event = s.scalar(select(Event).where(Event.kind == "unit.changed", Event.actor == "krabi.admin"))
+    assert (krabi.phone, krabi.email) == ("0 7561 1234", "saraban@krabi.example.go.th")
+    assert event.via == "web" and event.after["email"] == "saraban@krabi.example.go.th"
+    refused = admin.post("/office", {"email": "not-an-address", "phone": "0 7561 1234",
+                                     "letter_code": "กบ 0023.6"})
+    assert refused.status_code == 422 and "อีเมล" in refused.text
+    with web.db.reading() as s:
+        assert s.scalar(select(Unit.email).where(Unit.key == "prov.81")) == "saraban@krabi.example.go.th"
+    assert web.client("krabi.clerk").get("/office").status_code == 403
+    assert web.client("krabi.clerk").post("/office", {"phone": "1"}).status_code == 403

@@ -3,7 +3,7 @@
 - สารบรรณ (``clerk``): receives, forwards, writes and issues the office's letters;
 - หัวหน้า/ผู้บริหาร (``head``): sees everything of the office, approves what is issued (and may act as a clerk);
 - เจ้าหน้าที่ (``staff``): reads the letters assigned to them;
-- ผู้ดูแลระบบ (``admin``): the office's accounts and its directory entry.
+- ผู้ดูแลระบบ (``admin``): the office's accounts and its directory entry (contact, printed names, letter code).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ ACTS: dict[str, frozenset[str]] = {
     "assign": frozenset({"clerk", "head"}),
     "remind": frozenset({"clerk", "head"}),
     "manage_users": frozenset({"admin"}),
+    "manage_office": frozenset({"admin"}),  # the office's own directory entry: contact, printed names, letter code
 }
 
 

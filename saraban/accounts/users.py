@@ -29,6 +29,7 @@ from saraban.kernel.text_input import TextInputError, clean_text
 from saraban.records.db import Database
 from saraban.records.events import record_event
 from saraban.records.models import LoginFailure, User
+from thai_text import to_thai_digits
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -214,8 +215,6 @@ def _address_failures(session: Session, address: str, at: datetime) -> int:
 
 
 def _locked_message(until: datetime) -> str:
-    from thai_text import to_thai_digits
-
     when = to_thai_digits(until.strftime("%H.%M"))
     return (f"บัญชีถูกล็อกชั่วคราวเพราะใส่รหัสผ่านผิดหลายครั้ง ลองใหม่หลังเวลา {when} น. หรือติดต่อผู้ดูแลระบบ / the account "
             f"is locked after repeated failures until {until.strftime('%H:%M')}; try again later or ask the "
@@ -253,7 +252,8 @@ def _record_login(s: Session, name: str, password: str, address: str, at: dateti
                                          LoginFailure.at <= at - timedelta(minutes=ADDRESS_WINDOW_MINUTES)))
     if throttled:
         record_event(s, "account.login_throttled", actor=name or "?", at=at, data={"username": name})
-        return LoginRefused(f"มีการเข้าระบบผิดพลาดจากเครื่องนี้หลายครั้ง กรุณารอ {ADDRESS_WINDOW_MINUTES} นาที / too many "
+        wait = to_thai_digits(ADDRESS_WINDOW_MINUTES)
+        return LoginRefused(f"มีการเข้าระบบผิดพลาดจากเครื่องนี้หลายครั้ง กรุณารอ {wait} นาที / too many "
                             f"failed logins from this address; wait {ADDRESS_WINDOW_MINUTES} minutes", throttled=True)
     user = s.scalar(select(User).where(User.username == name).with_for_update())
     if user is not None and user.locked_until is not None and user.locked_until > at:

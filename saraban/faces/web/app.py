@@ -15,14 +15,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from saraban.faces.web import errors
 from saraban.faces.web.pages import HERE
-from saraban.faces.web.security import SESSION_COOKIE, SESSION_HOURS, check_csrf, session_secret
+from saraban.faces.web.security import SESSION_COOKIE, SESSION_HOURS, check_csrf, check_input, session_secret
 from saraban.kernel.settings import Settings, load_settings
 from saraban.letters.paper.fonts import sarabun_file
 from saraban.records.db import Database, open_database
 from saraban.records.events import acting_via
 
 # The page groups, in the order of the menu; each module has a ``router``.
-ROUTE_MODULES = ("auth", "home", "inbox", "tracking", "forward", "drafts", "sent", "follow", "registers", "users")
+ROUTE_MODULES = ("auth", "home", "inbox", "tracking", "forward", "drafts", "sent", "follow", "registers", "users",
+                 "office")
 
 
 class WebOrigin:
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         db = open_database(settings)
         ensure_directory(db)
     app = FastAPI(title="saraban", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(check_csrf)])
+                  dependencies=[Depends(check_csrf), Depends(check_input)])
     app.state.settings = settings
     app.state.db = db
     for name in ROUTE_MODULES:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from saraban.accounts.authority import Actor, NotAllowed
@@ -62,6 +62,8 @@ DbDep = Annotated[Database, Depends(get_db)]
 UserDep = Annotated[User, Depends(current_user)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 OptionalUserDep = Annotated["User | None", Depends(optional_user)]
+# A page number of a list (1 and below: the first); beyond any list there can be: refused before the database.
+PageNumber = Annotated[int, Query(le=1_000_000)]
 
 
 def authorise(actor: Actor, act: str, office_id: int | None, *, assigned: bool = False) -> None:

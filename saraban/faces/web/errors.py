@@ -75,6 +75,11 @@ def install(app: FastAPI) -> None:
         return error_page(request, 422, f"ข้อมูลในแบบฟอร์มไม่ครบหรือไม่ถูกต้อง: {fields} / the form is incomplete or "
                                         f"wrong: {fields}")
 
+    @app.exception_handler(OverflowError)
+    async def beyond_any_id(request: Request, exc: OverflowError) -> Response:
+        # a number in the address (an id, a page) larger than the database stores: nothing can be there
+        return error_page(request, 404)
+
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
         log.exception("web request failed: %s %s", request.method, request.url.path)

@@ -47,6 +47,17 @@ class FilesProgress:
         return 100 if self.done else min(99, made * 100 // max(total, 1))
 
 
+def failure_text(error: Exception) -> str:
+    """What the progress page says of a failure (the details, with server paths, are in the server's log)."""
+    from saraban.letters.paper.pdf import PdfError
+
+    if isinstance(error, PdfError):
+        return "แปลงเป็น PDF ไม่สำเร็จ (LibreOffice) / LibreOffice could not make the PDF"
+    if isinstance(error, OSError):
+        return "เขียนไฟล์ไม่ได้ (ดิสก์เต็มหรือไม่มีสิทธิ์) / the files could not be written (disk full or permission)"
+    return "เกิดข้อผิดพลาดในระบบ / something went wrong on the server"
+
+
 def files_progress(db: Database, letter_id: int) -> FilesProgress:
     with db.reading() as s:
         letter = s.get(Letter, letter_id)
@@ -72,7 +83,7 @@ def make_files_later(db: Database, settings: Settings, letter_id: int, *, actor:
         except Exception as e:  # shown on the progress page; the page offers to start again
             log.exception("making the files of letter %s failed (started by %s)", letter_id, actor)
             with _lock:
-                _failed[letter_id] = f"{type(e).__name__}: {e}"
+                _failed[letter_id] = failure_text(e)
         finally:
             with _lock:
                 _running.pop(letter_id, None)

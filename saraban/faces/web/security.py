@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 from fastapi import HTTPException, Request
@@ -63,3 +64,26 @@ def safe_path(target: str | None, default: str = "/") -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return default
+
+
+# Control characters (NUL above all: PostgreSQL refuses it in text) have no place in anything typed into a
+# form or a search box; tab and line breaks do.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class ControlCharacterRefused(HTTPException):
+    def __init__(self, where: str) -> None:
+        super().__init__(400, f"ข้อความที่ส่งมามีอักขระควบคุม (เช่น NUL) ใน {where} ลบออกแล้วลองอีกครั้ง / the request "
+                              f"carries a control character (such as NUL) in {where}; remove it and try again")
+
+
+async def check_input(request: Request) -> None:
+    """Refuse (400) a query or form that carries a control character, before any route reads it."""
+    for name, value in request.query_params.multi_items():
+        if _CONTROL.search(name) or _CONTROL.search(value):
+            raise ControlCharacterRefused(name if not _CONTROL.search(name) else "query")
+    if request.method not in SAFE_METHODS and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        for name, value in (await request.form()).multi_items():
+            if isinstance(value, str) and (_CONTROL.search(name) or _CONTROL.search(value)):
+                raise ControlCharacterRefused(name if not _CONTROL.search(name) else "form")

@@ -41,11 +41,17 @@ def login(request: Request, db: DbDep, username: Annotated[str, Form()] = "",
 
 @router.post("/logout")
 def logout(request: Request, db: DbDep, user: OptionalUserDep) -> Response:
+    """Log out: the session ends on the server too (the account's session version moves on, so a copy of
+    the cookie opens nothing any more; the person's sessions on other devices end with it)."""
+    from sqlalchemy import update
+
     from saraban.kernel.clock import now
     from saraban.records.events import record_event
+    from saraban.records.models import User
 
     if user is not None:
         with db.transaction() as s:
+            s.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
             record_event(s, "account.logout", actor=user.username, at=now(), unit_id=user.unit_id,
                          office_id=user.unit_id)
     request.session.clear()

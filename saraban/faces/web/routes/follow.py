@@ -30,7 +30,7 @@ from saraban.chain.follow import (
 from saraban.chain.status import STATE_TH, letter_status
 from saraban.directory.levels import LEVEL_NAMES
 from saraban.faces.web.cache import ShortCache
-from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, render
+from saraban.faces.web.deps import ActorDep, DbDep, PageNumber, SettingsDep, authorise, render
 from saraban.kernel.clock import now
 from saraban.programmes.reminders import ReminderError, remind_now
 from saraban.records.models import Letter, RegisterEntry, Unit
@@ -55,7 +55,7 @@ def office_letter(db, actor, letter_id: int, act: str = "read") -> Letter:
 
 
 @router.get("/follow")
-def follow_list(request: Request, actor: ActorDep, db: DbDep, page: int = 1) -> Response:
+def follow_list(request: Request, actor: ActorDep, db: DbDep, page: PageNumber = 1) -> Response:
     """The letters the office sent, newest first, 50 a page, with the counts of each one's tree."""
     authorise(actor, "read", actor.unit_id)
     with db.reading() as s:
@@ -65,7 +65,7 @@ def follow_list(request: Request, actor: ActorDep, db: DbDep, page: int = 1) -> 
 
 @router.get("/follow/{letter_id}")
 def follow_letter(request: Request, letter_id: int, actor: ActorDep, db: DbDep, unit: str | None = None,
-                  page: int = 1, missing_page: int = 1) -> Response:
+                  page: PageNumber = 1, missing_page: PageNumber = 1) -> Response:
     """The tree of one of the office's letters; ``unit``: drill down to a unit of the tree (its own branch:
     the letter it forwarded, what that reached, and who is missing there)."""
     letter = office_letter(db, actor, letter_id)

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
 from saraban.chain.follow import Page
-from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, office_of, render
+from saraban.faces.web.deps import ActorDep, DbDep, PageNumber, SettingsDep, authorise, office_of, render
 from saraban.kernel.clock import today
 from saraban.records.registers import SERIES, SERIES_NAMES, RegisterError, resolve_series
 from saraban.reports.registers import (
@@ -68,7 +68,8 @@ def registers_index(request: Request, actor: ActorDep, db: DbDep, year: int | No
 
 
 @router.get("/registers/{year}/{series}")
-def register_page(request: Request, year: int, series: str, actor: ActorDep, db: DbDep, page: int = 1) -> Response:
+def register_page(request: Request, year: int, series: str, actor: ActorDep, db: DbDep,
+                  page: PageNumber = 1) -> Response:
     """The register as the regulation's table, 100 lines a page, Thai digits."""
     authorise(actor, "read", actor.unit_id)
     year, series = _year(year), _series(series)

@@ -28,8 +28,18 @@ def tracking_page(request: Request, token: str, db: DbDep, settings: SettingsDep
         return render(request, "tracking/refused.html", status_code=404, message=REFUSED)
     actor = actor_of(user) if user is not None else None
     # The addressed office's own people: its first opening is recorded (once); its clerks may ลงรับ here.
-    own = actor is not None and may(actor, "read_assigned", copy.unit_id, assigned=True)
+    own = actor is not None and may(actor, "read_assigned", copy.unit_id, assigned=_assigned(db, actor, copy))
     if own and copy.opened_at is None:
         note_opened(db, copy.delivery_id, actor=actor.username)
-    may_receive = actor is not None and may(actor, "receive", copy.unit_id)
+    may_receive = actor is not None and may(actor, "receive", copy.unit_id) and not copy.cancelled
     return render(request, "tracking/copy.html", copy=copy, token=token, own=own, may_receive=may_receive)
+
+
+def _assigned(db, actor, copy) -> bool:
+    """Staff count as the office's own people for a copy only when it is assigned to them."""
+    if actor.role != "staff":
+        return True
+    from saraban.accounts.assignments import is_assigned
+
+    with db.reading() as s:
+        return is_assigned(s, copy.delivery_id, actor.user_id)
