@@ -97,7 +97,7 @@ class _Server:
         self.socket.close()
 
 
-@pytest.fixture(name="live_server", scope="session", params=[database_param(k) for k in KINDS])
+@pytest.fixture(name="live_server", scope="module", params=[database_param(k) for k in KINDS])
 def serve_app(request, tmp_path_factory: pytest.TempPathFactory, data_dir: Path):
     """The app on a fresh database (``request.param``) with the directory and the accounts of ``PEOPLE``
     (tests.web's), served by uvicorn for the whole session.
@@ -144,8 +144,10 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(name="browser", scope="session")
+@pytest.fixture(name="browser", scope="module")
 def launch_chromium():
+    # Per module, not per session: while Playwright's sync API is open the main thread has a running event
+    # loop, and Prefect (tests/test_workflow_*) would then hand back coroutines instead of results.
     """Debian's chromium, driven by Playwright (its own browser download is not reachable here)."""
     executable = chromium_path()
     if not executable:

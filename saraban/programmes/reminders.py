@@ -513,15 +513,20 @@ def make_reminders(db: Database, settings: Settings, at: datetime | None = None,
             todo = unfinished_reminders(s), due_reminders(s, at, policy)
         return [_result(d, "pending", reminder_id=d.reminder_id) for d in todo[0]] + \
                [_result(d, "planned") for d in todo[1]]
-    results = []
     with _exclusive(db):
         with db.transaction() as s:
             todo = unfinished_reminders(s) + due_reminders(s, at, policy)
-        for due in todo:
-            try:
-                results.append(_make_one(db, settings, due, actor, at))
-            except (CircularError, DirectoryError, SpecError) as e:
-                results.append(_result(due, "error", error=str(e)))
+        return _make_each(db, settings, todo, actor, at)
+
+
+def _make_each(db: Database, settings: Settings, todo: Sequence[Due], actor: str, at: datetime) -> list[ReminderResult]:
+    """Make each reminder due (under the caller's exclusive hold); one that cannot be made is an error result."""
+    results = []
+    for due in todo:
+        try:
+            results.append(_make_one(db, settings, due, actor, at))
+        except (CircularError, DirectoryError, SpecError) as e:
+            results.append(_result(due, "error", error=str(e)))
     return results
 
 
@@ -561,13 +566,7 @@ def remind_now(db: Database, settings: Settings, letter_id: int, *, actor: str =
                 # The same step again goes through the claim: it finds the row, and finishes it if unfinished.
                 fresh = _not_made(made, about, unit.id, step) or step in made.get((about, unit.id), [])
                 (todo if fresh else already).append(due)
-        results = [_result(due, "already") for due in already]
-        for due in todo:
-            try:
-                results.append(_make_one(db, settings, due, actor, at))
-            except (CircularError, DirectoryError, SpecError) as e:
-                results.append(_result(due, "error", error=str(e)))
-    return results
+        return [_result(due, "already") for due in already] + _make_each(db, settings, todo, actor, at)
 
 
 def resend_acknowledgements(db: Database, settings: Settings, at: datetime | None = None, *,

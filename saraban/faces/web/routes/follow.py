@@ -31,6 +31,7 @@ from saraban.chain.status import STATE_TH, letter_status
 from saraban.directory.levels import LEVEL_NAMES
 from saraban.faces.web.cache import ShortCache
 from saraban.faces.web.deps import ActorDep, DbDep, PageNumber, SettingsDep, authorise, render
+from saraban.faces.web.routes.sent import office_letter
 from saraban.kernel.clock import now
 from saraban.programmes.reminders import ReminderError, remind_now
 from saraban.records.models import Letter, RegisterEntry, Unit
@@ -44,14 +45,6 @@ MAIL_TEXT = {"sent": "ส่งอีเมลแล้ว", "refused": "ปล�
 FOLLOW_CACHE_SECONDS = 5
 MEDIA_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def office_letter(db, actor, letter_id: int, act: str = "read") -> Letter:
-    """The letter, when the actor's office sent it and the actor may do ``act`` (else 404/403)."""
-    with db.reading() as s:
-        letter = s.get(Letter, letter_id)
-    authorise(actor, act, letter.unit_id if letter else None)
-    return letter
 
 
 @router.get("/follow")
