@@ -2,7 +2,7 @@
 national circular, and ลงรับ, each by N concurrent clients on loopback.
 
     .venv/bin/python benchmarks/web.py [--postgres URL] [--clients 20] [--seconds 10 | --requests N]
-                                       [--receives 100] [--reuse] [--profile] [--workers N]
+                                       [--receives 100] [--reuse] [--profile] [--workers N] [--no-cache]
 
 The data: the department's circular to every provincial office, carried down the chain with the core's own
 calls (forward, receive_many; as benchmarks/cascade.py, without making files), every office that forwards has
@@ -353,6 +353,9 @@ def main() -> None:
     parser.add_argument("--receives", type=int, default=100, help="distinct deliveries to ลงรับ (default 100)")
     parser.add_argument("--reuse", action="store_true", help="keep the data folder's cascade if it is there")
     parser.add_argument("--profile", action="store_true", help="also profile one request of each page")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="the follow page counts in the database on every request (its figures are otherwise "
+                             "shared until a register line is written); in-thread serving only")
     parser.add_argument("--workers", type=int, default=0,
                         help="serve with `saraban web --workers N` in processes of their own (default: one uvicorn "
                              "worker in a thread of this process)")
@@ -386,6 +389,10 @@ def main() -> None:
     accounts(db, {"bench.krabi": unit_id(db, "prov.81"), "bench.dept": unit_id(db, "dla.env.2"),
                   **{f"bench.o{office}": office for _, office in targets + ([spare] if spare else [])}})
     app = create_app(settings, db)
+    if args.no_cache:
+        from saraban.faces.web.routes import follow
+
+        follow._tree_views.seconds = 0
     paths = {path for path, _, _ in route_table(app)}
     missing = [p for p in ("/inbox", "/follow/{letter_id}", "/deliveries/{delivery_id}/receive") if p not in paths]
     if missing:
