@@ -26,21 +26,6 @@ ROUTE_MODULES = ("auth", "home", "inbox", "tracking", "forward", "drafts", "sent
                  "office")
 
 
-class WebOrigin:
-    """Every act of a request is recorded as ``via="web"`` from the client's address (saraban.records.events)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        client = scope.get("client")
-        with acting_via("web", client[0] if client else None):
-            await self.app(scope, receive, send)
-
-
 # No framing (clickjacking), no sniffing, no referrer to other sites (tracking links carry tokens), forms and
 # scripts only from here; pages of an office are not kept in shared caches.
 SECURITY_HEADERS = [
@@ -51,7 +36,10 @@ SECURITY_HEADERS = [
 ]
 
 
-class SecurityHeaders:
+class WebRequests:
+    """Around every request: its acts are recorded as ``via="web"`` from the client's address
+    (saraban.records.events), and its answer carries the security headers (``no-store`` but for static files)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -62,14 +50,15 @@ class SecurityHeaders:
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.extend(SECURITY_HEADERS)
+                headers = [*message.get("headers", []), *SECURITY_HEADERS]
                 if not scope["path"].startswith(("/static/", "/fonts/")):
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        client = scope.get("client")
+        with acting_via("web", client[0] if client else None):
+            await self.app(scope, receive, send_with_headers)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -92,8 +81,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie=SESSION_COOKIE,
                        max_age=SESSION_HOURS * 3600, same_site="lax",
                        https_only=settings.base_url.startswith("https://"))
-    app.add_middleware(WebOrigin)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(WebRequests)
     return app
 
 

@@ -178,6 +178,18 @@ def _not_open(request: Request, db: Database, ctx: Context) -> Response | None:
     return None
 
 
+def _checked_form(request: Request, db: Database, settings: Settings, ctx: Context,
+                  choice: Choice) -> tuple[list, LetterSpec] | Response:
+    """The recipients and the forwarding letter the form gives, or the page saying why not (nothing numbered)."""
+    if (closed := _not_open(request, db, ctx)) is not None:
+        return closed
+    errors: dict[str, str] = {}
+    units, spec = _draft(db, settings, ctx, choice, errors)
+    if spec is None:
+        return _page(request, db, ctx, choice, errors=errors, status_code=422)
+    return units, spec
+
+
 def _form_choice(unit: list[str], level: list[str], selector: str, subject: str, body: list[str]) -> Choice:
     return Choice(units=set(unit), levels={lv for lv in level if lv in LEVELS}, selector=selector, subject=subject,
                   body=list(body))
@@ -218,13 +230,11 @@ def forward_preview(request: Request, delivery_id: int, actor: ActorDep, db: DbD
     from saraban.letters.paper.preview import letter_preview
 
     ctx = _load(db, actor, delivery_id)
-    if (closed := _not_open(request, db, ctx)) is not None:
-        return closed
     choice = _form_choice(unit, level, selector, subject, body)
-    errors: dict[str, str] = {}
-    _, spec = _draft(db, settings, ctx, choice, errors)
-    if spec is None:
-        return _page(request, db, ctx, choice, errors=errors, status_code=422)
+    checked = _checked_form(request, db, settings, ctx, choice)
+    if isinstance(checked, Response):
+        return checked
+    _, spec = checked
     try:
         _, pngs = letter_preview(spec, settings, tracking_link_length=len(tracking_url(settings.base_url,
                                                                                         "x" * TOKEN_LENGTH)))
@@ -244,13 +254,11 @@ def forward_issue(request: Request, delivery_id: int, actor: ActorDep, db: DbDep
     ctx = _load(db, actor, delivery_id)
     if ctx.delivery.forwarded_letter_id is not None:
         return _to_progress(db, settings, ctx.delivery.forwarded_letter_id, actor)
-    if (closed := _not_open(request, db, ctx)) is not None:
-        return closed
     choice = _form_choice(unit, level, selector, subject, body)
-    errors: dict[str, str] = {}
-    units, spec = _draft(db, settings, ctx, choice, errors)
-    if spec is None:
-        return _page(request, db, ctx, choice, errors=errors, status_code=422)
+    checked = _checked_form(request, db, settings, ctx, choice)
+    if isinstance(checked, Response):
+        return checked
+    units, spec = checked
     try:
         issued = forward(db, settings, ctx.letter.id, ctx.office.key, units, subject=spec.subject,
                          body=list(spec.body), actor=actor.username, files=False)
