@@ -238,3 +238,24 @@ def test_a_paragraph_is_added_and_blank_ones_are_dropped(web) -> None:
     assert page.status_code == 200
     assert page.text.count('name="body"') == 3  # two paragraphs kept, one blank to fill in
     assert draft_of(web.db, draft_id).spec["body"] == ["หนึ่ง", "สอง"]
+
+
+def test_a_letter_dated_weeks_ago_is_issued_with_the_reason_given(web) -> None:
+    """As ``--date-reason`` on the command line: refused without a reason (nothing numbered), issued with one,
+    which the send register's line keeps."""
+    from datetime import timedelta
+
+    head = web.client("dept.head")
+    dated = (today() - timedelta(days=30)).isoformat()
+    draft_id = new_draft(head, circular_form(date=dated))
+    assert approve(web, head, draft_id).status_code == 303
+    before = counts(web.db)
+    refused = head.post(f"/drafts/{draft_id}/issue")
+    assert refused.status_code == 409 and "--date-reason" in html.unescape(refused.text)
+    assert counts(web.db) == before and draft_of(web.db, draft_id).status == "approved"
+    assert 'name="date_reason"' in refused.text
+    issued = head.post(f"/drafts/{draft_id}/issue", {"date_reason": "ลงนามแล้วแต่ส่งไม่ทัน"})
+    assert issued.status_code == 303
+    with web.db.reading() as s:
+        line = s.scalar(select(RegisterEntry).where(RegisterEntry.letter_id == draft_of(web.db, draft_id).letter_id))
+    assert "ลงนามแล้วแต่ส่งไม่ทัน" in (line.note or "")

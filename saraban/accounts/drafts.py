@@ -282,9 +282,11 @@ def preview_draft(db: Database, settings: Settings, actor: Actor, draft_id: int,
 
 
 def issue_draft(db: Database, settings: Settings, actor: Actor, draft_id: int, *,
-                at: datetime | None = None) -> IssuedDraft:
+                at: datetime | None = None, date_reason: str | None = None) -> IssuedDraft:
     """Number the approved draft and send it (files are the caller's: ``make_files``); issued before →
-    the same letter. See the module for how this happens once."""
+    the same letter. ``date_reason``: why the letter is dated more than a week from today (kept in the
+    register line's note, as ``--date-reason`` on the command line). See the module for how this happens
+    once."""
     at = at_or_now(at)
     with db.transaction() as s:
         draft = _locked(s, draft_id)
@@ -309,7 +311,8 @@ def issue_draft(db: Database, settings: Settings, actor: Actor, draft_id: int, *
                 raise DraftError(f"หนังสือข้อความเดียวกันนี้ออกไปแล้ว ที่ {same.ref_text} / a letter with the same "
                                  f"text was issued already: ที่ {same.ref_text}")
         issued = issue_circular(db, settings, spec, sender_key=sender_key, to=draft.to_text.strip() or None,
-                                actor=actor.username, at=at, circular=spec.circular, files=False)
+                                actor=actor.username, at=at, circular=spec.circular, files=False,
+                                date_reason=date_reason)
     except (DraftError, SpecError, CircularError, DirectoryError):
         with db.transaction() as s:  # nothing numbered: the draft is approved, as before
             again = _locked(s, draft_id)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -258,12 +258,14 @@ def approve(request: Request, draft_id: int, form: FormDep, actor: ActorDep, db:
 
 
 @router.post("/drafts/{draft_id}/issue")
-def issue(request: Request, draft_id: int, actor: ActorDep, db: DbDep, settings: SettingsDep) -> Response:
-    """Number the approved draft and send it; its files are made in the background (progress page)."""
+def issue(request: Request, draft_id: int, actor: ActorDep, db: DbDep, settings: SettingsDep,
+          date_reason: Annotated[str, Form()] = "") -> Response:
+    """Number the approved draft and send it; its files are made in the background (progress page).
+    ``date_reason``: why it is dated more than a week from today (the register line's note)."""
     draft = get_draft(db, actor, draft_id, "issue")
     authorise(actor, "issue", draft.unit_id)
     try:
-        issued = issue_draft(db, settings, actor, draft_id)
+        issued = issue_draft(db, settings, actor, draft_id, date_reason=date_reason.strip() or None)
     except (DraftError, SpecError, CircularError, DirectoryError) as e:
         problems = getattr(e, "problems", None)
         return _page(request, db, settings, actor, get_draft(db, actor, draft_id),
