@@ -230,6 +230,17 @@ def test_staff_see_only_what_is_assigned_and_cannot_receive(web) -> None:
     assert receive_lines(web, d.id) == []
     assert web.client("krabi.admin").get("/inbox").status_code == 403
 
+    # taken back (twice: once), the letter leaves the staff member's inbox
+    assert staff.post(f"/deliveries/{d.id}/unassign", {"user_id": str(user_id(web, "krabi.staff"))}).status_code == 403
+    assert "ยกเลิกการมอบหมาย" in clerk.get(f"/deliveries/{d.id}").text
+    for _ in range(2):
+        back = clerk.post(f"/deliveries/{d.id}/unassign", {"user_id": str(user_id(web, "krabi.staff"))})
+        assert back.status_code == 303
+    assert staff.get(f"/deliveries/{d.id}").status_code == 404 and "ยังไม่มีหนังสือเข้า" in staff.get("/inbox").text
+    with web.db.reading() as s:
+        taken = s.scalars(select(Event).where(Event.kind == "delivery.unassigned")).all()
+    assert len(taken) == 1 and taken[0].before == {"assigned_to": "krabi.staff"}
+
 
 def test_another_office_gets_404_for_krabis_delivery(web) -> None:
     issued = circular(web)

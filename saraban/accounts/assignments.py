@@ -95,3 +95,22 @@ def _assign_in(s: Session, delivery_id: int, user_id: int, by: Actor, at: dateti
                  office_id=delivery.unit_id, letter_id=delivery.letter_id, delivery_id=delivery_id,
                  after={"assigned_to": person.username})
     return Assigned(delivery_id, user_id, person.username, person.display_name, at, new=True)
+
+
+def unassign_delivery(db: Database, delivery_id: int, user_id: int, *, by: Actor,
+                      at: datetime | None = None) -> bool:
+    """Take the delivery back from the member of staff (``by`` authorised for ``assign`` on its office); False
+    when it was not theirs (pressed twice: nothing more happens)."""
+    at = at_or_now(at)
+    with db.transaction() as s:
+        delivery = s.get(Delivery, delivery_id)
+        existing = s.scalar(select(Assignment).where(Assignment.delivery_id == delivery_id,
+                                                     Assignment.user_id == user_id).with_for_update())
+        if delivery is None or existing is None:
+            return False
+        person = s.get(User, user_id)
+        s.delete(existing)
+        record_event(s, "delivery.unassigned", actor=by.username, at=at, unit_id=delivery.unit_id,
+                     office_id=delivery.unit_id, letter_id=delivery.letter_id, delivery_id=delivery_id,
+                     before={"assigned_to": person.username if person else user_id})
+        return True

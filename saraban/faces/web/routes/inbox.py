@@ -174,3 +174,14 @@ def assign(request: Request, delivery_id: int, actor: ActorDep, db: DbDep, user_
     except AssignmentError as e:
         return error_page(request, 400, str(e))
     return RedirectResponse(f"/deliveries/{delivery_id}#assigned", status_code=303)
+
+
+@router.post("/deliveries/{delivery_id}/unassign")
+def unassign(delivery_id: int, actor: ActorDep, db: DbDep, user_id: str = Form("")) -> Response:
+    """Take the letter back from a member of staff (again: nothing more happens)."""
+    from saraban.accounts.assignments import unassign_delivery
+
+    _view(db, actor, delivery_id, "assign")
+    if user_id.strip().isdigit():
+        unassign_delivery(db, delivery_id, int(user_id), by=actor)
+    return RedirectResponse(f"/deliveries/{delivery_id}#assigned", status_code=303)
