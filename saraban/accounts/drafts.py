@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from saraban.accounts.authority import Actor, authorise
 from saraban.chain.circulars import CircularError, issue_circular
-from saraban.chain.tracking import TOKEN_LENGTH, tracking_url
+from saraban.chain.tracking import longest_tracking_link
 from saraban.directory.levels import DirectoryError
 from saraban.directory.selectors import select_units
 from saraban.kernel.clock import at_or_now
@@ -119,11 +119,6 @@ def people_of(db: Database, draft: Draft) -> dict[str, str | None]:
 # --- checking ------------------------------------------------------------------------------------------
 
 
-def _tracking_link(settings: Settings) -> str:
-    """As long as any recipient's copy's tracking link (every token has the same length)."""
-    return tracking_url(settings.base_url, "x" * TOKEN_LENGTH)
-
-
 def recipient_problem(s: Session, to_text: str, *, circular: bool, sender_id: int) -> str | None:
     """Why the recipients' selector will not do (the CLI's messages for --to), or None."""
     if not to_text.strip():
@@ -157,9 +152,8 @@ def draft_problems(db: Database, settings: Settings, spec_data: dict[str, Any], 
     if problem:
         problems.append(f"recipients: {problem}")
     if spec is not None:
-        tracked = bool(spec.circular or to_text.strip())
-        problems += [p for p in renderability_problems(spec, settings,
-                                                       tracking_link=_tracking_link(settings) if tracked else None)
+        link = longest_tracking_link(settings.base_url) if spec.circular or to_text.strip() else None
+        problems += [p for p in renderability_problems(spec, settings, tracking_link=link)
                      if not p.startswith("qr[")]  # the spec's own check has reported those
     return spec, problems
 
@@ -277,7 +271,7 @@ def preview_draft(db: Database, settings: Settings, actor: Actor, draft_id: int,
     spec = _check(db, settings, draft)
     tracked = bool(spec.circular or draft.to_text.strip())
     _, pages = letter_preview(spec, settings, last_page=last_page,
-                              tracking_link_length=len(_tracking_link(settings)) if tracked else None)
+                              tracking_link_length=len(longest_tracking_link(settings.base_url)) if tracked else None)
     return pages
 
 

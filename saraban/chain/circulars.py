@@ -35,7 +35,7 @@ from saraban.chain.cancellations import cancellation_of, cancelled_message
 from saraban.chain.distribution import describe_recipients, forward_spec
 from saraban.chain.expectations import chain_recipients, expected_to_forward, expects_to_forward
 from saraban.chain.numbering import LetterDateError, check_letter_date, register_year
-from saraban.chain.tracking import TOKEN_LENGTH, new_token, secret_key, tracking_url
+from saraban.chain.tracking import longest_tracking_link, new_token, secret_key, tracking_url
 from saraban.directory.levels import LOCAL_LEVELS, DirectoryError
 from saraban.directory.selectors import select_units
 from saraban.directory.units import descendants, get_unit
@@ -92,16 +92,11 @@ class Receipt:
     stamped_pdf: Path | None = None
 
 
-def _longest_tracking_link(settings: Settings) -> str:
-    """A tracking link as long as any recipient's copy carries (every token has the same length)."""
-    return tracking_url(settings.base_url, "x" * TOKEN_LENGTH)
-
-
 def _preflight(spec: LetterSpec, settings: Settings, *, tracked: bool) -> None:
     """Refuse, before any number is taken, a letter that could not be rendered (saraban.letters.preflight);
     ``tracked``: its recipients' copies carry a tracking link."""
     try:
-        check_renderable(spec, settings, tracking_link=_longest_tracking_link(settings) if tracked else None)
+        check_renderable(spec, settings, tracking_link=longest_tracking_link(settings.base_url) if tracked else None)
     except NotRenderable as e:
         raise CircularError(str(e)) from None
 
@@ -302,7 +297,7 @@ def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, p
     read what to render in a short transaction, render to files, then record the paths in another short
     one, a chunk of copies at a time. Two callers making the same letter's files queue on a file lock
     of that letter (the second then finds them made)."""
-    placeholder = placeholder_qr_png(len(_longest_tracking_link(settings)))
+    placeholder = placeholder_qr_png(len(longest_tracking_link(settings.base_url)))
     letter_ids = list(dict.fromkeys(letter_ids))
     for letter_id in letter_ids:
         with _letter_lock(settings, letter_id):

@@ -76,6 +76,12 @@ def tracking_url(base_url: str, token: str) -> str:
     return f"{base_url}/t/{token}"
 
 
+def longest_tracking_link(base_url: str) -> str:
+    """A tracking link as long as any recipient's copy carries (every token has the same length): what a
+    letter is checked and previewed with before its tokens exist."""
+    return tracking_url(base_url, "x" * TOKEN_LENGTH)
+
+
 # --- what the tracking link shows (the web face's /t/<token>) -------------------------------------------
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from saraban.accounts.authority import Actor
 from saraban.chain.circulars import CircularError, RecipientsError, forward, forward_draft
 from saraban.chain.expectations import chain_recipients
-from saraban.chain.tracking import TOKEN_LENGTH, tracking_url
+from saraban.chain.tracking import longest_tracking_link
 from saraban.directory.levels import LEVEL_NAMES, LEVELS, DirectoryError
 from saraban.directory.selectors import select_units
 from saraban.directory.units import descendants
@@ -236,8 +236,8 @@ def forward_preview(request: Request, delivery_id: int, actor: ActorDep, db: DbD
         return checked
     _, spec = checked
     try:
-        _, pngs = letter_preview(spec, settings, tracking_link_length=len(tracking_url(settings.base_url,
-                                                                                        "x" * TOKEN_LENGTH)))
+        _, pngs = letter_preview(spec, settings,
+                                 tracking_link_length=len(longest_tracking_link(settings.base_url)))
     except PdfError as e:
         return _page(request, db, ctx, choice, errors={"general": str(e)}, status_code=500)
     pages = [f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}" for png in pngs]
