@@ -264,6 +264,7 @@ def test_a_cancelled_letter_shows_as_cancelled_and_cannot_be_received(web) -> No
     d = delivery_of(web, issued.letter_id)
     client = web.client("krabi.clerk")
     assert "ยกเลิก" in rows_of(client.get("/inbox").text)[0]
+    assert '<strong id="waiting">๐</strong>' in client.get("/").text  # nothing waits: it was cancelled
     page = client.get(f"/deliveries/{d.id}")
     assert "ยกเลิก" in page.text and "ส่งผิดฉบับ" in page.text and "ลงรับ</button>" not in page.text
     refused = client.post(f"/deliveries/{d.id}/receive")

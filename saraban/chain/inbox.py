@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, sel
 from sqlalchemy.orm import Session, aliased
 
 from saraban.chain.cancellations import Cancellation, cancellation_of
-from saraban.chain.expectations import expects_to_forward
+from saraban.chain.expectations import expects_to_forward, owes_receipt
 from saraban.kernel.text_input import normalise_text
 from saraban.records.models import Assignment, Delivery, Letter, RegisterEntry, Unit
 from thai_text import to_arabic_digits, to_thai_digits
@@ -81,6 +81,13 @@ def _scope(statement: Select, unit_id: int, q: str, assigned_to: int | None) -> 
     if q:
         statement = statement.where(_matches(q))
     return statement
+
+
+def waiting(session: Session, unit_id: int) -> int:
+    """How many letters wait for the office's ลงรับ: owing their receipt (the chain's rule), not cancelled."""
+    statement = (select(func.count()).select_from(Delivery).join(Letter, Letter.id == Delivery.letter_id)
+                 .where(Delivery.unit_id == unit_id, owes_receipt(Delivery), ~_cancelled()))
+    return session.scalar(statement) or 0
 
 
 def inbox(session: Session, unit_id: int, *, q: str | None = None, page: int = 1, per_page: int = PER_PAGE,
