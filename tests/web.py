@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,18 @@ ACCOUNTS = {
     "phuket.staff": ("prov.83", "staff"),
     "phuket.admin": ("prov.83", "admin"),
 }
+# The programme's people (web.programme() adds them): the owner's (DEQP) and two applicants, Krabi's town
+# municipality (town.clerk above) and Phuket's Patong (the foreign applicant).
+PROGRAMME_ACCOUNTS = {
+    "deqp.clerk": ("deqp", "clerk"),
+    "deqp.head": ("deqp", "head"),
+    "deqp.assessor": ("deqp", "assessor"),  # appointed to the programme
+    "deqp.assessor2": ("deqp", "assessor"),  # not appointed: sees no programme
+    "town.head": ("muni.8101.krabi", "head"),
+    "patong.clerk": ("muni.8301.patong", "clerk"),
+}
+PROGRAMME_FILE = Path(__file__).parent.parent / "examples" / "programmes" / "eco-town-2565.yaml"
+PROGRAMME_KEY = "eco-town-2565"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -72,6 +85,13 @@ class WebClient:
 
 
 @dataclass
+class ProgrammeWorld:
+    key: str
+    invitation: object  # the invitation's Issued (None when not invited)
+    tokens: dict[str, str]  # unit key → its invitation copy's tracking token
+
+
+@dataclass
 class WebWorld:
     db: Database
     settings: Settings
@@ -89,6 +109,43 @@ class WebWorld:
         changes.setdefault("date", today())
         return issue_circular(self.db, self.settings, circular_spec(**changes), sender_key="dla.env.2", to=to,
                               actor="dept.clerk")
+
+    def programme(self, *, opens: datetime | None = None, closes: datetime | None = None, invite: bool = True,
+                  to: str = "muni.8101.krabi,muni.8301.patong") -> ProgrammeWorld:
+        """The example programme (DEQP's eco-town, field-examples §2) open from ``opens`` (a month ago) to
+        ``closes`` (a month from now), its people (PROGRAMME_ACCOUNTS; deqp.assessor appointed), Phuket's
+        Patong municipality, and (``invite``) its invitation sent to ``to`` today."""
+        import yaml
+        from sqlalchemy import select
+
+        from saraban.directory.imports import update_unit
+        from saraban.kernel.clock import now
+        from saraban.programmes.applications import create_programme, send_invitation
+        from saraban.programmes.assessors import appoint_assessor
+        from saraban.records.models import Delivery, Unit
+
+        with self.db.transaction() as s:
+            update_unit(s, "deqp", letter_code="ทส 0903", address="ถนนพระรามที่ 6 เขตพญาไท กรุงเทพฯ 10400",
+                        email="ecotown@example.org")
+            amphoe = s.scalar(select(Unit).where(Unit.key == "amphoe.8301"))
+            if s.scalar(select(Unit.id).where(Unit.key == "muni.8301.patong")) is None:
+                s.add(Unit(key="muni.8301.patong", name="เทศบาลเมืองป่าตอง", level="town_municipality",
+                           parent_id=amphoe.id, province_code="83", email="patong@example.org"))
+        add_accounts(self.db, PROGRAMME_ACCOUNTS)
+        at = now()
+        data = yaml.safe_load(PROGRAMME_FILE.read_text(encoding="utf-8"))
+        data["window"] = {"opens": (opens or at - timedelta(days=30)).strftime("%Y-%m-%d %H:%M"),
+                          "closes": (closes or at + timedelta(days=30)).strftime("%Y-%m-%d %H:%M"),
+                          "time_zone": "Asia/Bangkok"}
+        create_programme(self.db, data, actor="deqp.clerk")
+        appoint_assessor(self.db, PROGRAMME_KEY, "deqp.assessor", actor="deqp.head")
+        if not invite:
+            return ProgrammeWorld(PROGRAMME_KEY, None, {})
+        issued = send_invitation(self.db, self.settings, PROGRAMME_KEY, to=to, actor="deqp.clerk")
+        with self.db.reading() as s:
+            tokens = dict(s.execute(select(Unit.key, Delivery.token).join(Unit, Unit.id == Delivery.unit_id)
+                                    .where(Delivery.letter_id == issued.letter_id)).all())
+        return ProgrammeWorld(PROGRAMME_KEY, issued, tokens)
 
 
 @pytest.fixture(name="web", params=[database_param(k) for k in KINDS])

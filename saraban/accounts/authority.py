@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from saraban.accounts.roles import ACTS, ROLES
+from saraban.accounts.roles import ACTS, APPOINTED_ACTS, ROLES
 
 
 class NotAllowed(PermissionError):
@@ -33,12 +33,14 @@ class Actor:
 
 def may(actor: Actor, act: str, office_id: int | None, *, assigned: bool = False) -> bool:
     """Whether ``actor`` may do ``act`` for the office ``office_id`` (``assigned``: the delivery is assigned to
-    them, which is what lets staff read it)."""
+    them, which is what lets staff read it; for an assessor, they are appointed to the programme)."""
     if act not in ACTS:
         raise ValueError(f"unknown act {act!r}")
     if actor.disabled or office_id is None or actor.unit_id != office_id:
         return False
     if act == "read_assigned" and actor.role == "staff":
+        return assigned
+    if act in APPOINTED_ACTS and actor.role == "assessor":
         return assigned
     return actor.role in ACTS[act]
 
@@ -47,7 +49,8 @@ def authorise(actor: Actor, act: str, office_id: int | None, *, assigned: bool =
     """Raise :class:`NotAllowed` unless ``actor`` may do ``act`` for ``office_id`` (see :func:`may`)."""
     if may(actor, act, office_id, assigned=assigned):
         return
-    if actor.disabled or office_id is None or actor.unit_id != office_id or (act == "read_assigned" and not assigned):
+    unseen = act == "read_assigned" or (act in APPOINTED_ACTS and actor.role == "assessor")
+    if actor.disabled or office_id is None or actor.unit_id != office_id or (unseen and not assigned):
         raise NotAllowed("ไม่พบ / not found", not_found=True)
     role = ROLES.get(actor.role, actor.role)
     raise NotAllowed(f"บทบาท {role} ทำรายการนี้ไม่ได้ / the role {actor.role} may not do this ({act})")

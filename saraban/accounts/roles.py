@@ -3,7 +3,12 @@
 - สารบรรณ (``clerk``): receives, forwards, writes and issues the office's letters;
 - หัวหน้า/ผู้บริหาร (``head``): sees everything of the office, approves what is issued (and may act as a clerk);
 - เจ้าหน้าที่ (``staff``): reads the letters assigned to them;
-- ผู้ดูแลระบบ (``admin``): the office's accounts and its directory entry (contact, printed names, letter code).
+- ผู้ดูแลระบบ (``admin``): the office's accounts and its directory entry (contact, printed names, letter code);
+- ผู้ประเมิน (``assessor``): of a programme owner's office, scores the applications of the programmes they are
+  appointed to (and sees those programmes only).
+
+A local administration's clerks and heads apply to programmes for their own unit; a programme owner's clerks
+and heads watch its dashboard; its heads announce the results.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ ROLES: dict[str, str] = {
     "head": "หัวหน้า/ผู้บริหาร",
     "staff": "เจ้าหน้าที่",
     "admin": "ผู้ดูแลระบบ",
+    "assessor": "ผู้ประเมิน",
 }
 # Thai names a clerk may type for a role (saraban user add --role สารบรรณ).
 ROLE_ALIASES: dict[str, str] = {**{k: k for k in ROLES}, "สารบรรณ": "clerk", "หัวหน้า": "head", "ผู้บริหาร": "head",
-                                "หัวหน้า/ผู้บริหาร": "head", "เจ้าหน้าที่": "staff", "ผู้ดูแลระบบ": "admin"}
+                                "หัวหน้า/ผู้บริหาร": "head", "เจ้าหน้าที่": "staff", "ผู้ดูแลระบบ": "admin",
+                                "ผู้ประเมิน": "assessor"}
 
 # act → the roles that may do it, within their own office only (saraban.accounts.authority).
 ACTS: dict[str, frozenset[str]] = {
@@ -31,7 +38,13 @@ ACTS: dict[str, frozenset[str]] = {
     "remind": frozenset({"clerk", "head"}),
     "manage_users": frozenset({"admin"}),
     "manage_office": frozenset({"admin"}),  # the office's own directory entry: contact, printed names, letter code
+    "apply": frozenset({"clerk", "head"}),  # the unit's application to a programme, its evidence, its letters
+    "watch": frozenset({"clerk", "head", "assessor"}),  # a programme's dashboard and reports (the owner's office)
+    "assess": frozenset({"assessor"}),  # score an application of a programme one is appointed to
+    "announce": frozenset({"head"}),  # issue the programme's results: the announcement and the result letters
 }
+# Acts an assessor may do only for the programmes they are appointed to (``assigned`` in authority.may).
+APPOINTED_ACTS = frozenset({"watch", "assess"})
 
 
 class UnknownRole(ValueError):

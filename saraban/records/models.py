@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -297,4 +298,92 @@ class Assignment(Base):
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(ThaiTime)
+
+
+class EvidenceFile(Base):
+    """A file a unit attached to its application for one indicator (PDF, image, docx), checked by content.
+
+    ``file_key`` names it in the output folder (relative: no absolute path in the database); a removed file
+    keeps its row (``removed_at``) so the application's history stays whole."""
+
+    __tablename__ = "evidence_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    indicator: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(Text)  # as the unit named it, cleaned
+    content_type: Mapped[str] = mapped_column(String(80))  # what the content is, not what it claimed
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    file_key: Mapped[str] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(String(120))
+    uploaded_at: Mapped[datetime] = mapped_column(ThaiTime)
+    removed_at: Mapped[datetime | None] = mapped_column(ThaiTime)
+
+
+class ProgrammeAssessor(Base):
+    """An assessor (ผู้ประเมิน, of the owner's office) appointed to one programme: they see and score only it."""
+
+    __tablename__ = "programme_assessors"
+    __table_args__ = (UniqueConstraint("programme_id", "user_id", name="uq_programme_assessor"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    appointed_by: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(ThaiTime)
+
+
+class Assessment(Base):
+    """An assessor's score of one indicator of one application, with a comment; a new score replaces it
+    (the event keeps the previous one)."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (UniqueConstraint("application_id", "indicator", name="uq_assessment"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    indicator: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    assessor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(ThaiTime)
+
+
+class Result(Base):
+    """An application's final result as announced: the weighted percentage, the award level reached (None:
+    below the lowest) and the result letter sent to the unit."""
+
+    __tablename__ = "results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    percent: Mapped[float] = mapped_column(Float)
+    level: Mapped[str | None] = mapped_column(String(64))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+    decided_at: Mapped[datetime] = mapped_column(ThaiTime)
+
+
+class Announcement(Base):
+    """A programme's announcement of results (ประกาศ): made once."""
+
+    __tablename__ = "announcements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), unique=True)
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+    docx_key: Mapped[str | None] = mapped_column(Text)
+    pdf_key: Mapped[str | None] = mapped_column(Text)
+    announced_by: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(ThaiTime)
+
+
+class IssuedFile(Base):
+    """The content hash of a PDF saraban issued (a letter's, a copy's, a stamped copy's): what /verify compares
+    an uploaded file with."""
+
+    __tablename__ = "issued_files"
+    __table_args__ = (UniqueConstraint("sha256", "letter_id", "delivery_id", "kind", name="uq_issued_file"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # letter | copy | stamped | announcement
     at: Mapped[datetime] = mapped_column(ThaiTime)

@@ -23,7 +23,7 @@ from saraban.records.events import acting_via
 
 # The page groups, in the order of the menu; each module has a ``router``.
 ROUTE_MODULES = ("auth", "home", "inbox", "tracking", "forward", "drafts", "sent", "follow", "registers", "users",
-                 "office")
+                 "office", "apply", "programmes", "assessment", "verify")
 
 
 # No framing (clickjacking), no sniffing, no referrer to other sites (tracking links carry tokens), forms and
