@@ -40,6 +40,8 @@ class Settings:
     smtp_password: str | None = None
     smtp_security: str = "none"  # none | starttls | tls
     mail_from: str = "saraban@localhost"
+    # The largest file a person may upload (evidence of an application), in bytes (SARABAN_UPLOAD_MAX_MB).
+    upload_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def output_dir(self) -> Path:
@@ -126,6 +128,8 @@ def load_settings() -> Settings:
         smtp_password=env.get("SARABAN_SMTP_PASSWORD") or None,
         smtp_security=env.get("SARABAN_SMTP_SECURITY", "none"),
         mail_from=env.get("SARABAN_MAIL_FROM", "saraban@localhost"),
+        upload_max_bytes=int(_number("SARABAN_UPLOAD_MAX_MB", env.get("SARABAN_UPLOAD_MAX_MB", "10"), 0.01, 1024)
+                             * 1024 * 1024),
     )
 
 

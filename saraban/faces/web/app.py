@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from saraban.faces.web import errors
 from saraban.faces.web.pages import HERE
 from saraban.faces.web.security import SESSION_COOKIE, SESSION_HOURS, check_csrf, check_input, session_secret
+from saraban.faces.web.uploads import FORM_MARGIN, BodyLimit
 from saraban.kernel.settings import Settings, load_settings
 from saraban.letters.paper.fonts import sarabun_file
 from saraban.records.db import Database, open_database
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/fonts", StaticFiles(directory=sarabun_file("Regular").parent), name="fonts")
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.upload_max_bytes + FORM_MARGIN)  # inside the session: its page
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie=SESSION_COOKIE,
                        max_age=SESSION_HOURS * 3600, same_site="lax",
                        https_only=settings.base_url.startswith("https://"))

@@ -32,7 +32,27 @@ def tracking_page(request: Request, token: str, db: DbDep, settings: SettingsDep
     if own and copy.opened_at is None:
         note_opened(db, copy.delivery_id, actor=actor.username)
     may_receive = actor is not None and may(actor, "receive", copy.unit_id) and not copy.cancelled
-    return render(request, "tracking/copy.html", copy=copy, token=token, own=own, may_receive=may_receive)
+    return render(request, "tracking/copy.html", copy=copy, token=token, own=own, may_receive=may_receive,
+                  **_application_link(db, copy, token, actor))
+
+
+def _application_link(db, copy, token: str, actor) -> dict:
+    """A programme's invitation copy leads its unit's people to the application (a person not logged in: to
+    the login first, then to it); anyone else sees the public facts only."""
+    from urllib.parse import quote, urlencode
+
+    from saraban.accounts.authority import may
+    from saraban.programmes.applicant import invited_programme
+
+    if copy.cancelled or (actor is not None and not may(actor, "apply", copy.unit_id)):
+        return {}
+    with db.reading() as s:
+        programme = invited_programme(s, copy.letter_id)
+        if programme is None:
+            return {}
+        url = f"/apply/{programme.key}?{urlencode({'t': token})}"
+        name = programme.name
+    return {"apply_url": url if actor is not None else f"/login?next={quote(url)}", "programme_name": name}
 
 
 def _assigned(db, actor, copy) -> bool:
