@@ -3,6 +3,7 @@ national circular, and ลงรับ, each by N concurrent clients on loopback
 
     .venv/bin/python benchmarks/web.py [--postgres URL] [--clients 20] [--seconds 10 | --requests N]
                                        [--receives 100] [--reuse] [--profile] [--workers N] [--no-cache]
+                                       [--pages inbox,follow,receive,dashboard]
 
 The data: the department's circular to every provincial office, carried down the chain with the core's own
 calls (forward, receive_many; as benchmarks/cascade.py, without making files), every office that forwards has
@@ -16,7 +17,13 @@ for the others, latency ≈ clients / throughput; --clients 1 gives the time of 
 - follow: GET /follow/<id of the national circular> as the department's clerk;
 - ลงรับ: POST /deliveries/<id>/receive (as htmx does: the receipt fragment back) for --receives distinct
   deliveries of local administrations, each by its own office's clerk (no repeated presses); their letters'
-  PDFs are made before the clock starts, as they are when a letter is issued.
+  PDFs are made before the clock starts, as they are when a letter is issued;
+- dashboard: GET /programmes/<key> as DEQP's clerk: a programme whose eligible units are the 7,256
+  synthetic อบต. (field-examples §2-§3), 2,000 of them applied in 70 provinces (6 provinces without an
+  applicant, as in §3) and 1,000 deadline reminders (some e-mails refused or failed), written in bulk (not
+  through apply(): its acknowledgement letters are not what is measured).
+
+``--pages dashboard`` measures the dashboard alone, on the directory with its synthetic layer (no cascade).
 
 Prints ``web: <page> <R> req/s, p50 <ms> ms, p95 <ms> ms, errors <E>`` per page. Accounts for the
 benchmark are written with one password hash made once (argon2 per account would only slow the set-up);
@@ -84,6 +91,76 @@ def build_cascade(db, settings) -> int:
             todo += [(made.letter_id, k) for k in onward]
     print(f"cascade built in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     return issued.letter_id
+
+
+DASHBOARD_KEY = "bench-eco-town"
+DASHBOARD_APPLICANTS = 2_000
+DASHBOARD_REMINDERS = 1_000
+MISSING_PROVINCES = ("มุกดาหาร", "เพชรบุรี", "สมุทรสงคราม", "สมุทรสาคร", "พังงา", "นราธิวาส")  # field-examples §3
+
+
+def build_dashboard(db) -> str:
+    """The dashboard's programme (once): eligible = the synthetic อบต. of the directory's synthetic layer,
+    2,000 applications spread over every province but the six of §3, 1,000 reminders; written in bulk."""
+    import random
+    from datetime import timedelta
+
+    import yaml
+    from sqlalchemy import insert, select
+
+    from saraban.directory.levels import find_province
+    from saraban.directory.skeleton import add_synthetic_local_layer, ensure_directory
+    from saraban.kernel.clock import now
+    from saraban.programmes.applications import create_programme
+    from saraban.records.models import Application, Programme, Reminder, Unit
+
+    with db.reading() as s:
+        if s.scalar(select(Programme.id).where(Programme.key == DASHBOARD_KEY)) is not None:
+            return DASHBOARD_KEY
+    t = time.perf_counter()
+    ensure_directory(db)
+    with db.transaction() as s:
+        add_synthetic_local_layer(s)
+    at = now()
+    data = yaml.safe_load((ROOT / "examples" / "programmes" / "eco-town-2565.yaml").read_text(encoding="utf-8"))
+    data.update(key=DASHBOARD_KEY, eligible={"levels": ["sao"], "areas": []},
+                window={"opens": (at - timedelta(days=30)).strftime("%Y-%m-%d %H:%M"),
+                        "closes": (at + timedelta(days=30)).strftime("%Y-%m-%d %H:%M"), "time_zone": "Asia/Bangkok"})
+    programme_id = create_programme(db, data, actor="bench").id
+    levels = ["ระดับส่งเสริม", "ทองแดง", "เงิน", "ทอง", "แพลทินัม", None]
+    missing = {find_province(name).code for name in MISSING_PROVINCES}
+    rng = random.Random(11)
+    with db.transaction() as s:
+        units = s.execute(select(Unit.id, Unit.province_code).where(Unit.level == "sao").order_by(Unit.key)).all()
+        by_province: dict[str, list[int]] = {}
+        for uid, code in units:
+            if code not in missing:
+                by_province.setdefault(code, []).append(uid)
+        # round robin over the provinces: every one of the 70 gets an applicant, the big ones more
+        chosen: list[int] = []
+        queues = [list(v) for _, v in sorted(by_province.items())]
+        while len(chosen) < DASHBOARD_APPLICANTS and any(queues):
+            for q in queues:
+                if q and len(chosen) < DASHBOARD_APPLICANTS:
+                    chosen.append(q.pop(0))
+        s.execute(insert(Application), [
+            {"programme_id": programme_id, "unit_id": uid, "revision": 1 + (i % 7 == 0),
+             "contact": {"name": f"ผู้ประสานงาน {i}", "position": "ปลัด", "phone": f"0 7561 {i:04d}",
+                         "email": f"contact{i}@example.org"},
+             "scores": None, "provisional_level": rng.choice(levels),
+             "submitted_at": at - timedelta(minutes=i), "updated_at": at - timedelta(minutes=i)}
+            for i, uid in enumerate(chosen)])
+        applied = set(chosen)
+        late = [uid for uid, _ in units if uid not in applied][:DASHBOARD_REMINDERS]
+        statuses = ["sent"] * 18 + ["refused", "failed"]
+        s.execute(insert(Reminder), [
+            {"kind": "deadline", "about": f"programme:{programme_id}", "unit_id": uid, "addressee_id": uid,
+             "step": "before-14d", "letter_id": None, "mail_status": (status := statuses[i % len(statuses)]),
+             "created_at": at - timedelta(hours=1), "mailed_at": None if status == "failed" else at}
+            for i, uid in enumerate(late)])
+    print(f"dashboard's programme: {len(units)} eligible, {len(chosen)} applications, {len(late)} reminders, "
+          f"built in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    return DASHBOARD_KEY
 
 
 def national_letter(db) -> int | None:
@@ -268,15 +345,18 @@ async def receiving(client, targets: list[tuple[int, Session]], clients: int) ->
     return tally
 
 
-async def run(base: str, args, follow_id: int | None, targets: list[tuple[int, int]]) -> None:
+async def run(base: str, args, follow_id: int | None, targets: list[tuple[int, int]],
+              dashboard: str | None = None) -> None:
     import httpx
 
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
     no_jar = CookieJar(DefaultCookiePolicy(allowed_domains=[]))  # each request carries its own person's cookie
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60, follow_redirects=False,
                                  cookies=no_jar) as client:
-        province = await login(client, "bench.krabi")
-        department = await login(client, "bench.dept")
+        pages = args.pages
+        province = await login(client, "bench.krabi") if "inbox" in pages else None
+        department = await login(client, "bench.dept") if "follow" in pages else None
+        owner = await login(client, "bench.deqp") if dashboard else None
         # Logging in verifies the password (argon2) inside the login's write transaction: on SQLite every login
         # queues on the write lock, so the accounts of the ลงรับ clients log in a few at a time, before timing.
         gate = asyncio.Semaphore(LOGINS_AT_ONCE)
@@ -288,12 +368,20 @@ async def run(base: str, args, follow_id: int | None, targets: list[tuple[int, i
         start = time.perf_counter()
         sessions = await asyncio.gather(*(office_login(o) for _, o in targets))
         print(f"{len(sessions) + 2} logins in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-        results = [("inbox", await reading(client, "/inbox", province, args.clients, args.seconds, args.requests))]
-        if follow_id is not None:
+        results = []
+        if province is not None:
+            results.append(("inbox", await reading(client, "/inbox", province, args.clients, args.seconds,
+                                                   args.requests)))
+        if follow_id is not None and department is not None:
             results.append(("follow", await reading(client, f"/follow/{follow_id}", department, args.clients,
                                                      args.seconds, args.requests)))
-        results.append(("ลงรับ", await receiving(client, [(d, s) for (d, _), s in zip(targets, sessions,
-                                                                                        strict=True)], args.clients)))
+        if targets:
+            results.append(("ลงรับ", await receiving(client, [(d, s) for (d, _), s in zip(targets, sessions,
+                                                                                            strict=True)],
+                                                      args.clients)))
+        if dashboard and owner is not None:
+            results.append(("dashboard", await reading(client, f"/programmes/{dashboard}", owner, args.clients,
+                                                        args.seconds, args.requests)))
     for page, tally in results:
         print(tally.line(page))
         if tally.first_error:
@@ -356,11 +444,19 @@ def main() -> None:
     parser.add_argument("--no-cache", action="store_true",
                         help="the follow page counts in the database on every request (its figures are otherwise "
                              "shared until a register line is written); in-thread serving only")
+    parser.add_argument("--pages", default="inbox,follow,receive,dashboard",
+                        help="the pages to measure, of inbox, follow, receive, dashboard (default: all); "
+                             "without inbox, follow and receive no cascade is built")
     parser.add_argument("--workers", type=int, default=0,
                         help="serve with `saraban web --workers N` in processes of their own (default: one uvicorn "
                              "worker in a thread of this process)")
     args = parser.parse_args()
     args.clients = max(1, min(args.clients, 200))
+    args.pages = {p.strip() for p in args.pages.split(",") if p.strip()}
+    unknown = args.pages - {"inbox", "follow", "receive", "dashboard"}
+    if unknown:
+        parser.error(f"unknown page(s) {', '.join(sorted(unknown))}: of inbox, follow, receive, dashboard")
+    cascade = bool(args.pages & {"inbox", "follow", "receive"})
 
     from fresh_data import fresh_data  # benchmarks/, the script's own folder
 
@@ -379,20 +475,24 @@ def main() -> None:
 
     settings = load_settings()
     db = open_database(settings)
-    follow_id = national_letter(db) if args.reuse else None
-    if follow_id is None:
+    follow_id = national_letter(db) if args.reuse and cascade else None
+    if follow_id is None and cascade:
         follow_id = build_cascade(db, settings)
+    dashboard = build_dashboard(db) if "dashboard" in args.pages else None
     with db.reading() as s:
         deliveries = s.scalar(select(func.count()).select_from(Delivery))
-    targets = receive_targets(db, settings, args.receives + (1 if args.profile else 0))
+    targets = receive_targets(db, settings, args.receives + (1 if args.profile else 0)) \
+        if "receive" in args.pages else []
     spare = targets.pop() if args.profile and targets else None  # one ลงรับ to profile
     accounts(db, {"bench.krabi": unit_id(db, "prov.81"), "bench.dept": unit_id(db, "dla.env.2"),
+                  "bench.deqp": unit_id(db, "deqp"),
                   **{f"bench.o{office}": office for _, office in targets + ([spare] if spare else [])}})
     app = create_app(settings, db)
     if args.no_cache:
-        from saraban.faces.web.routes import follow
+        from saraban.faces.web.routes import follow, programmes
 
         follow._tree_views.seconds = 0
+        programmes._views.seconds = 0
     paths = {path for path, _, _ in route_table(app)}
     missing = [p for p in ("/inbox", "/follow/{letter_id}", "/deliveries/{delivery_id}/receive") if p not in paths]
     if missing:
@@ -408,7 +508,7 @@ def main() -> None:
         process = serve_apart(port, args.workers)
         try:
             asyncio.run(run(f"http://127.0.0.1:{port}", args,
-                            follow_id if "/follow/{letter_id}" in paths else None, targets))
+                            follow_id if "/follow/{letter_id}" in paths else None, targets, dashboard))
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -416,13 +516,14 @@ def main() -> None:
         server, thread = serve(app, port)
         try:
             asyncio.run(run(f"http://127.0.0.1:{port}", args,
-                            follow_id if "/follow/{letter_id}" in paths else None, targets))
+                            follow_id if "/follow/{letter_id}" in paths else None, targets, dashboard))
         finally:
             server.should_exit = True
             thread.join(timeout=10)
     if args.profile:
-        profile(app, [("bench.krabi", "GET", "/inbox")]
-                + ([("bench.dept", "GET", f"/follow/{follow_id}")] if "/follow/{letter_id}" in paths else [])
+        profile(app, ([("bench.krabi", "GET", "/inbox")] if "inbox" in args.pages else [])
+                + ([("bench.dept", "GET", f"/follow/{follow_id}")] if follow_id and "follow" in args.pages else [])
+                + ([("bench.deqp", "GET", f"/programmes/{dashboard}")] if dashboard else [])
                 + ([(f"bench.o{spare[1]}", "POST", f"/deliveries/{spare[0]}/receive")] if spare else []))
     db.engine.dispose()
 

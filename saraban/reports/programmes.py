@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from saraban.directory.levels import BANGKOK, LEVEL_NAMES, LEVELS, provinces
@@ -178,6 +178,17 @@ def _province_of(unit: Unit) -> str:
     return unit.province_code or (unit.area_code or "")[:2]
 
 
+CONTACT_NAME = ("name", "ชื่อ", "contact_name", "full_name")
+CONTACT_POSITION = ("position", "ตำแหน่ง")
+CONTACT_EMAIL = ("email", "e-mail", "อีเมล")
+CONTACT_PHONE = ("phone", "tel", "โทรศัพท์")
+
+
+def contact_field(contact: dict | None, keys: Sequence[str]) -> str:
+    """One field of an application's contact, under whichever of its names it was given."""
+    return _contact(contact, *keys)
+
+
 def _contact(contact: dict | None, *keys: str) -> str:
     for key in keys:
         value = (contact or {}).get(key)
@@ -216,58 +227,156 @@ def programme_reminders(session: Session, programme: Programme) -> list[Reminder
                                 .order_by(Reminder.created_at, Reminder.id)))
 
 
-def programme_figures(session: Session, programme: Programme, eligible: Sequence[Unit] | None = None,
-                      *, at: datetime | None = None) -> ProgrammeFigures:
-    """The figures of ``programme``: ``eligible`` units (default: saraban.programmes.eligible_units) and
-    its applications and reminders, as of ``at`` (default now; Thai time)."""
-    if eligible is None:
-        from saraban.programmes.applications import eligible_units
+@dataclass(frozen=True)
+class CoverageCell:
+    """The units of one province (``_province_of``) and level: eligible, applied, both."""
 
-        eligible = eligible_units(session, programme)
-    at = at_or_now(at)
-    eligible_by_id = {u.id: u for u in eligible}
-    applications = list(session.scalars(select(Application).where(Application.programme_id == programme.id)))
-    units = dict(eligible_by_id)
-    wanted = [a.unit_id for a in applications if a.unit_id not in units]
-    if wanted:
-        units.update((u.id, u) for u in session.scalars(select(Unit).where(Unit.id.in_(wanted))))
-    applied = {a.unit_id for a in applications}
+    province_code: str
+    level: str
+    eligible: int
+    applicants: int
+    eligible_applicants: int
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The per-province and per-level counts and their totals (of the report, or of a dashboard's filter)."""
+
+    provinces: list[ProvinceFigure]  # in code order; the row without a province last
+    levels: list[LevelFigure]  # in the directory's order of levels
+    eligible_total: int
+    applicants_total: int
+    eligible_applicants: int
+
+    @property
+    def missing_provinces(self) -> list[str]:
+        return [p.name for p in self.provinces if p.code and not p.applicants]
+
+    @property
+    def provinces_covered(self) -> int:
+        return sum(1 for p in self.provinces if p.code and p.applicants)
+
+    @property
+    def province_count(self) -> int:
+        return sum(1 for p in self.provinces if p.code)
+
+    @property
+    def share(self) -> float | None:
+        return 100 * self.eligible_applicants / self.eligible_total if self.eligible_total else None
+
+
+def province_column():
+    """``_province_of`` in SQL: the unit's province, else the first two digits of its area code, else ""."""
+    return func.coalesce(func.nullif(Unit.province_code, ""), func.substr(Unit.area_code, 1, 2), "")
+
+
+def coverage_cells(session: Session, programme: Programme,
+                   eligible: Sequence[Unit] | None = None) -> list[CoverageCell]:
+    """The counts of ``programme`` per (province, level): of ``eligible`` (counted here), or by default of
+    saraban.programmes' eligibility, counted in the database (GROUP BY, never loading the units)."""
+    if eligible is not None:
+        eligible_by_id = {u.id: u for u in eligible}
+        applied = set(session.scalars(select(Application.unit_id).where(Application.programme_id == programme.id)))
+        units = dict(eligible_by_id)
+        wanted = [i for i in applied if i not in units]
+        if wanted:
+            units.update((u.id, u) for u in session.scalars(select(Unit).where(Unit.id.in_(wanted))))
+        counts: dict[tuple[str, str], list[int]] = {}
+        for i in set(eligible_by_id) | applied:
+            u = units[i]
+            cell = counts.setdefault((_province_of(u), u.level), [0, 0, 0])
+            cell[0] += i in eligible_by_id
+            cell[1] += i in applied
+            cell[2] += i in eligible_by_id and i in applied
+        return [CoverageCell(p, lv, *c) for (p, lv), c in sorted(counts.items())]
+    from saraban.programmes.applications import eligible_condition
+
+    condition = eligible_condition(session, programme)
+    applied = Application.id.is_not(None)
+    rows = (select(province_column().label("province"), Unit.level.label("level"),
+                   case((condition, 1), else_=0).label("eligible"), case((applied, 1), else_=0).label("applied"))
+            .select_from(Unit)
+            .outerjoin(Application, and_(Application.unit_id == Unit.id, Application.programme_id == programme.id))
+            .where(or_(condition, applied)).subquery())
+    query = (select(rows.c.province, rows.c.level, func.sum(rows.c.eligible), func.sum(rows.c.applied),
+                    func.sum(rows.c.eligible * rows.c.applied))
+             .group_by(rows.c.province, rows.c.level).order_by(rows.c.province, rows.c.level))
+    return [CoverageCell(p or "", lv, int(e), int(a), int(b)) for p, lv, e, a, b in session.execute(query)]
+
+
+def summarise(cells: Sequence[CoverageCell]) -> Coverage:
+    """The province rows (the 76 provinces, Bangkok when it has a unit, the row without a province), the
+    level rows and the totals of ``cells``."""
     province_names = {p.code: p.name for p in provinces()}
-
-    def count(key) -> tuple[Counter, Counter, Counter]:
-        el = Counter(key(u) for u in eligible_by_id.values())
-        ap = Counter(key(units[i]) for i in applied)
-        both = Counter(key(units[i]) for i in applied if i in eligible_by_id)
-        return el, ap, both
-
-    el, ap, both = count(_province_of)
+    el: Counter = Counter()
+    ap: Counter = Counter()
+    both: Counter = Counter()
+    lel: Counter = Counter()
+    lap: Counter = Counter()
+    lboth: Counter = Counter()
+    for c in cells:
+        el[c.province_code] += c.eligible
+        ap[c.province_code] += c.applicants
+        both[c.province_code] += c.eligible_applicants
+        lel[c.level] += c.eligible
+        lap[c.level] += c.applicants
+        lboth[c.level] += c.eligible_applicants
     codes = [p.code for p in provinces() if p.code != BANGKOK or el[BANGKOK] or ap[BANGKOK]]
     province_rows = [ProvinceFigure(c, province_names[c], el[c], ap[c], both[c]) for c in codes]
-    others = sorted(c for c in set(el) | set(ap) if c not in province_names)  # no province (or unknown)
+    others = sorted(c for c in set(el) | set(ap) if c not in province_names and (el[c] or ap[c]))
     if others:
         province_rows.append(ProvinceFigure("", NO_PROVINCE, sum(el[c] for c in others), sum(ap[c] for c in others),
                                             sum(both[c] for c in others)))
-    lel, lap, lboth = count(lambda u: u.level)
     level_rows = [LevelFigure(lv, LEVEL_NAMES.get(lv, lv), lel[lv], lap[lv], lboth[lv])
-                  for lv in sorted(set(lel) | set(lap), key=lambda lv: (_level_order(lv), lv))]
+                  for lv in sorted((lv for lv in set(lel) | set(lap) if lel[lv] or lap[lv]),
+                                   key=lambda lv: (_level_order(lv), lv))]
+    return Coverage(province_rows, level_rows, sum(el.values()), sum(ap.values()), sum(both.values()))
 
+
+def provisional_order(programme: Programme, counts: Counter | dict[str | None, int]) -> dict[str, int]:
+    """Provisional level (NOT_ASSESSED for none) → applications: the definition's levels in order, then
+    others by count, the unassessed last."""
+    merged: Counter = Counter()
+    for k, v in counts.items():
+        merged[k or NOT_ASSESSED] += v
     order = {name: i for i, name in enumerate(_definition_levels(programme))}
-    provisional = Counter(a.provisional_level or NOT_ASSESSED for a in applications)
-    provisional_levels = dict(sorted(provisional.items(), key=lambda kv: (
+    return dict(sorted(merged.items(), key=lambda kv: (
         kv[0] == NOT_ASSESSED, order.get(kv[0], len(order)), -kv[1], kv[0])))
 
+
+def programme_figures(session: Session, programme: Programme, eligible: Sequence[Unit] | None = None,
+                      *, at: datetime | None = None) -> ProgrammeFigures:
+    """The figures of ``programme``: ``eligible`` units (default: saraban.programmes' eligibility, counted
+    in the database) and its applications and reminders, as of ``at`` (default now; Thai time)."""
+    at = at_or_now(at)
+    coverage = summarise(coverage_cells(session, programme, eligible))
+    if eligible is None:
+        from saraban.programmes.applications import eligible_condition
+
+        found = session.execute(select(Application, Unit, case((eligible_condition(session, programme), True),
+                                                               else_=False))
+                                .join(Unit, Unit.id == Application.unit_id)
+                                .where(Application.programme_id == programme.id)).tuples().all()
+    else:
+        eligible_ids = {u.id for u in eligible}
+        applications = list(session.scalars(select(Application).where(Application.programme_id == programme.id)))
+        units = {u.id: u for u in eligible}
+        wanted = [a.unit_id for a in applications if a.unit_id not in units]
+        if wanted:
+            units.update((u.id, u) for u in session.scalars(select(Unit).where(Unit.id.in_(wanted))))
+        found = [(a, units[a.unit_id], a.unit_id in eligible_ids) for a in applications]
+    province_names = {p.code: p.name for p in provinces()}
+    provisional_levels = provisional_order(programme, Counter(a.provisional_level for a, _, _ in found))
+
     applicant_rows = []
-    for a in applications:
-        u = units[a.unit_id]
+    for a, u, is_eligible in found:
         code = _province_of(u)
         applicant_rows.append(ApplicantFigure(
             unit_id=u.id, unit_key=u.key, unit_name=u.name, level=u.level, province_code=code,
             province_name=province_names.get(code, NO_PROVINCE), submitted_at=a.submitted_at, revision=a.revision,
-            contact_name=_contact(a.contact, "name", "ชื่อ", "contact_name", "full_name"),
-            contact_position=_contact(a.contact, "position", "ตำแหน่ง"),
-            contact_email=_contact(a.contact, "email", "e-mail", "อีเมล"),
-            contact_phone=_contact(a.contact, "phone", "tel", "โทรศัพท์"),
-            provisional_level=a.provisional_level, eligible=a.unit_id in eligible_by_id))
+            contact_name=_contact(a.contact, *CONTACT_NAME), contact_position=_contact(a.contact, *CONTACT_POSITION),
+            contact_email=_contact(a.contact, *CONTACT_EMAIL), contact_phone=_contact(a.contact, *CONTACT_PHONE),
+            provisional_level=a.provisional_level, eligible=bool(is_eligible)))
     applicant_rows.sort(key=lambda r: (r.province_code or "99", _level_order(r.level), r.unit_name, r.unit_id))
 
     reminders = programme_reminders(session, programme)
@@ -291,10 +400,9 @@ def programme_figures(session: Session, programme: Programme, eligible: Sequence
     return ProgrammeFigures(
         key=programme.key, name=programme.name, year=programme.year, owner_name=owner.name if owner else "",
         opens_at=programme.opens_at, closes_at=programme.closes_at, at=at, window=window,
-        provinces=province_rows, levels=level_rows,
-        missing_provinces=[p.name for p in province_rows if p.code and not p.applicants],
-        eligible_total=len(eligible_by_id), applicants_total=len(applied),
-        eligible_applicants=len(applied & set(eligible_by_id)), provisional_levels=provisional_levels,
+        provinces=coverage.provinces, levels=coverage.levels, missing_provinces=coverage.missing_provinces,
+        eligible_total=coverage.eligible_total, applicants_total=coverage.applicants_total,
+        eligible_applicants=coverage.eligible_applicants, provisional_levels=provisional_levels,
         applications=applicant_rows, reminders=reminder_rows,
         reminders_by_kind=dict(Counter(r.kind for r in reminders)),
         reminders_by_step=dict(Counter(r.step for r in reminders)),
