@@ -36,6 +36,7 @@ from saraban.chain.distribution import describe_recipients, forward_spec
 from saraban.chain.expectations import chain_recipients, expected_to_forward, expects_to_forward
 from saraban.chain.numbering import LetterDateError, check_letter_date, register_year
 from saraban.chain.tracking import longest_tracking_link, new_token, secret_key, tracking_url
+from saraban.chain.verification import issued_row, record_issued
 from saraban.directory.levels import LOCAL_LEVELS, DirectoryError
 from saraban.directory.selectors import select_units
 from saraban.directory.units import descendants, get_unit
@@ -361,8 +362,10 @@ def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int], placehol
     jobs += [(_tracked_master(settings, spec, placeholder), _master_pdf(docx)) for docx, spec in masters]
     _pdfs_of(jobs, settings)
     if todo:
+        issued = [issued_row(docx.with_suffix(".pdf"), i, None, "letter") for i, docx in todo]  # for /verify
         with db.transaction() as s:
             s.execute(update(Letter), [{"id": i, "pdf_path": str(docx.with_suffix(".pdf"))} for i, docx in todo])
+            record_issued(s, issued)
 
 
 def _rows_by_id(s: Session, model: type[Letter] | type[Delivery], ids: Sequence[int]) -> list:
@@ -430,13 +433,15 @@ def _make_copies(db: Database, settings: Settings, letter_id: int, placeholder: 
         with db.transaction() as s:
             s.execute(update(Delivery), made)
     for start in range(0, len(need_pdf), CHUNK):
-        made = []
+        made, issued = [], []
         for r in need_pdf[start:start + CHUNK]:
             path = folder / f"{r.key}.pdf"
-            write_new(path, maker.pdf_for(tracking_url(settings.base_url, r.token)))
+            write_new(path, pdf := maker.pdf_for(tracking_url(settings.base_url, r.token)))
             made.append({"id": r.id, "pdf_path": str(path), "stamped_pdf_path": None})
+            issued.append(issued_row(pdf, letter_id, r.id, "copy"))  # for /verify
         with db.transaction() as s:
             s.execute(update(Delivery), made)
+            record_issued(s, issued)
     _stamp_all(db, settings, [r.id for r in need_pdf if r.received_at is not None])
 
 
@@ -447,6 +452,7 @@ def _stamp_all(db: Database, settings: Settings, delivery_ids: Sequence[int]) ->
         rows = s.execute(select(Delivery, Unit.name).join(Unit, Unit.id == Delivery.unit_id).where(
             Delivery.id.in_(delivery_ids), Delivery.received_at.is_not(None))).all() if delivery_ids else []
     done = {d.id: Path(d.stamped_pdf_path) for d, _ in rows if _made(d.pdf_path) and _made(d.stamped_pdf_path)}
+    rows_by_id = {d.id: d for d, _ in rows}
     made = {}
     for d, unit_name in rows:
         if _made(d.pdf_path) and d.id not in done:
@@ -455,8 +461,10 @@ def _stamp_all(db: Database, settings: Settings, delivery_ids: Sequence[int]) ->
                           received_at=d.received_at, settings=settings, issued=True)
             made[d.id] = out
     if made:
+        issued = [issued_row(p, rows_by_id[i].letter_id, i, "stamped") for i, p in made.items()]  # for /verify
         with db.transaction() as s:
             s.execute(update(Delivery), [{"id": i, "stamped_pdf_path": str(p)} for i, p in made.items()])
+            record_issued(s, issued)
     return done | made
 
 

@@ -58,7 +58,8 @@ class OutgoingMail:
     to: list[str]
     subject: str
     body: str
-    attachments: list[Path] = field(default_factory=list)
+    # A file, or (file, the name the addressee sees: e.g. the letter's reference number, "ทส 0903-1.pdf").
+    attachments: list[Path | tuple[Path, str]] = field(default_factory=list)
     reply_to: str | None = None
 
 
@@ -106,11 +107,12 @@ def build_message(mail: OutgoingMail, sender: str, message_id: str | None = None
     msg["Date"] = format_datetime(now())  # Thai time (+0700), from the one clock
     msg["Message-ID"] = message_id or make_msgid(domain=sender.rpartition("@")[2] or None)
     msg.set_content(mail.body, charset="utf-8", cte="base64")  # 7-bit safe on any server
-    for path in map(Path, mail.attachments):
+    for item in mail.attachments:
+        path, name = (Path(item[0]), item[1]) if isinstance(item, tuple) else (Path(item), Path(item).name)
         if not path.is_file():
             raise MailError(f"attachment not found: {path}")
         maintype, subtype = mime_type(path)
-        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
+        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=name)
     return msg
 
 
