@@ -185,3 +185,30 @@ def test_saraban_web_serves_the_app_with_two_workers(tmp_path: Path):
         server.terminate()
         output = server.communicate(timeout=20)[0]
     assert f"http://127.0.0.1:{port}/" in output
+
+
+def test_an_assessor_is_appointed_to_one_programme_and_only_an_owners_assessor_can_be(cli, db, tmp_path):
+    from saraban.programmes.applications import create_programme
+    from saraban.programmes.assessors import appointed_programme_ids
+    from saraban.records.models import Programme
+    from tests.web import PROGRAMME_FILE, PROGRAMME_KEY
+
+    create_programme(db, PROGRAMME_FILE)
+    assert cli("user", "add", "ratree", "--name", "รตี ผู้ประเมิน", "--unit", "deqp", "--role", "ผู้ประเมิน").exit_code == 0
+    assert cli("user", "add", "somchai", "--name", "สมชาย", "--unit", "prov.81", "--role", "assessor").exit_code == 0
+
+    done = cli("programme", "assessor", PROGRAMME_KEY, "ratree")
+    assert done.exit_code == 0 and "แต่งตั้ง ratree เป็นผู้ประเมินของ eco-town-2565 แล้ว" in done.output
+    again = cli("programme", "assessor", PROGRAMME_KEY, "ratree")
+    assert again.exit_code == 0 and "อยู่แล้ว" in again.output
+    foreign = cli("programme", "assessor", PROGRAMME_KEY, "somchai")  # an assessor of another office
+    assert foreign.exit_code == 2 and "ไม่ใช่ผู้ประเมินของกรมส่งเสริมคุณภาพสิ่งแวดล้อม" in foreign.output
+    with db.reading() as s:
+        programme_id = s.scalar(select(Programme.id))
+        ids = {u.username: appointed_programme_ids(s, u.id) for u in s.scalars(select(User))}
+    assert ids["ratree"] == {programme_id} and ids["somchai"] == set()
+
+    removed = cli("programme", "assessor", PROGRAMME_KEY, "ratree", "--remove")
+    assert removed.exit_code == 0 and "ถอน ratree" in removed.output
+    with db.reading() as s:
+        assert appointed_programme_ids(s, users(db)["ratree"].id) == set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,6 +183,7 @@ def test_window_edges_in_bangkok_time(db, settings, programme):
 def test_a_second_application_is_an_update(db, settings, programme, monkeypatch):
     sent = []
     monkeypatch.setattr("saraban.notify.mail.send_mail", fake_send(sent))
+    settings = dataclasses.replace(settings, smtp_host="127.0.0.1")  # a server (the fake): the PDF is made to go
     first = apply(db, settings, KEY, NAPHRALAN, contact=CONTACT, scores={"1.1": 3}, at=AT)
     changed = CONTACT | {"phone": "0 3634 1234"}
     second = apply(db, settings, KEY, NAPHRALAN, contact=changed, at=datetime(2022, 1, 20, 9, 0, tzinfo=BANGKOK))
@@ -264,11 +266,13 @@ def test_the_acknowledgement_is_mailed_and_recorded(db, settings, programme, mon
         update_unit(s, BOEKPHRAI, email="saraban@boekphrai.go.th")
     sent = []
     monkeypatch.setattr("saraban.notify.mail.send_mail", fake_send(sent))
-    other = apply(db, settings, KEY, BOEKPHRAI, contact=CONTACT, at=AT)
+    other = apply(db, dataclasses.replace(settings, smtp_host="127.0.0.1"), KEY, BOEKPHRAI, contact=CONTACT, at=AT)
     assert other.mail.ok
     (mail,) = sent
     assert mail.to == [CONTACT["email"], "saraban@boekphrai.go.th"]
-    assert [p.suffix for p in mail.attachments] == [".docx"] and all(p.exists() for p in mail.attachments)
+    # the unit's copy as PDF (never the editable .docx), named by the acknowledgement's number
+    assert [(p.suffix, name) for p, name in mail.attachments] == [(".pdf", "ทส 0903-2.pdf")]
+    assert all(p.exists() for p, _ in mail.attachments)
     assert "ทส ๐๙๐๓/๒" in mail.body
     with db.transaction() as s:
         assert s.scalar(select(Event).where(Event.kind == "mail.sent")).letter_id == other.ack_letter_id

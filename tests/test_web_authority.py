@@ -15,20 +15,22 @@ from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 
+from PIL import Image
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 
 from saraban.records.models import Assignment, Base, Delivery, Draft, Letter, Unit, User
 from tests.web import WebClient, web_world  # noqa: F401  (the web fixture)
 
-FOREIGN = ("phuket.clerk", "phuket.head", "phuket.staff", "phuket.admin")
+FOREIGN = ("phuket.clerk", "phuket.head", "phuket.staff", "phuket.admin", "patong.clerk")
 FOREIGN_PROVINCE = "83"
 KRABI_PROVINCE = "81"
 
 # Path parameters that name one of Krabi's things: a foreign person gets 403 or 404, and nothing changes.
-KRABI_PARAMS = frozenset({"delivery_id", "letter_id", "draft_id", "user_id", "token", "unit_key"})
+KRABI_PARAMS = frozenset({"delivery_id", "letter_id", "draft_id", "user_id", "token", "unit_key", "application_id",
+                          "evidence_id"})
 # Path parameters that only choose a view of the person's own office (filled with valid values).
-VIEW_PARAMS = frozenset({"year", "series", "kind", "fmt"})
+VIEW_PARAMS = frozenset({"year", "series", "kind", "fmt", "programme_key"})
 
 # Routes anyone may request, each with the reason (path, method) → why.
 PUBLIC = {
@@ -37,6 +39,10 @@ PUBLIC = {
     ("/logout", "POST"): "ends only one's own session",
     ("/t/{token}", "GET"): "the QR's public page of a copy: genuine or not, nothing confidential, no ลงรับ for "
                            "a foreign person (asserted below)",
+    ("/verify", "GET"): "the public check of a letter: the form only",
+    ("/verify", "POST"): "the public check of a letter: it answers only ที่, ลงวันที่ and the sending office of a "
+                         "letter whose exact PDF or number and date is given, and writes nothing "
+                         "(tests/test_web_verify.py)",
 }
 # A person's own views (no path parameter): (path → the roles that must get the page).
 OWN_VIEWS = {
@@ -46,6 +52,7 @@ OWN_VIEWS = {
     "/follow": {"clerk", "head"},
     "/registers": {"clerk", "head"},
     "/users": {"admin"},
+    "/applications": {"clerk", "head"},
 }
 # Form fields a POST may expect, filled with values that probe Krabi's things or are plausible.
 FORM_NAMES_PROBING_KRABI = ("delivery_id", "delivery_ids", "letter_id", "draft_id", "user_id", "unit", "unit_key",
@@ -54,6 +61,11 @@ FORM_NAMES_PROBING_KRABI = ("delivery_id", "delivery_ids", "letter_id", "draft_i
 MARK_FORWARD = "ส่งต่อของกระบี่ KRABI-FWD-7f3a"
 MARK_DRAFT = "ร่างของกระบี่ KRABI-DRAFT-9c1e"
 MARK_USER = "นางสาวกระบี่ ลับเฉพาะ KRABI-USER-4d2b"
+MARK_APPLICATION = "ผู้ประสานงานเทศบาลเมืองกระบี่ KRABI-APP-5e7a"
+MARK_EVIDENCE = "หลักฐานของกระบี่ KRABI-EVIDENCE-3b9d.pdf"
+# Krabi's own people: one of them must reach each page naming a Krabi thing (the control of the walk); the town's
+# application is seen by the programme owner's appointed assessor too.
+KRABI_PEOPLE = ("krabi.clerk", "town.clerk", "deqp.assessor")
 
 
 @dataclass
@@ -78,6 +90,8 @@ def build_krabi(web) -> KrabiWorld:
     from saraban.chain.numbering import register_year
     from saraban.kernel.clock import now, today
     from saraban.letters.spec import parse_spec
+    from saraban.programmes.applications import apply
+    from saraban.programmes.evidence import add_evidence
     from tests.dbs import circular_spec
     from tests.web import PASSWORD
 
@@ -95,6 +109,14 @@ def build_krabi(web) -> KrabiWorld:
         letter.subject = MARK_FORWARD
         letter.spec = {**letter.spec, "subject": MARK_FORWARD}
     make_files(db, settings, [fwd.letter_id])
+    # DEQP's programme, invited to Krabi's town and Phuket's Patong; the town applied with one evidence file
+    programme = web.programme()
+    application = apply(db, settings, programme.key, "muni.8101.krabi", contact={"name": MARK_APPLICATION},
+                        scores={"1.1": 4}, actor="town.clerk")
+    pdf = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(pdf, "PDF")
+    evidence = add_evidence(db, settings, application.application_id, "1.1", MARK_EVIDENCE, pdf.getvalue(),
+                            actor="town.clerk")
     spec = parse_spec(circular_spec(subject=MARK_DRAFT, date=dated).model_dump(mode="json", exclude_none=True))
     with db.transaction() as s:
         units = {u.key: u for u in s.scalars(select(Unit).where(Unit.key.in_(["prov.81", "amphoe.8101"])))}
@@ -119,14 +141,18 @@ def build_krabi(web) -> KrabiWorld:
             "letter_id": [str(fwd.letter_id), str(first.letter_id)],
             "draft_id": [str(draft.id)],
             "user_id": [str(users["krabi.clerk"].id), str(users["krabi.secret"].id)],
-            "token": [waiting.token, received.token],
+            "token": [waiting.token, received.token, programme.tokens["muni.8101.krabi"]],
             "unit_key": ["prov.81", "amphoe.8101"],
             "year": [str(register_year(at))],
             "series": ["receive", "circular", "send"],
             "kind": ["docx", "pdf", "xlsx", "stamped"],
             "fmt": ["xlsx", "docx"],
+            "programme_key": [programme.key],
+            "application_id": [str(application.application_id)],
+            "evidence_id": [str(evidence.evidence_id)],
         }
-        markers = [MARK_FORWARD, MARK_DRAFT, MARK_USER] + [u.display_name for u in users.values()]
+        markers = [MARK_FORWARD, MARK_DRAFT, MARK_USER, MARK_APPLICATION, MARK_EVIDENCE] \
+            + [u.display_name for u in users.values()]
         return KrabiWorld(krabi.id, values, markers, [waiting.token, received.token], foreign_units, krabi_units,
                           [first.letter_id, second.letter_id], dated)
 
@@ -277,18 +303,19 @@ def shows_receive_form(html: str) -> bool:
 
 
 def reached_by_krabi(web, table, world: KrabiWorld) -> list[str]:
-    """The control: Krabi's own clerk gets each page that names a Krabi thing for at least one of the walk's
-    values (else a 404 for the foreign office would prove nothing). Page images are left out (they are made
-    with LibreOffice on demand: slow, and the walk does not need them to exist)."""
-    clerk = web.client("krabi.clerk")
+    """The control: one of Krabi's own people (KRABI_PEOPLE: the province's clerk, the town's for its
+    application) gets each page that names a Krabi thing for at least one of the walk's values (else a 404 for
+    the foreign office would prove nothing). Page images are left out (they are made with LibreOffice on
+    demand: slow, and the walk does not need them to exist)."""
+    people = [web.client(name) for name in KRABI_PEOPLE]
     problems = []
     for path, methods, endpoint in sorted(table):
         if "GET" not in methods or not set(PARAM.findall(path)) & KRABI_PARAMS or path.endswith(".png") \
                 or (path, "GET") in PUBLIC:
             continue
-        statuses = [clerk.get(filled).status_code for filled in fill_paths(path, world.values)]
+        statuses = [who.get(filled).status_code for filled in fill_paths(path, world.values) for who in people]
         if 200 not in statuses:
-            problems.append(f"GET {path} ({endpoint}): Krabi's own clerk gets {statuses} for the walk's values: "
+            problems.append(f"GET {path} ({endpoint}): Krabi's own people get {statuses} for the walk's values: "
                             "they do not reach the page (fix build_krabi)")
     return problems
 

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from saraban.chain.circulars import CircularError, Issued, issue_circular
+from saraban.chain.circulars import CircularError, Issued, Receipt, issue_circular, receive
 from saraban.directory.levels import LEVEL_NAMES, DirectoryError, find_province, resolve_levels
 from saraban.directory.units import ancestors, descendants, get_unit
 from saraban.kernel.clock import as_thai, at_or_now, iso
@@ -168,6 +169,18 @@ def eligible_units(session: Session, programme: Programme) -> list[Unit]:
     return [u for u in units if u.province_code in provinces or u.id in inside]
 
 
+def eligible_condition(session: Session, programme: Programme):
+    """:func:`eligible_units`' rule as a condition on ``Unit``, to count in the database (the dashboard)."""
+    from sqlalchemy import and_, or_
+
+    levels, provinces, area_keys = _eligibility(programme)
+    if not provinces and not area_keys:
+        return Unit.level.in_(levels)
+    inside = sorted({u.id for area in session.scalars(select(Unit).where(Unit.key.in_(area_keys)))
+                     for u in descendants(session, area)})
+    return and_(Unit.level.in_(levels), or_(Unit.province_code.in_(sorted(provinces)), Unit.id.in_(inside)))
+
+
 def applicant_ids(session: Session, programme: Programme) -> set[int]:
     """The ids of the units that have applied."""
     return set(session.scalars(select(Application.unit_id).where(Application.programme_id == programme.id)))
@@ -278,6 +291,7 @@ class ApplicationResult:
     ack_ref: str | None
     provisional_level: str | None
     mail: MailResult | None
+    received: tuple[Receipt, ...] = ()  # the unit's invitation copies received by this application
 
 
 def _check_contact(contact: Mapping[str, Any]) -> dict[str, str]:
@@ -431,7 +445,9 @@ def _issue_ack(db: Database, settings: Settings, application_id: int, actor: str
 
 def _mail(db: Database, settings: Settings, application_id: int, *, new: bool, revision: int, actor: str,
           at: datetime) -> MailResult | None:
-    from saraban.notify.mail import OutgoingMail, message_id_for, record_mail, send_mail
+    from saraban.chain.mailing import PdfError, copy_url, letter_pdf, mail_configured, verify_url
+    from saraban.notify.mail import MailResult, OutgoingMail, message_id_for, record_mail, send_mail
+    from saraban.programmes.applicant import invitation_copies
 
     with db.transaction() as s:
         a = s.get(Application, application_id)
@@ -445,28 +461,45 @@ def _mail(db: Database, settings: Settings, application_id: int, *, new: bool, r
         level = a.provisional_level
         unit_name, unit_id, owner_id, owner_name = unit.name, unit.id, owner.id, owner.printed_sender
         ref = to_thai_digits(letter.ref_text) if letter else None
-        files = [p for p in (copy and copy.pdf_path, letter and letter.pdf_path, copy and copy.docx_path,
-                             letter and letter.docx_path) if p and Path(p).exists()][:1]
+        # The links open the unit's own pages: its application (with its invitation copy's token) and its copy
+        # of the acknowledgement.
+        invited = invitation_copies(s, programme, unit.id)
+        apply_link = application_url(settings, programme.key, invited[0].token if invited else None)
+        copy_link = copy_url(settings, copy.token) if copy else None
     if not to:
         return None
     contact = a.contact.get("name", "")
+    files: list[tuple[Path, str]] = []
+    problem = None
     if new:
         subject = f"ตอบรับการสมัคร {title} — {unit_name}"
         body = (f"เรียน {contact}\n\n{owner_name} ได้รับใบสมัครของ{unit_name} เข้าร่วม{title} แล้ว "
                 f"หนังสือตอบรับ ที่ {ref} แนบมาพร้อมนี้"
-                + (f"\nผลการประเมินตนเองเบื้องต้น: {level}" if level else "") + f"\n\n{owner_name}\n")
+                + (f"\nผลการประเมินตนเองเบื้องต้น: {level}" if level else "")
+                + f"\n\nใบสมัคร (ดูหรือปรับปรุงได้จนปิดรับสมัคร): {apply_link}"
+                + (f"\nหนังสือตอบรับ ที่ {ref}: {copy_link}" if copy_link else "")
+                + f"\nตรวจสอบไฟล์หนังสือที่แนบว่าออกจากระบบจริง: {verify_url(settings)}"
+                + f"\n\n{owner_name}\n")
+        if letter is not None and mail_configured(settings):  # the PDF, never the editable .docx
+            try:
+                files = [letter_pdf(db, settings, letter.id, unit_id)]
+            except PdfError as e:
+                problem = f"the acknowledgement's PDF could not be made: {e}"
     else:
         subject = f"ปรับปรุงใบสมัคร {title} — {unit_name} (ครั้งที่ {to_thai_digits(revision)})"
         body = (f"เรียน {contact}\n\n{owner_name} ได้รับการปรับปรุงใบสมัครของ{unit_name} "
                 f"(ครั้งที่ {to_thai_digits(revision)}) เมื่อวันที่ {format_thai_date(at.date())} "
                 f"เวลา {_clock(at)} น. แล้ว" + (f"\nผลการประเมินตนเองเบื้องต้น: {level}" if level else "")
-                + (f"\nหนังสือตอบรับเดิม ที่ {ref}" if ref else "") + f"\n\n{owner_name}\n")
-        files = []
+                + (f"\nหนังสือตอบรับเดิม ที่ {ref}" if ref else "")
+                + f"\n\nใบสมัคร: {apply_link}" + f"\n\n{owner_name}\n")
     # One Message-ID per letter (or revision) and addressees: a resend after a crash is the same message.
     about = f"acknowledgement:{application_id}" if new else f"application-update:{application_id}:{revision}"
     ident = ("letter", letter.id, *to) if new and letter else (about, *to)
-    result = send_mail(settings, OutgoingMail(to=to, subject=subject, body=body, attachments=[Path(f) for f in files]),
-                       message_id=message_id_for(settings, *ident))
+    if problem:  # recorded as a failed send: the daily resend tries again (resend_failed_acknowledgements)
+        result = MailResult(False, to, {}, 0, problem, message_id_for(settings, *ident))
+    else:
+        result = send_mail(settings, OutgoingMail(to=to, subject=subject, body=body, attachments=list(files)),
+                           message_id=message_id_for(settings, *ident))
     with db.transaction() as s:
         record_mail(s, result, actor=actor, at=at, unit_id=unit_id, letter_id=letter.id if letter else None,
                     subject=subject, office_id=owner_id, about=about)
@@ -532,7 +565,8 @@ def apply(db: Database, settings: Settings, programme_key: str, unit_key: str, *
     contact's and the unit's addresses. A second application by the same unit is an *update*: same row,
     revision + 1, an event ``application.updated`` keeping the previous data; it makes **no** second
     acknowledgement letter (only a short confirmation e-mail). If an earlier run stopped before the
-    acknowledgement was issued, the update issues it.
+    acknowledgement was issued, the update issues it. Applying counts as ลงรับ of the unit's copy of the
+    invitation when it had not received it (``received``): never a "not received" reminder after it.
 
     The submission time is the server's clock: ``at`` is for flows and tests that simulate the clock
     (the demo's programme year); no face passes a time a caller chose.
@@ -582,15 +616,40 @@ def _submit(db: Database, settings: Settings, programme_key: str, unit_key: str,
     else:
         with db.transaction() as s:
             ack_ref = s.get(Letter, ack_id).ref_text
+    received = () if late else _receive_invitation(db, settings, app_id, actor, at)
     mail = _mail(db, settings, app_id, new=new, revision=revision, actor=actor, at=at)
-    return ApplicationResult(app_id, revision, new, ack_id, ack_ref, level, mail)
+    return ApplicationResult(app_id, revision, new, ack_id, ack_ref, level, mail, received)
+
+
+def _receive_invitation(db: Database, settings: Settings, application_id: int, actor: str,
+                        at: datetime) -> tuple[Receipt, ...]:
+    """Applying counts as ลงรับ of the unit's copy of the invitation (the owner's or one forwarded down to it)
+    when the unit had not received it: the chain's own receive, so the register line, the event and the
+    stamped copy are a clerk's ลงรับ's, exactly once; a unit that applied is never reminded to receive it.
+    A cancelled invitation is not received (the application stands)."""
+    from saraban.programmes.applicant import invitation_copies
+
+    with db.reading() as s:
+        a = s.get(Application, application_id)
+        unit_key = s.get(Unit, a.unit_id).key
+        letters = [d.letter_id for d in invitation_copies(s, s.get(Programme, a.programme_id), a.unit_id)
+                   if d.received_at is None]
+    receipts = []
+    for letter_id in dict.fromkeys(letters):
+        try:
+            receipts.append(receive(db, settings, letter_id, unit_key, actor=actor, at=at))
+        except CircularError:  # cancelled meanwhile: nothing to receive
+            continue
+    return tuple(receipts)
 
 
 # ------------------------------------------------------------------------------------------ invitation
 
 
-def application_url(settings: Settings, programme_key: str) -> str:
-    return f"{settings.base_url}/apply/{programme_key}"
+def application_url(settings: Settings, programme_key: str, token: str | None = None) -> str:
+    """The programme's apply page; with a unit's invitation copy's token (``?t=``), that unit's."""
+    url = f"{settings.base_url}/apply/{quote(programme_key, safe='')}"
+    return f"{url}?t={quote(token, safe='')}" if token else url
 
 
 def invitation_spec(session: Session, settings: Settings, programme: Programme, letter_date: date) -> dict[str, Any]:

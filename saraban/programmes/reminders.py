@@ -41,7 +41,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -50,11 +49,12 @@ from sqlalchemy.orm import Session
 
 from saraban.chain.circulars import CircularError, issue_circular
 from saraban.chain.expectations import owes_receipt
+from saraban.chain.mailing import PdfError, copy_url, letter_pdf, mail_configured, make_pdfs, verify_url
 from saraban.directory.levels import DirectoryError
 from saraban.kernel.clock import as_thai, at_or_now, date_text, time_text
 from saraban.kernel.settings import Settings
 from saraban.letters.spec import SpecError, parse_spec
-from saraban.notify.mail import OutgoingMail, message_id_for, record_mail, send_mail
+from saraban.notify.mail import MailResult, OutgoingMail, message_id_for, record_mail, send_mail
 from saraban.records.db import Database
 from saraban.records.events import record_event
 from saraban.records.models import Application, Delivery, Letter, Programme, RegisterEntry, Reminder, Unit
@@ -305,12 +305,17 @@ def _receipt_dues(session: Session, at: datetime, policy: ReminderPolicy) -> lis
     acks = select(Application.ack_letter_id).where(Application.ack_letter_id.is_not(None))
     cancelled = select(RegisterEntry.letter_id).where(RegisterEntry.cancels_id.is_not(None),
                                                       RegisterEntry.letter_id.is_not(None))
+    # A unit that applied to a programme has its invitation: applying receives it (applications.apply), and
+    # one recorded late on paper by the owner is not reminded either.
+    applied = (select(Application.id).join(Programme, Programme.id == Application.programme_id)
+               .where(Programme.invitation_letter_id == Delivery.letter_id, Application.unit_id == Delivery.unit_id)
+               .exists())
     latest_sent = at - timedelta(days=min(policy.receipt_after_days))
     rows = session.execute(
         select(Delivery, Unit).join(Unit, Unit.id == Delivery.unit_id)
         .where(owes_receipt(Delivery), Delivery.sent_at <= latest_sent,
                Delivery.letter_id.not_in(reminders), Delivery.letter_id.not_in(acks),
-               Delivery.letter_id.not_in(cancelled))
+               Delivery.letter_id.not_in(cancelled), ~applied)
         .order_by(Delivery.letter_id, Unit.key)).all()
     made = _made_steps(session, "receipt", [f"delivery:{d.id}" for d, _ in rows])
     dues = []
@@ -431,40 +436,58 @@ def _issue(db: Database, settings: Settings, due: Due, reminder_id: int, actor: 
     return issued.letter_id
 
 
-def _attachment(s: Session, letter: Letter, addressee_id: int) -> Path | None:
-    """The addressee's own copy (its tracking QR), PDF before .docx; else the letter itself."""
-    copy = s.scalar(select(Delivery).where(Delivery.letter_id == letter.id, Delivery.unit_id == addressee_id))
-    for path in (copy and copy.pdf_path, copy and copy.docx_path, letter.pdf_path, letter.docx_path):
-        if path and Path(path).is_file():
-            return Path(path)
-    return None
+def _links(s: Session, settings: Settings, due: Due) -> list[str]:
+    """The e-mail's links, each opening the late unit's own page when the e-mail goes to it: its copy of the
+    letter not received (ลงรับ there), or its application (with its invitation copy's token); then /verify."""
+    from saraban.programmes.applicant import invitation_copies
+    from saraban.programmes.applications import application_url
+
+    own = due.addressee.id == due.unit.id
+    what, _, ident = due.about.partition(":")
+    lines = []
+    if due.kind == "receipt" and what == "delivery" and own:
+        late = s.get(Delivery, int(ident))
+        lines.append(f"ลงรับหนังสือฉบับเดิมได้ที่ {copy_url(settings, late.token)}")
+    if due.programme_key:
+        programme = s.scalar(select(Programme).where(Programme.key == due.programme_key))
+        invited = invitation_copies(s, programme, due.unit.id) if own and programme is not None else []
+        lines.append(f"สมัครได้ที่ {application_url(settings, due.programme_key, invited[0].token if invited else None)}")
+    lines.append(f"ตรวจสอบไฟล์หนังสือที่แนบว่าออกจากระบบจริงได้ที่ {verify_url(settings)}")
+    return lines
 
 
-def _mail(db: Database, settings: Settings, due: Due, reminder_id: int, actor: str, at: datetime) -> str:
+def _mail(db: Database, settings: Settings, due: Due, reminder_id: int, actor: str, at: datetime,
+          pdf_problem: str | None = None) -> str:
     with db.transaction() as s:
         reminder = s.get(Reminder, reminder_id)
         letter = s.get(Letter, reminder.letter_id)
         addressee = s.get(Unit, reminder.addressee_id)
-        attachment = _attachment(s, letter, addressee.id)
         ref = to_thai_digits(letter.ref_text)
         email, letter_id, letter_day = addressee.email, letter.id, letter.letter_date
+        links = _links(s, settings, due)
     if not email:
         status, result = "no-address", None
     else:
         subject = f"{due.subject} (ที่ {ref})"
         lines = [f"เรียน {addressee.name}", "",
                  f"{due.sender.printed_sender} ขอส่งหนังสือ ที่ {ref} ลงวันที่ {format_thai_date(letter_day)} "
-                 f"เรื่อง {due.subject} มาพร้อมนี้ สาระสำคัญดังนี้", "", *due.body]
-        if due.programme_key:
-            from saraban.programmes.applications import application_url
-
-            lines += ["", f"สมัครได้ที่ {application_url(settings, due.programme_key)}"]
+                 f"เรื่อง {due.subject} มาพร้อมนี้ สาระสำคัญดังนี้", "", *due.body, "", *links]
         lines += ["", due.sender.printed_sender, "(ส่งจากระบบสารบรรณอิเล็กทรอนิกส์ saraban)"]
         body = thai_digits_in_prose("\n".join(lines)) + "\n"
         # The same letter to the same address is the same message: a resend after a crash is recognised.
-        result = send_mail(settings, OutgoingMail(to=[email], subject=thai_digits_in_prose(subject), body=body,
-                                                  attachments=[attachment] if attachment else []),
-                           message_id=message_id_for(settings, "letter", letter_id, email))
+        message_id = message_id_for(settings, "letter", letter_id, email)
+        attachments = []
+        if mail_configured(settings) and not pdf_problem:  # the addressee's copy as PDF, never the .docx
+            try:
+                attachments = [letter_pdf(db, settings, letter_id, addressee.id)]
+            except PdfError as e:
+                pdf_problem = str(e)
+        if pdf_problem:  # a failure: the next run tries again
+            result = MailResult(False, [email], {}, 0, f"the reminder's PDF could not be made: {pdf_problem}",
+                                message_id)
+        else:
+            result = send_mail(settings, OutgoingMail(to=[email], subject=thai_digits_in_prose(subject), body=body,
+                                                      attachments=attachments), message_id=message_id)
         status = "sent" if result.ok else "refused" if result.refused else "failed"
     with db.transaction() as s:
         reminder = s.get(Reminder, reminder_id)
@@ -479,7 +502,18 @@ def _mail(db: Database, settings: Settings, due: Due, reminder_id: int, actor: s
     return status
 
 
-def _make_one(db: Database, settings: Settings, due: Due, actor: str, at: datetime) -> ReminderResult:
+@dataclass(frozen=True)
+class _Issued:
+    """A reminder whose row and letter are made, its e-mail still to send."""
+
+    due: Due
+    reminder_id: int
+    letter_id: int
+    status: str  # made | completed
+
+
+def _make_one(db: Database, settings: Settings, due: Due, actor: str, at: datetime) -> ReminderResult | _Issued:
+    """The reminder's row and letter (made now or earlier): its e-mail is sent by _send_one."""
     if not due.sender.letter_code:
         return _result(due, "error", error=f"{due.sender.name} ({due.sender.key}) has no letter code (รหัสหนังสือ): "
                                            "set it in the directory; no reminder was made")
@@ -492,10 +526,16 @@ def _make_one(db: Database, settings: Settings, due: Due, actor: str, at: dateti
             due = describe(s, row.kind, row.about, s.get(Unit, row.unit_id), s.get(Unit, row.addressee_id),
                            row.step, row.created_at.date(), row.id)
     letter_id = row.letter_id or _issue(db, settings, due, row.id, actor, at)
-    mail_status = _mail(db, settings, due, row.id, actor, at)
+    return _Issued(due, row.id, letter_id, status)
+
+
+def _send_one(db: Database, settings: Settings, made: _Issued, actor: str, at: datetime,
+              pdf_problem: str | None) -> ReminderResult:
+    mail_status = _mail(db, settings, made.due, made.reminder_id, actor, at, pdf_problem)
     with db.transaction() as s:
-        ref = s.get(Letter, letter_id).ref_text
-    return _result(due, status, reminder_id=row.id, letter_id=letter_id, ref=ref, mail_status=mail_status)
+        ref = s.get(Letter, made.letter_id).ref_text
+    return _result(made.due, made.status, reminder_id=made.reminder_id, letter_id=made.letter_id, ref=ref,
+                   mail_status=mail_status)
 
 
 def make_reminders(db: Database, settings: Settings, at: datetime | None = None, policy: ReminderPolicy | None = None,
@@ -520,13 +560,30 @@ def make_reminders(db: Database, settings: Settings, at: datetime | None = None,
 
 
 def _make_each(db: Database, settings: Settings, todo: Sequence[Due], actor: str, at: datetime) -> list[ReminderResult]:
-    """Make each reminder due (under the caller's exclusive hold); one that cannot be made is an error result."""
-    results = []
+    """Make each reminder due (under the caller's exclusive hold); one that cannot be made is an error result.
+
+    In three passes, each safe to repeat: every reminder's row and letter; then the PDFs of all those letters
+    in one LibreOffice run (the e-mails attach the PDF, and a run per letter would cost seconds each); then
+    the e-mails."""
+    made: list[ReminderResult | _Issued] = []
     for due in todo:
         try:
-            results.append(_make_one(db, settings, due, actor, at))
+            made.append(_make_one(db, settings, due, actor, at))
         except (CircularError, DirectoryError, SpecError) as e:
-            results.append(_result(due, "error", error=str(e)))
+            made.append(_result(due, "error", error=str(e)))
+    issued = [m for m in made if isinstance(m, _Issued)]
+    pdf_problem = None
+    if issued and mail_configured(settings):
+        try:
+            make_pdfs(db, settings, [m.letter_id for m in issued if m.due.addressee.email])
+        except PdfError as e:
+            pdf_problem = str(e)
+    results = []
+    for m in made:
+        try:
+            results.append(_send_one(db, settings, m, actor, at, pdf_problem) if isinstance(m, _Issued) else m)
+        except (CircularError, DirectoryError, SpecError) as e:
+            results.append(_result(m.due, "error", error=str(e)))
     return results
 
 

@@ -207,22 +207,30 @@ DEMO_ACCOUNTS = {  # username: (unit key, role, name)
     "krabi.admin": ("prov.81", "admin", "ผู้ดูแลระบบ สถจ.กระบี่ (ตัวอย่าง)"),
     "mueang.clerk": ("amphoe.8101", "clerk", "สารบรรณ อำเภอเมืองกระบี่ (ตัวอย่าง)"),
     "town.clerk": ("muni.8101.krabi", "clerk", "สารบรรณ เทศบาลเมืองกระบี่ (ตัวอย่าง)"),
+    "deqp.clerk": ("deqp", "clerk", "สารบรรณ กรมส่งเสริมคุณภาพสิ่งแวดล้อม (ตัวอย่าง)"),
+    "deqp.head": ("deqp", "head", "ผู้อำนวยการกองส่งเสริมและเผยแพร่ (ตัวอย่าง)"),
+    "deqp.assessor": ("deqp", "assessor", "ผู้ประเมินโครงการเมืองน่าอยู่ฯ (ตัวอย่าง)"),
 }
+DEMO_ASSESSORS = {"eco-town-2565": ("deqp.assessor",)}  # programme → the assessors appointed to it
 DEMO_OFFICES = {"กรมส่งเสริมการปกครองท้องถิ่น กลุ่มงานสิ่งแวดล้อม": ("dla.clerk", "dla.head"),
                 "สถจ.กระบี่": ("krabi.clerk", "krabi.head", "krabi.admin"),
-                "อำเภอเมืองกระบี่": ("mueang.clerk",), "เทศบาลเมืองกระบี่": ("town.clerk",)}
+                "อำเภอเมืองกระบี่": ("mueang.clerk",), "เทศบาลเมืองกระบี่": ("town.clerk",),
+                "กรมส่งเสริมคุณภาพสิ่งแวดล้อม (เจ้าของโครงการ)": ("deqp.clerk", "deqp.head", "deqp.assessor")}
 
 
 def _add_demo_accounts(settings) -> None:
     """The demo's accounts, in the demo's own (fresh) database."""
     from saraban.accounts.users import NewUser, import_users
     from saraban.faces.cli.common import current_actor
+    from saraban.programmes.assessors import appoint_assessor
     from saraban.records.db import open_database
 
-    import_users(open_database(settings), [NewUser(username=name, display_name=display, unit=unit, role=role,
-                                                   password=DEMO_PASSWORD)
-                                           for name, (unit, role, display) in DEMO_ACCOUNTS.items()],
-                 actor=current_actor())
+    db = open_database(settings)
+    import_users(db, [NewUser(username=name, display_name=display, unit=unit, role=role, password=DEMO_PASSWORD)
+                      for name, (unit, role, display) in DEMO_ACCOUNTS.items()], actor=current_actor())
+    for programme, names in DEMO_ASSESSORS.items():
+        for name in names:
+            appoint_assessor(db, programme, name, actor=current_actor())
 
 
 if __name__ == "__main__":

@@ -105,6 +105,30 @@ def invite_command(
     typer.echo(f"{word}: letter {issued.letter_id}, ที่ {issued.ref}, {issued.recipients} recipients")
 
 
+@app.command("assessor")
+def assessor_command(
+    name: Annotated[str, typer.Argument(help="รหัสโครงการ / The programme's key.")],
+    username: Annotated[str, typer.Argument(help="ผู้ใช้บทบาทผู้ประเมินของเจ้าของโครงการ / An assessor account "
+                                                 "of the owner's office.")],
+    remove: Annotated[bool, typer.Option("--remove", help="ถอนการแต่งตั้ง / End the appointment.")] = False,
+) -> None:
+    """แต่งตั้งผู้ประเมินของโครงการ / Appoint (or remove) an assessor of a programme.
+
+    ผู้ประเมินเห็นและให้คะแนนเฉพาะโครงการที่ได้รับแต่งตั้ง / An assessor sees and scores only the programmes they
+    are appointed to (the web's /programmes); the owner's head may also do this on the web."""
+    from saraban.programmes.assessors import appoint_assessor, remove_assessor
+
+    _, db = open_data()
+    act = remove_assessor if remove else appoint_assessor
+    changed = _guard(lambda: act(db, name, username, actor=current_actor()))
+    if remove:
+        typer.echo(f"ถอน {username} จาก {name} แล้ว / removed" if changed else f"{username} ไม่ได้เป็นผู้ประเมินของ "
+                   f"{name} / was not appointed")
+    else:
+        typer.echo(f"แต่งตั้ง {username} เป็นผู้ประเมินของ {name} แล้ว / appointed" if changed else
+                   f"{username} เป็นผู้ประเมินของ {name} อยู่แล้ว / already appointed")
+
+
 def _scores(items: list[str], file: Path | None) -> dict[str, str] | None:
     scores: dict[str, str] = {}
     if file is not None:
