@@ -225,6 +225,9 @@ def attach_evidence(town, folder: Path, screenshots) -> None:
     evidence.get_by_label(re.compile(r"^\s*ไฟล์")).set_input_files(fake)
     evidence.get_by_role("button", name="แนบไฟล์").click()
     expect(town.locator("#evidence-error")).to_contain_text("ตามเนื้อหาของไฟล์")
+    # the page again, landed at the evidence section (the message in view), the copy's token kept
+    expect(town).to_have_url(re.compile(r"/evidence\?t=.+#evidence$"))
+    expect(town.locator("#evidence-error")).to_be_in_viewport()
     expect(town.locator("ul.evidence li")).to_have_count(1)
     screenshots.take(town, "town-evidence")
 

@@ -2,7 +2,7 @@
 
 Every PDF that leaves saraban (a letter's own PDF, each recipient's copy with its tracking QR, each stamped
 copy after ลงรับ, an announcement) has its SHA-256 recorded in ``issued_files`` when it is made
-(:func:`record_issued_pdf`, :func:`issued_rows` + :func:`record_issued`, called by
+(:func:`record_issued_pdf`, :func:`issued_row` + :func:`record_issued`, called by
 saraban.chain.circulars.make_files and receive). :func:`check_file` answers for an uploaded file, and
 :func:`check_reference` for a reference number and date typed by hand. Neither answer carries anything
 but what is printed at the head of any letter: its number, its date and the office that sent it (never
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from saraban.chain.cancellations import cancellation_of
@@ -36,6 +36,7 @@ KIND_TEXTS = {  # what the file is, as the answer says it (Thai / English)
     "announcement": "ตรงกับประกาศฉบับที่ออกทุกไบต์ / this file is exactly the issued announcement",
 }
 _CHUNK = 500
+_LOCK_KIND = 0x1550ED  # the first key of the advisory locks of _lock_letters (the second: the letter id)
 
 
 class VerificationError(ValueError):
@@ -100,8 +101,21 @@ def issued_row(pdf: Path | str | bytes, letter_id: int, delivery_id: int | None,
             "at": at_or_now(at)}
 
 
+def _lock_letters(session: Session, letter_ids: Iterable[int]) -> None:
+    """PostgreSQL: one recorder of a letter's files at a time (an advisory lock per letter, in id order), so
+    that simultaneous makers of the same file record it once: ``uq_issued_file`` cannot stop them for the
+    rows without a delivery (a letter's own PDF, an announcement), NULLs being distinct. SQLite: BEGIN
+    IMMEDIATE has serialised the writers already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for letter_id in sorted(set(letter_ids)):
+        session.execute(text("SELECT pg_advisory_xact_lock(:kind, :letter)"), {"kind": _LOCK_KIND, "letter": letter_id})
+
+
 def record_issued(session: Session, rows: Sequence[dict]) -> int:
-    """Insert the rows not recorded yet (the same file made again is recorded once); returns how many."""
+    """Insert the rows not recorded yet (the same file made again is recorded once, however many record it at
+    once); returns how many."""
+    _lock_letters(session, (r["letter_id"] for r in rows))
     fresh, seen = [], set()
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start:start + _CHUNK]

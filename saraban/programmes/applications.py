@@ -274,7 +274,11 @@ def provisional_level(definition: Mapping[str, Any] | Programme, scores: Mapping
     percentage meets), or None (no scores, or below the lowest level). Scores are checked first."""
     if not scores:
         return None
-    percent = weighted_percent(definition, check_scores(definition, scores))
+    return level_for(definition, weighted_percent(definition, check_scores(definition, scores)))
+
+
+def level_for(definition: Mapping[str, Any] | Programme, percent: float) -> str | None:
+    """The highest award level whose ``min_percent`` the weighted percentage meets (None: below the lowest)."""
     reached = [lv for lv in _structure(definition)["levels"] if percent >= lv["min_percent"]]
     return reached[-1]["name"] if reached else None
 

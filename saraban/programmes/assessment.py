@@ -52,7 +52,8 @@ from saraban.programmes.announcements import (
     announcement_subject,
     announcement_title,
 )
-from saraban.programmes.applications import check_scores, get_programme, weighted_percent, window_text
+from saraban.programmes.applicant import components_of
+from saraban.programmes.applications import check_scores, get_programme, level_for, weighted_percent, window_text
 from saraban.programmes.assessors import is_appointed
 from saraban.programmes.definitions import ProgrammeError, text_key
 from saraban.records.db import Database
@@ -75,46 +76,13 @@ MAX_COMMENT = 2000  # characters of one indicator's comment
 # ------------------------------------------------------------------------------------------- the structure
 
 
-@dataclass(frozen=True)
-class IndicatorInfo:
-    key: str
-    name: str
-    low: float
-    high: float
-
-
-@dataclass(frozen=True)
-class ComponentInfo:
-    key: str
-    name: str
-    weight: float
-    indicators: tuple[IndicatorInfo, ...]
-
-
-def components(programme: Programme) -> list[ComponentInfo]:
-    """The definition's components and indicators, in order, with each indicator's score range."""
-    structure = programme.definition["structure"]
-    scale = structure.get("scale", {})
-    low, high = scale.get("min", 0), scale.get("max", 5)
-    return [ComponentInfo(str(c["key"]), c["name"], c["weight"],
-                          tuple(IndicatorInfo(str(i["key"]), i["name"], low, i.get("max", high))
-                                for i in c["indicators"]))
-            for c in structure["components"]]
-
-
 def indicator_keys(programme: Programme) -> list[str]:
-    return [i.key for c in components(programme) for i in c.indicators]
+    return [i.key for c in components_of(programme) for i in c.indicators]
 
 
 def award_levels(programme: Programme) -> list[dict[str, Any]]:
     """The definition's award levels, lowest first (as written)."""
     return list(programme.definition["structure"]["levels"])
-
-
-def level_for(programme: Programme, percent: float) -> str | None:
-    """The highest award level whose ``min_percent`` the percentage meets (None: below the lowest)."""
-    reached = [lv for lv in award_levels(programme) if percent >= lv["min_percent"]]
-    return reached[-1]["name"] if reached else None
 
 
 def _province_name(code: str | None) -> str:
@@ -531,4 +499,4 @@ def announcement_file(db: Database, settings: Settings, programme_key: str, fmt:
 
 
 __all__ = ["Announced", "AssessmentView", "ProgrammeError", "announce", "announcement_file", "assessment_of",
-           "components", "level_for", "record_scores", "results_so_far", "view_of"]
+           "record_scores", "results_so_far", "view_of"]

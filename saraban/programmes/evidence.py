@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from saraban.kernel.clock import at_or_now
@@ -129,6 +129,22 @@ def _refuse_closed(programme: Programme, at: datetime) -> None:
                             "the application window: evidence cannot be attached or removed")
 
 
+def _attached(session: Session, application_id: int, indicator: str, sha: str) -> EvidenceFile | None:
+    """The same file attached to the indicator already (not removed)."""
+    return session.scalar(select(EvidenceFile).where(
+        EvidenceFile.application_id == application_id, EvidenceFile.indicator == indicator,
+        EvidenceFile.sha256 == sha, EvidenceFile.removed_at.is_(None)))
+
+
+def _refuse_full(session: Session, application_id: int, indicator: str) -> None:
+    count = session.scalar(select(func.count()).select_from(EvidenceFile).where(
+        EvidenceFile.application_id == application_id, EvidenceFile.indicator == indicator,
+        EvidenceFile.removed_at.is_(None)))
+    if count >= MAX_FILES_PER_INDICATOR:
+        raise EvidenceError(f"ตัวชี้วัด {indicator} มีหลักฐานครบ {MAX_FILES_PER_INDICATOR} ไฟล์แล้ว ลบไฟล์เดิมก่อน / "
+                            f"indicator {indicator} has {MAX_FILES_PER_INDICATOR} files already: remove one first")
+
+
 @dataclass(frozen=True)
 class Added:
     evidence_id: int
@@ -164,22 +180,18 @@ def add_evidence(db: Database, settings: Settings, application_id: int, indicato
     sha = hashlib.sha256(content).hexdigest()
     key = str(folder / f"{sha}.{TYPES[kind][0]}")
     name = clean_filename(filename, kind)
+    with db.reading() as s:  # refused before anything is written (and again below, under the lock)
+        if _attached(s, application_id, indicator, sha) is None:
+            _refuse_full(s, application_id, indicator)
     write_new(settings.output_dir / key, content)  # whole, then linked: never a partial file
     with db.transaction() as s:
         # The application's row locked first (PostgreSQL): uploads of one application queue here.
         a = s.scalar(select(Application).where(Application.id == application_id).with_for_update()
                      .execution_options(populate_existing=True))
-        same = s.scalar(select(EvidenceFile).where(
-            EvidenceFile.application_id == a.id, EvidenceFile.indicator == indicator, EvidenceFile.sha256 == sha,
-            EvidenceFile.removed_at.is_(None)))
+        same = _attached(s, a.id, indicator, sha)
         if same is not None:
             return Added(same.id, False)
-        count = len(s.scalars(select(EvidenceFile.id).where(
-            EvidenceFile.application_id == a.id, EvidenceFile.indicator == indicator,
-            EvidenceFile.removed_at.is_(None))).all())
-        if count >= MAX_FILES_PER_INDICATOR:
-            raise EvidenceError(f"ตัวชี้วัด {indicator} มีหลักฐานครบ {MAX_FILES_PER_INDICATOR} ไฟล์แล้ว ลบไฟล์เดิมก่อน / "
-                                f"indicator {indicator} has {MAX_FILES_PER_INDICATOR} files already: remove one first")
+        _refuse_full(s, a.id, indicator)
         row = EvidenceFile(application_id=a.id, indicator=indicator, filename=name, content_type=kind,
                            size=len(content), sha256=sha, file_key=key, uploaded_by=actor, uploaded_at=at)
         s.add(row)

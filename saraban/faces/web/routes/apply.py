@@ -234,13 +234,14 @@ def _exists(path: str | None) -> bool:
 
 @router.post("/applications/{application_id}/evidence")
 def upload_evidence(request: Request, application_id: int, form: FormDep, actor: ActorDep, db: DbDep,
-                    settings: SettingsDep) -> Response:
-    """Attach a file (multipart: ``indicator``, ``file``) to the unit's application; refused beside the form
-    (too large, not a PDF/PNG/JPEG/docx by content, the window closed), nothing stored."""
+                    settings: SettingsDep, t: str = "") -> Response:
+    """Attach a file (multipart: ``indicator``, ``file``) to the unit's application; refused in the page's
+    evidence section (the form's address ends in ``#evidence``: the browser lands on the message), the copy's
+    token ``t`` kept (too large, not a PDF/PNG/JPEG/docx by content, the window closed), nothing stored."""
     from saraban.programmes.evidence import EvidenceError, EvidenceTooLarge, add_evidence
 
     a = _application(db, actor, application_id)
-    programme = _programme_by_id(db, a.programme_id)
+    programme = _evidence_programme(db, settings, actor, a, t)
     upload, indicator = form.get("file"), form.get("indicator")
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -248,14 +249,21 @@ def upload_evidence(request: Request, application_id: int, form: FormDep, actor:
         added = add_evidence(db, settings, a.id, indicator if isinstance(indicator, str) else "", upload.filename,
                              upload.file, actor=actor.username)
     except EvidenceError as e:
-        return _page(request, db, settings, actor, programme, "", evidence_error=str(e),
+        return _page(request, db, settings, actor, programme, t, evidence_error=str(e),
                      status_code=413 if isinstance(e, EvidenceTooLarge) else 422)
-    return RedirectResponse(f"/apply/{programme.key}#evidence-{added.evidence_id}", status_code=303)
+    return RedirectResponse(_apply_url(programme, t, f"evidence-{added.evidence_id}"), status_code=303)
 
 
-def _programme_by_id(db: Database, programme_id: int) -> Programme:
+def _evidence_programme(db: Database, settings: Settings, actor: Actor, a: Application, token: str) -> Programme:
+    """The application's programme; a copy's token given must be the unit's own (else 404), as on its page."""
     with db.reading() as s:
-        return s.get(Programme, programme_id)
+        key = s.get(Programme, a.programme_id).key
+    return _applicant(db, settings, actor, key, token)[0]
+
+
+def _apply_url(programme: Programme, token: str, anchor: str) -> str:
+    query = f"?{urlencode({'t': token})}" if token else ""
+    return f"/apply/{programme.key}{query}#{anchor}"
 
 
 def _evidence(db: Database, a: Application, evidence_id: int) -> EvidenceFile:
@@ -270,26 +278,29 @@ def _evidence(db: Database, a: Application, evidence_id: int) -> EvidenceFile:
 def evidence_file(application_id: int, evidence_id: int, actor: ActorDep, db: DbDep,
                   settings: SettingsDep) -> Response:
     """The file, for the applicant unit's people and the programme owner's watchers (an assessor: appointed)."""
-    from saraban.programmes.evidence import evidence_path
+    from saraban.programmes.evidence import EvidenceError, evidence_path
 
     row = _evidence(db, _application(db, actor, application_id, watchers=True), evidence_id)
-    path = evidence_path(settings, row)
-    if row.removed_at is not None or not path.exists():  # removed: its row stays for the history, not offered
+    try:
+        path = evidence_path(settings, row)
+    except EvidenceError:  # a key leading out of the output folder: no file of the application's
+        return _missing()
+    if row.removed_at is not None or not path.is_file():  # removed: its row stays for the history, not offered
         return _missing()
     return FileResponse(path, media_type=row.content_type, filename=row.filename)
 
 
 @router.post("/applications/{application_id}/evidence/{evidence_id}/remove")
 def remove_evidence_file(request: Request, application_id: int, evidence_id: int, actor: ActorDep, db: DbDep,
-                         settings: SettingsDep) -> Response:
+                         settings: SettingsDep, t: str = "") -> Response:
     """Remove a file from the application (its row stays, marked removed); again: nothing more happens."""
     from saraban.programmes.evidence import EvidenceError, remove_evidence
 
     a = _application(db, actor, application_id)
     _evidence(db, a, evidence_id)
-    programme = _programme_by_id(db, a.programme_id)
+    programme = _evidence_programme(db, settings, actor, a, t)
     try:
         remove_evidence(db, a.id, evidence_id, actor=actor.username)
     except EvidenceError as e:
-        return _page(request, db, settings, actor, programme, "", evidence_error=str(e), status_code=409)
-    return RedirectResponse(f"/apply/{programme.key}#evidence", status_code=303)
+        return _page(request, db, settings, actor, programme, t, evidence_error=str(e), status_code=409)
+    return RedirectResponse(_apply_url(programme, t, "evidence"), status_code=303)

@@ -17,13 +17,13 @@ from starlette.datastructures import FormData
 
 from saraban.accounts.authority import Actor, NotAllowed, may
 from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, render
+from saraban.programmes.applicant import components_of
 from saraban.programmes.applications import get_programme, window_text
 from saraban.programmes.assessment import (
     announce,
     announcement_file,
     announcement_of,
     award_levels,
-    components,
     record_scores,
     results_so_far,
     view_of,
@@ -111,7 +111,7 @@ def _application_page(request: Request, db: Database, actor: Actor, programme: P
     values = typed or {"score": {k: f"{v.score:g}" for k, v in view.lines.items()},
                        "comment": {k: v.comment or "" for k, v in view.lines.items()}}
     return render(request, "assessment/application.html", status_code=status_code, programme=programme,
-                  application=application, unit=unit, view=view, components=components(programme),
+                  application=application, unit=unit, view=view, components=components_of(programme),
                   evidence=evidence, ack=ack, can_assess=can_assess, values=values, errors=errors, other=other,
                   problems=problems or [], message=message, names=names,
                   levels=award_levels(programme))
@@ -133,7 +133,7 @@ def save_scores(request: Request, programme_key: str, application_id: int, form:
     programme = _programme(db, actor, programme_key, "assess")
     with db.reading() as s:
         _application(s, programme, application_id)
-    keys = [i.key for c in components(programme) for i in c.indicators]
+    keys = [i.key for c in components_of(programme) for i in c.indicators]
     scores = {k: _text(form, f"score.{k}") for k in keys if f"score.{k}" in form}
     comments = {k: form.get(f"comment.{k}") or "" for k in keys if f"comment.{k}" in form}
     try:
