@@ -15,7 +15,6 @@ loses nothing and a national issue's rendering does not hold up anyone's ลง�
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import os
 import re
 import shutil
@@ -41,7 +40,7 @@ from saraban.directory.levels import LOCAL_LEVELS, DirectoryError
 from saraban.directory.selectors import select_units
 from saraban.directory.units import descendants, get_unit
 from saraban.kernel.clock import at_or_now
-from saraban.kernel.files import IssuedFileError, make_folder, write_new
+from saraban.kernel.files import IssuedFileError, folder_lock, make_folder, write_new
 from saraban.kernel.settings import Settings
 from saraban.kernel.text_input import TextInputError, clean_text, normalise_text, text_problem
 from saraban.letters.paper.copies import CopyMaker
@@ -314,13 +313,8 @@ def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, p
 @contextmanager
 def _letter_lock(settings: Settings, letter_id: int) -> Iterator[None]:
     """One process at a time makes a letter's files (an exclusive lock on a file of the data folder)."""
-    path = make_folder(settings.data_dir / "locks") / f"letter-{letter_id}.lock"
-    with open(path, "a+b") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    with folder_lock(settings.data_dir / "locks", f"letter-{letter_id}"):
+        yield
 
 
 def _make_master(db: Database, settings: Settings, letter_id: int) -> None:

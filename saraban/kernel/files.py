@@ -11,10 +11,11 @@ file behind.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -44,6 +45,18 @@ def make_folder(folder: Path) -> Path:
         if not folder.is_dir():  # a file where the folder should be: say so with the path
             raise NotADirectoryError(20, os.strerror(20), str(folder))
     return folder
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, name: str) -> Iterator[None]:
+    """One process at a time (on this machine) inside the block: an exclusive lock on ``folder/<name>.lock``."""
+    path = make_folder(folder) / f"{name}.lock"
+    with open(path, "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _temporary(path: Path, data: bytes) -> Path:

@@ -24,7 +24,6 @@
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from saraban.chain.circulars import CircularError, issue_circular
 from saraban.chain.verification import issued_row, record_issued, sha256_of
 from saraban.directory.levels import provinces
 from saraban.kernel.clock import as_thai, at_or_now
-from saraban.kernel.files import make_folder, write_new, write_replacing
+from saraban.kernel.files import folder_lock, write_new, write_replacing
 from saraban.kernel.settings import Settings
 from saraban.kernel.text_input import normalise_text, text_problem
 from saraban.letters.spec import parse_spec
@@ -414,13 +413,8 @@ def _issue_result_letters(db: Database, settings: Settings, programme_key: str, 
 @contextmanager
 def _announcement_lock(settings: Settings, programme_id: int) -> Iterator[None]:
     """One process at a time makes an announcement's files (an exclusive lock on a file of the data folder)."""
-    path = make_folder(settings.data_dir / "locks") / f"announcement-{programme_id}.lock"
-    with open(path, "a+b") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    with folder_lock(settings.data_dir / "locks", f"announcement-{programme_id}"):
+        yield
 
 
 def announcement_folder(programme_key: str) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -380,7 +381,10 @@ class IssuedFile(Base):
     an uploaded file with."""
 
     __tablename__ = "issued_files"
-    __table_args__ = (UniqueConstraint("sha256", "letter_id", "delivery_id", "kind", name="uq_issued_file"),)
+    # One row per file: delivery_id is empty for a letter's own PDF, and NULLs never clash in a unique
+    # constraint, so the index takes 0 for it.
+    __table_args__ = (Index("uq_issued_file", "sha256", "letter_id", func.coalesce(text("delivery_id"), 0), "kind",
+                            unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), index=True)

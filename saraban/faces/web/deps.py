@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
 
 from saraban.accounts.authority import Actor, NotAllowed
 from saraban.accounts.authority import authorise as core_authorise
@@ -62,6 +63,14 @@ DbDep = Annotated[Database, Depends(get_db)]
 UserDep = Annotated[User, Depends(current_user)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 OptionalUserDep = Annotated["User | None", Depends(optional_user)]
+
+
+async def form_data(request: Request) -> FormData:
+    """The posted form (read once; the CSRF check has read it already)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
 # A page number of a list (1 and below: the first); beyond any list there can be: refused before the database.
 PageNumber = Annotated[int, Query(le=1_000_000)]
 

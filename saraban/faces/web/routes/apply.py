@@ -12,15 +12,14 @@ at once. Evidence files per indicator are attached to the application (saraban.p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from saraban.accounts.authority import Actor, NotAllowed
-from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, office_of, render
+from saraban.faces.web.deps import ActorDep, DbDep, FormDep, SettingsDep, authorise, office_of, render
 from saraban.faces.web.routes.sent import download_name
 from saraban.kernel.settings import Settings
 from saraban.programmes.definitions import CONTACT_KEYS, ProgrammeError
@@ -32,14 +31,6 @@ router = APIRouter()
 CONTACT_LABELS = {"name": "ผู้ประสานงาน", "position": "ตำแหน่ง", "phone": "โทรศัพท์", "email": "ไปรษณีย์อิเล็กทรอนิกส์"}
 NO_COPY = ("ไม่พบหนังสือเชิญของหน่วยงานท่านตามรหัสนี้ / this code is not your office's copy of the programme's "
            "invitation")
-
-
-async def form_data(request: Request) -> FormData:
-    """The posted form (read once; the CSRF check has read it already)."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(form_data)]
 
 
 def _programme_id(s, programme_key: str) -> int:

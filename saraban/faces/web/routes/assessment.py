@@ -8,15 +8,13 @@ saraban.programmes.assessment's; a refusal is shown with the core's own message,
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from saraban.accounts.authority import Actor, NotAllowed, may
-from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, render
+from saraban.faces.web.deps import ActorDep, DbDep, FormDep, SettingsDep, authorise, render
 from saraban.programmes.applicant import components_of
 from saraban.programmes.applications import get_programme, window_text
 from saraban.programmes.assessment import (
@@ -38,14 +36,6 @@ router = APIRouter()
 
 MEDIA_TYPES = {"pdf": "application/pdf",
                "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
-
-
-async def form_data(request: Request) -> FormData:
-    """The posted form (read once; the CSRF check has read it already)."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(form_data)]
 
 
 def _text(form: FormData, name: str) -> str:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -31,7 +31,7 @@ from saraban.accounts.drafts import (
 )
 from saraban.chain.circulars import CircularError
 from saraban.directory.levels import DirectoryError
-from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, office_of, render
+from saraban.faces.web.deps import ActorDep, DbDep, FormDep, SettingsDep, authorise, office_of, render
 from saraban.faces.web.jobs import make_files_later
 from saraban.kernel.clock import today
 from saraban.letters.paper.pdf import PdfError
@@ -47,14 +47,6 @@ OPTIONAL = ("salutation", "closing", "urgency", "secrecy")
 FIELDS = frozenset(LetterSpec.model_fields) | {"recipients"}
 RECIPIENTS_HINT = ("หน่วยงาน (รหัสหรือชื่อ) คั่นด้วยจุลภาค หรือกฎ เช่น prov.81,prov.83 · ทุกจังหวัด · "
                    "children:prov.81 · under:amphoe.8101:local · province:กระบี่:district_office")
-
-
-async def form_data(request: Request) -> FormData:
-    """The posted form (read once; the CSRF check has read it already)."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(form_data)]
 
 
 # --- the form and the spec -----------------------------------------------------------------------------

@@ -79,8 +79,10 @@ def upgrade() -> None:
         sa.Column("delivery_id", sa.Integer(), sa.ForeignKey("deliveries.id"), nullable=True),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("at", ThaiTime(), nullable=False),
-        sa.UniqueConstraint("sha256", "letter_id", "delivery_id", "kind", name="uq_issued_file"),
     )
+    # delivery_id is empty for a letter's own PDF: NULLs never clash in a unique constraint, so 0 stands in.
+    op.create_index("uq_issued_file", "issued_files",
+                    ["sha256", "letter_id", sa.text("coalesce(delivery_id, 0)"), "kind"], unique=True)
 
 
 def downgrade() -> None:
