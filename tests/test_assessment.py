@@ -14,7 +14,13 @@ import yaml
 from sqlalchemy import func, select
 
 from saraban.kernel.clock import now
-from saraban.programmes.applications import apply, check_scores, create_programme, get_programme
+from saraban.programmes.applications import (
+    apply,
+    check_scores,
+    create_programme,
+    get_programme,
+    record_late_application,
+)
 from saraban.programmes.assessment import announce, assessment_of, indicator_keys, record_scores
 from saraban.programmes.definitions import ProgrammeError
 from saraban.records.models import (
@@ -197,9 +203,14 @@ def test_the_announcement_lists_units_by_level_and_each_applicant_gets_one_resul
     again = announce(web.db, web.settings, PROGRAMME_KEY, actor="deqp.head")
     assert not again.new and again.results == done.results and again.pdf == done.pdf
     assert count(web.db, RegisterEntry, RegisterEntry.series == "send") == registered + 2
-    # The results are final: scores no longer change.
+    # The results are final: scores no longer change, and no late paper application is recorded any more.
     with pytest.raises(ProgrammeError, match="ประกาศผล.*แล้ว"):
         score_all(web, ids[TOWN], 1)
+    applications = count(web.db, Application)
+    with pytest.raises(ProgrammeError, match="ประกาศผล.*แล้ว ไม่รับใบสมัครเพิ่ม"):
+        record_late_application(web.db, web.settings, PROGRAMME_KEY, "muni.8101.krabi", contact=CONTACT,
+                                reason="ส่งทางไปรษณีย์", received_on=now().date(), actor="deqp.clerk")
+    assert count(web.db, Application) == applications
 
 
 def test_two_heads_announcing_at_the_same_moment_make_one_announcement_and_one_letter_per_applicant(web) -> None:

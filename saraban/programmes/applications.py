@@ -43,7 +43,7 @@ from saraban.programmes.definitions import (
 )
 from saraban.records.db import Database
 from saraban.records.events import record_event
-from saraban.records.models import Application, Delivery, Event, Letter, Programme, Unit
+from saraban.records.models import Announcement, Application, Delivery, Event, Letter, Programme, Unit
 from thai_text import fiscal_year, format_thai_date, to_thai_digits
 
 if TYPE_CHECKING:
@@ -361,6 +361,12 @@ def _record_application(db: Database, programme_key: str, unit_key: str, contact
             raise ProgrammeError(f"ยังอยู่ในช่วงรับสมัคร {programme.name} ให้ยื่นใบสมัครตามปกติ (saraban apply) / the "
                                  "application window is open: apply as usual (saraban apply); a late application "
                                  "is recorded only outside the window")
+        # Shared lock on the programme (PostgreSQL): an announcement (which locks it for update) and an
+        # application do not cross; once the results are announced nothing more is recorded.
+        s.execute(select(Programme.id).where(Programme.id == programme.id).with_for_update(read=True))
+        if s.scalar(select(Announcement.id).where(Announcement.programme_id == programme.id)) is not None:
+            raise ProgrammeError(f"ประกาศผล{programme.name}แล้ว ไม่รับใบสมัครเพิ่ม / the results of this programme are "
+                                 "announced: no application can be recorded any more")
         late_data = {"late": late} if late else {}
         office_id = programme.owner_unit_id if late else unit.id  # a late paper application: the owner's act
         why = _ineligible(s, programme, unit)
