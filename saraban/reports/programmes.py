@@ -137,8 +137,29 @@ class ReminderFigure:
     mailed_at: datetime | None
 
 
+class _Covered:
+    """What the province rows and the totals say (of :class:`ProgrammeFigures` and :class:`Coverage`)."""
+
+    provinces: list[ProvinceFigure]
+    eligible_total: int
+    eligible_applicants: int
+
+    @property
+    def provinces_covered(self) -> int:
+        """Provinces (of ``provinces``, the row without a province not counted) with an applicant."""
+        return sum(1 for p in self.provinces if p.code and p.applicants)
+
+    @property
+    def province_count(self) -> int:
+        return sum(1 for p in self.provinces if p.code)
+
+    @property
+    def share(self) -> float | None:
+        return 100 * self.eligible_applicants / self.eligible_total if self.eligible_total else None
+
+
 @dataclass(frozen=True)
-class ProgrammeFigures:
+class ProgrammeFigures(_Covered):
     key: str
     name: str
     year: int
@@ -159,19 +180,6 @@ class ProgrammeFigures:
     reminders_by_kind: dict[str, int] = field(default_factory=dict)
     reminders_by_step: dict[str, int] = field(default_factory=dict)
     reminders_by_status: dict[str | None, int] = field(default_factory=dict)
-
-    @property
-    def provinces_covered(self) -> int:
-        """Provinces (of ``provinces``, the row without a province not counted) with an applicant."""
-        return sum(1 for p in self.provinces if p.code and p.applicants)
-
-    @property
-    def province_count(self) -> int:
-        return sum(1 for p in self.provinces if p.code)
-
-    @property
-    def share(self) -> float | None:
-        return 100 * self.eligible_applicants / self.eligible_total if self.eligible_total else None
 
 
 def _province_of(unit: Unit) -> str:
@@ -239,7 +247,7 @@ class CoverageCell:
 
 
 @dataclass(frozen=True)
-class Coverage:
+class Coverage(_Covered):
     """The per-province and per-level counts and their totals (of the report, or of a dashboard's filter)."""
 
     provinces: list[ProvinceFigure]  # in code order; the row without a province last
@@ -251,18 +259,6 @@ class Coverage:
     @property
     def missing_provinces(self) -> list[str]:
         return [p.name for p in self.provinces if p.code and not p.applicants]
-
-    @property
-    def provinces_covered(self) -> int:
-        return sum(1 for p in self.provinces if p.code and p.applicants)
-
-    @property
-    def province_count(self) -> int:
-        return sum(1 for p in self.provinces if p.code)
-
-    @property
-    def share(self) -> float | None:
-        return 100 * self.eligible_applicants / self.eligible_total if self.eligible_total else None
 
 
 def province_column():
