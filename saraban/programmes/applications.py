@@ -31,7 +31,7 @@ from saraban.kernel.clock import as_thai, at_or_now, iso
 from saraban.kernel.email_address import check_email
 from saraban.kernel.settings import Settings
 from saraban.kernel.text_input import normalise_text, text_problem
-from saraban.letters.spec import parse_spec
+from saraban.letters.spec import LetterSpec, parse_spec
 from saraban.programmes.definitions import (
     CONTACT_KEYS,
     ProgrammeError,
@@ -427,6 +427,17 @@ def _ack_spec(programme: Programme, owner: Unit, unit: Unit, application: Applic
             "owner": ack}
 
 
+def issue_owner_letter(db: Database, settings: Settings, spec: LetterSpec, owner_key: str, unit: Unit, *,
+                       actor: str, at: datetime) -> Issued:
+    """A letter of the programme's owner to one unit (acknowledgement, result), numbered in the owner's send
+    register; issuing the same spec again returns the letter already issued."""
+    try:
+        return issue_circular(db, settings, spec, sender_key=owner_key, to=[unit], actor=actor, at=at,
+                              circular=False)
+    except CircularError as e:
+        raise ProgrammeError(str(e)) from None
+
+
 def _issue_ack(db: Database, settings: Settings, application_id: int, actor: str, at: datetime) -> Issued:
     with db.transaction() as s:
         a = s.get(Application, application_id)
@@ -434,11 +445,7 @@ def _issue_ack(db: Database, settings: Settings, application_id: int, actor: str
         owner, unit = s.get(Unit, programme.owner_unit_id), s.get(Unit, a.unit_id)
         spec = parse_spec(_ack_spec(programme, owner, unit, a))
         unit_id, owner_id, owner_key = unit.id, owner.id, owner.key
-    try:
-        issued = issue_circular(db, settings, spec, sender_key=owner_key, to=[unit], actor=actor, at=at,
-                                circular=False)
-    except CircularError as e:
-        raise ProgrammeError(str(e)) from None
+    issued = issue_owner_letter(db, settings, spec, owner_key, unit, actor=actor, at=at)
     with db.transaction() as s:
         # Concurrent first applications may all get here: issue_circular gives them the same letter, and
         # only the first to record it records the event.

@@ -35,7 +35,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from saraban.chain.circulars import CircularError, issue_circular
 from saraban.chain.verification import issued_row, record_issued, sha256_of
 from saraban.directory.levels import provinces
 from saraban.kernel.clock import as_thai, at_or_now
@@ -52,7 +51,14 @@ from saraban.programmes.announcements import (
     announcement_title,
 )
 from saraban.programmes.applicant import components_of
-from saraban.programmes.applications import check_scores, get_programme, level_for, weighted_percent, window_text
+from saraban.programmes.applications import (
+    check_scores,
+    get_programme,
+    issue_owner_letter,
+    level_for,
+    weighted_percent,
+    window_text,
+)
 from saraban.programmes.assessors import is_appointed
 from saraban.programmes.definitions import ProgrammeError, text_key
 from saraban.records.db import Database
@@ -394,11 +400,7 @@ def _issue_result_letters(db: Database, settings: Settings, programme_key: str, 
                                          .order_by(Result.id)).all()]
         owner_key = owner.key
     for result_id, spec, unit in todo:
-        try:
-            issued = issue_circular(db, settings, spec, sender_key=owner_key, to=[unit], actor=actor, at=at,
-                                    circular=False)
-        except CircularError as e:
-            raise ProgrammeError(str(e)) from None
+        issued = issue_owner_letter(db, settings, spec, owner_key, unit, actor=actor, at=at)
         with db.transaction() as s:
             recorded = s.execute(update(Result).where(Result.id == result_id, Result.letter_id.is_(None))
                                  .values(letter_id=issued.letter_id)).rowcount

@@ -34,6 +34,7 @@ from saraban.reports.programmes import (
     NO_PROVINCE,
     Coverage,
     CoverageCell,
+    ReminderFigure,
     contact_field,
     coverage_cells,
     province_column,
@@ -118,19 +119,6 @@ class WaitingUnit:
 
 
 @dataclass(frozen=True)
-class ReminderRow:
-    id: int
-    unit_name: str
-    addressee_name: str
-    kind: str
-    step: str
-    letter_ref: str
-    mail_status: str | None
-    created_at: datetime
-    mailed_at: datetime | None
-
-
-@dataclass(frozen=True)
 class Dashboard:
     map: Coverage  # per province, of the level filter (the province table and the map)
     coverage: Coverage  # of both filters (the level table and the totals)
@@ -139,7 +127,7 @@ class Dashboard:
     reminders_by_kind: dict[str, int]
     applications: Page[ApplicationRow]
     waiting: Page[WaitingUnit]
-    reminders: Page[ReminderRow]
+    reminders: Page[ReminderFigure]
     tiles: list = field(default_factory=list)  # the map's provinces in Thai alphabetical order
 
     @property
@@ -238,8 +226,9 @@ def programme_dashboard(session: Session, programme: Programme, wanted: Dashboar
         .outerjoin(Letter, Letter.id == Reminder.letter_id).where(*mine)
         .order_by(problem_first, Reminder.created_at.desc(), Reminder.id.desc())
         .offset((reminders_page - 1) * per_page).limit(per_page)).all()
-    reminder_rows = [ReminderRow(r.id, unit_name, addressee_name, r.kind, r.step, ref or "", r.mail_status,
-                                 r.created_at, r.mailed_at) for r, unit_name, addressee_name, ref in reminders]
+    reminder_rows = [ReminderFigure(r.id, r.unit_id, unit_name, addressee_name, r.kind, r.step, ref or "",
+                                    r.mail_status, r.created_at, r.mailed_at)
+                     for r, unit_name, addressee_name, ref in reminders]
 
     total_reminders = sum(by_status.values())
     return Dashboard(
