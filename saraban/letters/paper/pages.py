@@ -1,0 +1,332 @@
+"""Letters of more than one page, as the practice wants them (reference/letters.md):
+
+- from page 2 on, the page number centred at the top, in the letter's digits between dashes: ``- ๒ -``;
+- at the foot of every page but the last, at the right, the carry-on words: a slash, the first words
+  of the next page and an ellipsis (``/จึงเรียนมา...``);
+- the signature block (closing, signature space, name, position) and the foot (owner block, QR codes)
+  on one page (the templates keep them together), and never a page that starts with the signature:
+  the last lines of the text go over with it.
+
+Where the pages break is what LibreOffice made of the letter (the PDF is read back with
+``pdftotext -bbox-layout``); the .docx then gets one section per page, each with its own header (page
+number) and footer (carry-on words, in the margin, so the pages hold the same lines), and a page that
+starts inside a paragraph splits that paragraph there, its first part justified to the end. Word and
+LibreOffice then show the same pages.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+import subprocess
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.section import Section
+from docx.shared import Pt
+from lxml import etree
+
+from thai_text import to_thai_digits
+from thai_text.linebreak import base_chars, strip_marks
+
+SIGNATURE_MARK = "saraban_signature"  # bookmark at the start of the signature block (scripts/build_templates.py)
+CARRY_WORDS_MIN = 6  # characters of the next page's first words in the carry-on words
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+
+
+@dataclass(frozen=True)
+class Page:
+    width: float
+    height: float
+    lines: list[Line]
+
+
+def read_pages(pdf: Path) -> list[Page]:
+    """Every page of a PDF with its text lines and their boxes (points, origin top left)."""
+    out = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, check=True).stdout
+    root = etree.fromstring(out, etree.XMLParser(recover=True, huge_tree=True))
+    pages = []
+    for page in root.iter(f"{_XHTML}page"):
+        lines = []
+        for line in page.iter(f"{_XHTML}line"):
+            words = [w.text or "" for w in line.iter(f"{_XHTML}word")]
+            lines.append(Line(" ".join(words), float(line.get("xMin")), float(line.get("yMin")),
+                              float(line.get("xMax")), float(line.get("yMax"))))
+        pages.append(Page(float(page.get("width")), float(page.get("height")), lines))
+    return pages
+
+
+squeeze = base_chars  # what lines and paragraphs are compared by
+
+
+# --- where each page starts in the document ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A place in the body: top-level block ``block``, ``offset`` characters into its squeezed text."""
+
+    block: int
+    offset: int
+
+
+def _block_text(el: etree._Element) -> str:
+    return squeeze("".join(t.text or "" for t in el.iter(qn("w:t"))))
+
+
+def _body_lines(page: Page, top: float, bottom: float) -> list[Line]:
+    """The lines of the page's text area: not the header's nor the footer's."""
+    return [line for line in page.lines if line.y_min >= top - 2 and line.y_max <= bottom + 2 and squeeze(line.text)]
+
+
+def align_lines(blocks: list[etree._Element], pages: list[list[Line]]) -> list[list[Spot | None]]:
+    """Where each line of each page starts in the blocks: lines follow the blocks in order; a table's
+    lines (its cells side by side) are found anywhere in its text."""
+    texts = [_block_text(b) for b in blocks]
+    tables = [b.tag == qn("w:tbl") for b in blocks]
+    at = Spot(0, 0)
+    found: list[list[Spot | None]] = []
+    for lines in pages:
+        spots: list[Spot | None] = []
+        for line in lines:
+            text = squeeze(line.text)
+            spot = None
+            for i in range(at.block, len(blocks)):
+                if tables[i]:
+                    if text in texts[i]:
+                        spot = Spot(i, texts[i].find(text))
+                        break
+                    continue
+                offset = texts[i].find(text, at.offset if i == at.block else 0)
+                if offset >= 0:
+                    spot = Spot(i, offset)
+                    break
+            if spot is not None:
+                at = Spot(spot.block, spot.offset + (0 if tables[spot.block] else len(text)))
+                if not tables[spot.block] and at.offset >= len(texts[spot.block]):
+                    at = Spot(spot.block + 1, 0)
+            spots.append(spot)
+        found.append(spots)
+    return found
+
+
+# --- the paged .docx ---------------------------------------------------------------------------------
+
+
+def _digits(doc_xml: etree._Element) -> str:
+    text = "".join(t.text or "" for t in doc_xml.iter(qn("w:t")))
+    return "thai" if re.search("[๐-๙]", text) else "arabic"
+
+
+def _cut(p: etree._Element, offset: int) -> tuple[int, int]:
+    """(index of the w:t, index in its text) of the ``offset``-th squeezed character of ``p``."""
+    count = 0
+    for n, t in enumerate(p.iter(qn("w:t"))):
+        for i, ch in enumerate(t.text or ""):
+            if base_chars(ch):
+                if count == offset:
+                    return n, i
+                count += 1
+    raise ValueError(f"no character {offset} in the paragraph")
+
+
+def _keep(p: etree._Element, where: tuple[int, int], *, before: bool) -> None:
+    """Keep only what comes before (or from) ``where`` in paragraph ``p``."""
+    n, i = where
+    t = list(p.iter(qn("w:t")))[n]
+    text = t.text or ""
+    t.text = text[:i] if before else text[i:]
+    run = t.getparent()
+    runs = [r for r in p.iter(qn("w:r"))]
+    at = runs.index(run)
+    for other in (runs[at + 1:] if before else runs[:at]):
+        other.getparent().remove(other)
+    # within the run itself: what follows (precedes) the text
+    siblings = list(run)
+    k = siblings.index(t)
+    for child in (siblings[k + 1:] if before else siblings[:k]):
+        if child.tag != qn("w:rPr"):
+            run.remove(child)
+
+
+def _split_paragraph(p: etree._Element, offset: int) -> etree._Element:
+    """Split paragraph ``p`` before its ``offset``-th squeezed character; return the second part (placed
+    after ``p``). The first part keeps the paragraph's look and is justified to its last line (it ends
+    a page mid-paragraph); the second starts at the margin, without a first-line indent."""
+    where = _cut(p, offset)
+    second = copy.deepcopy(p)
+    p.addnext(second)
+    _keep(p, where, before=True)
+    _keep(second, where, before=False)
+    for bookmark in [*second.iter(qn("w:bookmarkStart"), qn("w:bookmarkEnd"))]:
+        bookmark.getparent().remove(bookmark)
+    ppr = p.find(qn("w:pPr"))
+    jc = ppr.find(qn("w:jc")) if ppr is not None else None
+    if jc is not None and jc.get(qn("w:val")) in ("both", "thaiDistribute"):
+        jc.set(qn("w:val"), "distribute")
+    ppr2 = second.find(qn("w:pPr"))
+    ind = ppr2.find(qn("w:ind")) if ppr2 is not None else None
+    if ind is not None:
+        for attr in ("w:firstLine", "w:hanging", "w:firstLineChars", "w:hangingChars"):
+            ind.attrib.pop(qn(attr), None)
+    return second
+
+
+def _section_end(body: etree._Element, before: etree._Element) -> etree._Element:
+    """The paragraph that ends the section before ``before``: the block before it, or a paragraph of no
+    height put there when that block is a table."""
+    prev = before.getprevious()
+    if prev is not None and prev.tag == qn("w:p"):
+        return prev
+    p = OxmlElement("w:p")
+    ppr = OxmlElement("w:pPr")
+    spacing = OxmlElement("w:spacing")
+    spacing.set(qn("w:line"), "20")
+    spacing.set(qn("w:lineRule"), "exact")
+    ppr.append(spacing)
+    p.append(ppr)
+    before.addprevious(p)
+    return p
+
+
+def _set_text(paragraph, text: str, align, *, size: float = 16) -> None:
+    paragraph.paragraph_format.alignment = align
+    paragraph.paragraph_format.space_before = paragraph.paragraph_format.space_after = Pt(0)
+    run = paragraph.add_run(text)
+    run.font.size = Pt(size)
+    rpr = run._element.get_or_add_rPr()
+    szcs = OxmlElement("w:szCs")
+    szcs.set(qn("w:val"), str(int(size * 2)))
+    rpr.append(szcs)
+
+
+def _carry_words(line: str) -> str:
+    """``/<the first words of the next page>...``."""
+    from pythainlp.tokenize import word_tokenize
+
+    words, taken = word_tokenize(strip_marks(line).strip(), engine="newmm", keep_whitespace=True), ""
+    for word in words:
+        taken += word
+        if len(taken.strip()) >= CARRY_WORDS_MIN:
+            break
+    return f"/{taken.strip()}..."
+
+
+def paginate(docx: bytes, pdf: Path) -> bytes | None:
+    """The .docx with one section per page of ``pdf`` (what LibreOffice made of it), page numbers and
+    carry-on words; None when the letter has one page, or when its pages cannot be matched to it."""
+    pages = read_pages(pdf)
+    if len(pages) < 2:
+        return None
+    doc = Document(io.BytesIO(docx))
+    body = doc.element.body
+    final = body.find(qn("w:sectPr"))
+    top = final.find(qn("w:pgMar"))
+    page_h = pages[0].height
+    top_pt = int(top.get(qn("w:top"))) / 20
+    bottom_pt = page_h - int(top.get(qn("w:bottom"))) / 20
+    blocks = [el for el in body if el.tag in (qn("w:p"), qn("w:tbl"))]
+    lines = [_body_lines(p, top_pt, bottom_pt) for p in pages]
+    spots = align_lines(blocks, lines)
+    signature = next((i for i, b in enumerate(blocks)
+                      if any(m.get(qn("w:name")) == SIGNATURE_MARK for m in b.iter(qn("w:bookmarkStart")))), None)
+    # Where each page from the second on starts, with the line that starts it.
+    starts: list[tuple[Spot, str]] = []
+    for k in range(1, len(pages)):
+        first = next(((s, ln) for s, ln in zip(spots[k], lines[k], strict=True) if s is not None), None)
+        if first is None:
+            return None
+        spot, line = first
+        if signature is not None and spot.block >= signature:
+            # The page would start with the signature: its last two lines of text go over with it.
+            before = [(s, ln) for s, ln in zip(spots[k - 1], lines[k - 1], strict=True)
+                      if s is not None and s.block < signature and _block_text(blocks[s.block])]
+            if not before:
+                return None
+            last = before[-1][0].block
+            same = [(s, ln) for s, ln in before if s.block == last]
+            spot, line = same[-2] if len(same) >= 3 else (Spot(last, 0), same[0][1])
+            if blocks[last].tag == qn("w:tbl"):
+                spot = Spot(last, 0)
+        starts.append((spot, line.text))
+    # Make the sections, last page first so that block indexes stay valid.
+    digits = _digits(doc.element)
+    ends: list[etree._Element] = []
+    carry: list[str] = []
+    for spot, text in reversed(starts):
+        block = blocks[spot.block]
+        if block.tag == qn("w:tbl") or spot.offset == 0:
+            end = _section_end(body, block)
+        else:
+            _split_paragraph(block, spot.offset)
+            end = block
+        ends.insert(0, end)
+        carry.insert(0, _carry_words(text))
+    marks = [[copy.deepcopy(p._p) for p in part.paragraphs if p.text.strip()]
+             for part in (doc.sections[0].header, doc.sections[0].footer)]  # the secrecy mark, if any
+    template = copy.deepcopy(final)
+    for ref in template.findall(qn("w:headerReference")) + template.findall(qn("w:footerReference")):
+        template.remove(ref)
+    for el in template.findall(qn("w:titlePg")):
+        template.remove(el)
+    sections = []
+    for end in ends:
+        ppr = end.find(qn("w:pPr"))
+        if ppr is None:
+            ppr = OxmlElement("w:pPr")
+            end.insert(0, ppr)
+        sect = copy.deepcopy(template)
+        kind = OxmlElement("w:type")
+        kind.set(qn("w:val"), "nextPage")
+        sect.insert(0, kind)
+        ppr.append(sect)
+        sections.append(Section(sect, doc.part))
+    sections.append(Section(final, doc.part))
+    for n, section in enumerate(sections, 1):
+        header, footer = section.header, section.footer
+        header.is_linked_to_previous = False
+        footer.is_linked_to_previous = False
+        for part in (header, footer):
+            for p in list(part.paragraphs):
+                p._p.getparent().remove(p._p)
+        for part, kept in ((header, marks[0]), (footer, marks[1])):
+            for p in kept:
+                part._element.append(copy.deepcopy(p))
+        if n > 1:
+            number = to_thai_digits(n) if digits == "thai" else str(n)
+            _set_text(header.add_paragraph(), f"- {number} -", WD_ALIGN_PARAGRAPH.CENTER)
+        if n < len(sections):
+            _set_text(footer.add_paragraph(), carry[n - 1], WD_ALIGN_PARAGRAPH.RIGHT)
+        for part in (header, footer):
+            if not part.paragraphs:
+                part.add_paragraph()
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return _fixed_zip(buffer.getvalue())
+
+
+def _fixed_zip(docx: bytes) -> bytes:
+    """The same members with fixed timestamps: the same letter gives the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            member.compress_type = zipfile.ZIP_STORED if info.filename.endswith(".png") else zipfile.ZIP_DEFLATED
+            dst.writestr(member, src.read(info))
+    return out.getvalue()
