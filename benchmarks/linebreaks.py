@@ -18,7 +18,6 @@ Lines: ``linebreaks <mode>: <L> letters, <P> pages, <N> body lines, <B> broken i
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import sys
 import tempfile
@@ -27,18 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from docx import Document
 
 from saraban.kernel.settings import load_settings
-from saraban.letters.paper.pages import read_pages, squeeze
-from saraban.letters.paper.pdf import _convert, docx_to_pdf
+from saraban.letters.paper.pdf import docx_to_pdf, soffice_convert
+from saraban.letters.paper.readback import body_paragraphs, measure
 from saraban.letters.shapes import renderer_for
 from saraban.letters.spec import parse_spec
-from thai_text.linebreak import word_boundaries
 
 REPO = Path(__file__).resolve().parent.parent
-RIGHT_MARGIN_PT = 2 / 2.54 * 72
-RAGGED_PT = 4.0
 SENTENCES = [
     "ด้วยกรมส่งเสริมคุณภาพสิ่งแวดล้อมได้ดำเนินโครงการเมืองน่าอยู่คู่อุตสาหกรรมเชิงนิเวศ ประจำปีงบประมาณ พ.ศ. 2567 "
     "โดยมีวัตถุประสงค์เพื่อส่งเสริมให้องค์กรปกครองส่วนท้องถิ่นในพื้นที่อุตสาหกรรมพัฒนาเมืองให้น่าอยู่อย่างยั่งยืน",
@@ -85,49 +80,6 @@ def corpus(long: int) -> list[tuple[str, dict[str, Any]]]:
     return letters
 
 
-def body_paragraphs(docx: bytes) -> list[str]:
-    """The texts of the justified paragraphs of a .docx (the body of the letter)."""
-    doc = Document(io.BytesIO(docx))
-    out = []
-    for p in doc.paragraphs:
-        jc = p._p.pPr.jc if p._p.pPr is not None else None
-        if jc is not None and p.text.strip() and "Distribute" in str(jc.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}val")):
-            out.append(p.text)
-    return out
-
-
-def measure(pdf: Path, paragraphs: list[str]) -> tuple[int, int, int, int]:
-    """(pages, body lines, lines broken inside a word, ragged lines) of one printed letter."""
-    pages = read_pages(pdf)
-    stream, starts, lines = "", [], []
-    for page in pages:
-        for line in page.lines:
-            text = squeeze(line.text)
-            if text:
-                starts.append(len(stream))
-                lines.append((line, page.width))
-                stream += text
-    body = broken = ragged = 0
-    at = 0
-    for paragraph in paragraphs:
-        text = squeeze(paragraph)
-        begin = stream.find(text, at)
-        if begin < 0 or not text:
-            continue
-        end = begin + len(text)
-        at = end
-        bounds = word_boundaries(paragraph)
-        inside = [i for i, s in enumerate(starts) if begin <= s < end]
-        body += len(inside)
-        for n, i in enumerate(inside):
-            if n > 0 and starts[i] - begin not in bounds:
-                broken += 1
-            line, width = lines[i]
-            if n < len(inside) - 1 and line.x_max < width - RIGHT_MARGIN_PT - RAGGED_PT:
-                ragged += 1
-    return len(pages), body, broken, ragged
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="keep the PDFs here")
@@ -151,14 +103,13 @@ def main() -> None:
                 docx_to_pdf(files, folder / "pdf", settings)
             else:
                 (folder / "pdf").mkdir()
-                _convert(files, folder / "pdf", settings)
+                soffice_convert(files, folder / "pdf", settings)
             seconds = time.perf_counter() - started
             totals = [0, 0, 0, 0]
             for (name, docx), _ in zip(rendered, files, strict=True):
-                figures = measure(folder / "pdf" / f"{name}.pdf", body_paragraphs(docx))
-                totals = [a + b for a, b in zip(totals, figures, strict=True)]
-                log(f"{mode} {name}: {figures[0]} pages, {figures[1]} lines, {figures[2]} broken, "
-                    f"{figures[3]} ragged")
+                f = measure(folder / "pdf" / f"{name}.pdf", body_paragraphs(docx))
+                totals = [a + b for a, b in zip(totals, (f.pages, f.lines, f.broken, f.ragged), strict=True)]
+                log(f"{mode} {name}: {f.pages} pages, {f.lines} lines, {f.broken} broken, {f.ragged} ragged")
             print(f"linebreaks {mode}: {len(letters)} letters, {totals[0]} pages, {totals[1]} body lines, "
                   f"{totals[2]} broken inside a word, {totals[3]} ragged ({seconds:.1f} s)", flush=True)
             if args.out:

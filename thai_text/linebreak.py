@@ -35,10 +35,11 @@ _GLUED_SPACES = [
     re.compile(rf"{_D}{{1,2}} +(?:{_MONTH}) +(?:พ\.ศ\. *)?{_D}{{4}}"),  # ๒๖ มีนาคม ๒๕๖๗
     re.compile(rf"(?:(?<=[^ก-๛])|^)(?:{_MONTH}) +(?:พ\.ศ\. *)?{_D}{{4}}"),  # เดือนมีนาคม ๒๕๖๗ stays whole
     re.compile(rf"(?:พ\.ศ\.|ค\.ศ\.|ปี) +{_D}{{4}}"),
-    re.compile(r"(?:นางสาว|นาง|นาย|ดร\.|ผศ\.|รศ\.|ศ\.|ว่าที่ร้อยตรี) +[ก-๛]+"),
     re.compile(rf"{_D}+(?:[.:,]{_D}+)*(?: +{_D}+(?:[.:,]{_D}+)*)+"),  # ๐ ๗๕๖๑ ๑๒๓๔, 912 345 6789
     re.compile(rf"{_D}+(?:[.:]{_D}+)? +(?:น\.|บาท|คน|ราย|แห่ง|วัน|ครั้ง)"),  # ๐๘.๓๐ น., ๕๐๐ บาท
 ]
+# A title and the name after it: one unit, the name never split (it is in no dictionary).
+_TITLED_NAME = re.compile(r"(นางสาว|นาง|นาย|ดร\.|ผศ\.|รศ\.|ศ\.|ว่าที่ร้อยตรี) +([ก-๛]+)")
 _THAI_RUN = re.compile("[\u0e01-\u0e3a\u0e40-\u0e4e]+")
 _WORD_START = re.compile("(?<=.)(?=[\u0e01-\u0e2e\u0e40-\u0e44])")  # a consonant or a leading vowel
 
@@ -68,6 +69,7 @@ def mark_breaks(text: str) -> str:
         return text
     for pattern in _GLUED_SPACES:
         text = pattern.sub(_glue, text)
+    text = _TITLED_NAME.sub(lambda m: m[1] + NBSP + _WORD_START.sub(WJ, m[2]), text)
     # A bracket holds on to its first and last word.
     text = text.replace("(", "(" + WJ).replace(")", WJ + ")")
     return _THAI_RUN.sub(lambda m: _marked_run(m.group()), text)

@@ -57,7 +57,7 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings) -
         prints = [Path(tmp) / Path(f).name for f in docx_files]
         for source, target in zip(docx_files, prints, strict=True):
             target.write_bytes(print_ready(Path(source).read_bytes()))
-        _convert(prints, out_dir, settings)
+        soffice_convert(prints, out_dir, settings)
         again = []
         for source, target, pdf in zip(docx_files, prints, pdfs, strict=True):
             docx = Path(source).read_bytes()
@@ -68,7 +68,7 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings) -
                 Path(source).write_bytes(paged)  # in place: a hard link to the letter's .docx sees it too
                 target.write_bytes(print_ready(paged))
                 again.append(target)
-        _convert(again, out_dir, settings)
+        soffice_convert(again, out_dir, settings)
     return pdfs
 
 
@@ -82,8 +82,8 @@ def _document_xml(docx: bytes) -> bytes:
         return z.read("word/document.xml")
 
 
-def _convert(docx_files: Sequence[Path], out_dir: Path, settings: Settings) -> None:
-    """One LibreOffice run (per BATCH files) writing ``out_dir/<stem>.pdf`` for each file."""
+def soffice_convert(docx_files: Sequence[Path], out_dir: Path, settings: Settings) -> None:
+    """The .docx files as they are, to ``out_dir/<stem>.pdf``: one LibreOffice run per BATCH files."""
     if not docx_files:
         return
     soffice = soffice_path(settings)
