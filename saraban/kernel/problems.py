@@ -127,11 +127,29 @@ def describe(error: ErrorDetails, root: type[BaseModel]) -> str:
         limit = ctx.get(key)
         limit = f"{limit:g}" if isinstance(limit, float) else limit
         return f"ต้อง{thai} {limit} / must be {english} {limit}"
+    if kind in ("string_type", "string_unicode") and isinstance(error.get("input"), dict):
+        return colon_in_text(error["input"])
     if kind in _PLAIN:
         return _PLAIN[kind]
     if kind in ("value_error", "assertion_error"):  # the validator's own message says it all
         return str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return f"ไม่ถูกต้อง / {error['msg']}"
+
+
+def colon_in_text(mapping: dict[Any, Any]) -> str:
+    """Text that YAML read as a mapping: an unquoted ``: `` makes ``- ข้อ ๑: ...`` a key and its value.
+
+    >>> print(colon_in_text({"วาระที่ 1": "เรื่องแจ้ง"}))  # doctest: +NORMALIZE_WHITESPACE
+    ข้อความมี ': ' จึงถูกอ่านเป็น คีย์: ค่า ('วาระที่ 1: เรื่องแจ้ง') ให้ครอบทั้งข้อความด้วยเครื่องหมายคำพูด
+    "..." หรือเขียน '- |' แล้วขึ้นบรรทัดใหม่ย่อหน้าเข้าไป / expected text, but the ': ' in it made YAML read
+    it as a key and its value ('วาระที่ 1: เรื่องแจ้ง'): put the whole text in quotes "...", or write '- |'
+    and the text on the next line, indented
+    """
+    typed = "; ".join(f"{k}: {v}" if v is not None else f"{k}:" for k, v in mapping.items())
+    return (f"ข้อความมี ': ' จึงถูกอ่านเป็น คีย์: ค่า ('{typed}') ให้ครอบทั้งข้อความด้วยเครื่องหมายคำพูด \"...\" "
+            f"หรือเขียน '- |' แล้วขึ้นบรรทัดใหม่ย่อหน้าเข้าไป / expected text, but the ': ' in it made YAML read it as "
+            f"a key and its value ('{typed}'): put the whole text in quotes \"...\", or write '- |' and the text "
+            "on the next line, indented")
 
 
 def misspelt(errors: Iterable[ErrorDetails], root: type[BaseModel]) -> set[Loc]:

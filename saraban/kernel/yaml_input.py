@@ -76,3 +76,23 @@ class TextDatesLoader(yaml.SafeLoader):
                                    line)
             lines[key] = line
         return super().construct_mapping(node, deep=deep)
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's error as a problem for people: an unquoted ``: `` inside a value (the most common slip
+    in a clerk's file) says how to write it; anything else keeps PyYAML's own words.
+
+    >>> try:
+    ...     yaml.load("subject: ขอเชิญประชุม: ด่วน\\n", Loader=TextDatesLoader)
+    ... except yaml.YAMLError as e:
+    ...     print(yaml_problem(e))  # doctest: +ELLIPSIS
+    บรรทัด 1: ... / line 1: 'subject: ขอเชิญประชุม: ด่วน' has a ': ' inside its value, ...
+    """
+    mark = getattr(error, "problem_mark", None)
+    if getattr(error, "problem", None) == "mapping values are not allowed here" and mark is not None:
+        line = mark.line + 1
+        typed = (mark.buffer or "").splitlines()[mark.line].strip() if mark.buffer else ""
+        return (f"บรรทัด {line}: '{typed}' มี ': ' ในค่า ให้ครอบค่านั้นด้วยเครื่องหมายคำพูด \"...\" หรือเขียน '|' แล้ว"
+                f"ขึ้นบรรทัดใหม่ย่อหน้าเข้าไป / line {line}: '{typed}' has a ': ' inside its value, which YAML "
+                "cannot read: put the value in quotes \"...\", or write '|' and the text on the next line, indented")
+    return f"not valid YAML (YAML ไม่ถูกต้อง): {error}"

@@ -16,7 +16,8 @@ from pathlib import Path
 from saraban.kernel.settings import Settings, template_file
 from saraban.letters.paper.fonts import STYLES, sarabun_file
 from saraban.letters.paper.qr import qr_problem
-from saraban.letters.spec import LetterSpec
+from saraban.letters.parts import body_texts
+from saraban.letters.spec import CLOSINGS, LetterSpec
 
 
 class NotRenderable(ValueError):
@@ -68,3 +69,27 @@ def check_renderable(spec: LetterSpec, settings: Settings, *, tracking_link: str
     problems = renderability_problems(spec, settings, tracking_link=tracking_link)
     if problems:
         raise NotRenderable(problems)
+
+
+def spec_warnings(spec: LetterSpec) -> list[str]:
+    """What ``letter check`` warns of without refusing: a closing that does not go with the salutation
+    (reference/letters.md), a string to keep as typed that the letter does not contain."""
+    warnings = []
+    salutation = spec.salutation or "เรียน"
+    expected = CLOSINGS[salutation]
+    if spec.kind == "external" and spec.closing and spec.closing not in expected:
+        thai, english = " หรือ ".join(expected), " or ".join(f"'{c}'" for c in expected)
+        warnings.append(f"closing: คำขึ้นต้น '{salutation}' ใช้คำลงท้าย {thai} ไม่ใช่ '{spec.closing}' / the "
+                        f"salutation '{salutation}' takes the closing {english}, not '{spec.closing}' (or leave "
+                        "'closing' out: it follows the salutation)")
+    texts = [spec.to, spec.subject, spec.sender.name, spec.sender.address or "", *body_texts(spec.body, spec.meeting),
+             *spec.references, *spec.enclosures, *spec.copies_to, *(q.caption for q in spec.qr)]
+    if spec.signer:
+        texts += [spec.signer.name, spec.signer.position, *spec.signer.acting]
+    if spec.owner:
+        texts += [spec.owner.unit, spec.owner.phone or "", spec.owner.fax or "", spec.owner.contact or "",
+                  spec.owner.coordinator.line() if spec.owner.coordinator else ""]
+    for i, kept in enumerate(spec.keep_as_typed):
+        if not any(kept in text for text in texts):
+            warnings.append(f"keep_as_typed[{i}]: ไม่พบ '{kept}' ในหนังสือ / '{kept}' does not appear in the letter")
+    return warnings

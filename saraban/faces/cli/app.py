@@ -79,6 +79,7 @@ def check(specs: SpecFiles) -> None:
     ตรวจ spec ของหนังสือโดยไม่เขียนไฟล์ ผิด → exit code 2 / Check letter specs without writing anything; exit
     code 2 if a spec is wrong."""
     from saraban.letters.batch import load_specs
+    from saraban.letters.preflight import spec_warnings
     from saraban.letters.spec import SpecError
 
     try:
@@ -87,6 +88,8 @@ def check(specs: SpecFiles) -> None:
         _fail(e.problems)
     for name, spec in loaded:
         typer.echo(f"ok  {name}: {spec.kind_name}, {spec.subject}")
+        for warning in spec_warnings(spec):
+            typer.secho(f"  คำเตือน / warning: {warning}", err=True, fg=typer.colors.YELLOW)
 
 
 @letter.command("render")
