@@ -9,9 +9,13 @@ may be run again at any time to start over (it overwrites the files):
 Layout (register and status): A4 landscape, margins 2 cm left, 1.5 cm right, top and bottom; the title lines centred
 and bold; tables in TH SarabunIT๙ 16 whose header rows repeat at the top of every page.
 
-register.docx: one table of eight columns; its rows come from ``{%tr for r in rows %}``.
-saraban.reports.registers fills in ``title_lines``, ``headers`` (the eight headings) and ``rows`` (number,
-ref, dated, sender, recipient, subject, action, note).
+register.docx: a receive register's table of nine columns when ``receive``, else a send register's of
+eight; their rows come from ``{%tr for r in rows %}``. saraban.reports.registers fills in ``title_lines``,
+``headers`` (the headings), ``receive`` and ``rows`` (number, received (receive registers only), ref,
+dated, sender, recipient, subject, action, note).
+
+Column widths: every header word, a reference number (มท ๐๘๒๐.๒/ว ๑๑๔๔) and a date (๒๖ มี.ค. ๒๕๖๗) fit
+on one line of their column (cell margins 0.1 cm each side), so the PDF never breaks them inside.
 
 status.docx: three tables, filled in by saraban.reports.status: the summary per level (``summary_headers``,
 ``levels`` and the bold ``total``: level, sent, received, forwarded, missing); the units still missing
@@ -56,10 +60,15 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "templates" / "reports"
 FONT = "TH SarabunIT๙"
 SIZE = 16
-# The eight columns: number, ที่, ลงวันที่, จาก, ถึง, เรื่อง, การปฏิบัติ, หมายเหตุ (26.2 cm of text width).
+# Send registers' eight columns: number, ที่, ลงวันที่, จาก, ถึง, เรื่อง, การปฏิบัติ, หมายเหตุ (26.2 cm of text
+# width); a receive register's nine, with วันเวลาที่รับ after the number. เลขทะเบียน (bold) needs 2.1 cm,
+# a reference number 3.6 cm (การปฏิบัติ: 4 cm for ที่ <ref> after ส่งต่อ), an abbreviated date 2.6 cm.
 FIELDS = ("number", "ref", "dated", "sender", "recipient", "subject", "action", "note")
-WIDTHS = (Cm(2.0), Cm(3.4), Cm(2.5), Cm(3.6), Cm(3.6), Cm(5.2), Cm(2.4), Cm(3.5))
-CENTRED = {"number", "dated"}
+WIDTHS = (Cm(2.1), Cm(3.6), Cm(2.6), Cm(3.4), Cm(3.4), Cm(5.5), Cm(3.0), Cm(2.6))
+RECEIVE_FIELDS = ("number", "received", *FIELDS[1:])
+RECEIVE_WIDTHS = (Cm(2.1), Cm(2.6), Cm(3.6), Cm(2.6), Cm(2.7), Cm(2.4), Cm(4.4), Cm(4.0), Cm(1.8))
+CENTRED = {"number", "dated", "received"}
+CELL_MARGIN = Cm(0.1)  # left and right of every cell's text (Word's default is 0.19 cm)
 FIXED_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
@@ -93,10 +102,23 @@ def row_flag(row, tag: str) -> None:
 
 
 def fixed_layout(table) -> None:
-    """Fixed column widths (Word and LibreOffice otherwise re-fit the columns to the text)."""
+    """Fixed column widths (Word and LibreOffice otherwise re-fit the columns to the text), and narrow
+    cell margins (:data:`CELL_MARGIN`), the widths being counted with them."""
     layout = OxmlElement("w:tblLayout")
     layout.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(layout)
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        el = OxmlElement(f"w:{side}")
+        el.set(qn("w:w"), str(CELL_MARGIN.twips))
+        el.set(qn("w:type"), "dxa")
+        margins.append(el)
+    tbl_pr = table._tbl.tblPr
+    look = tbl_pr.find(qn("w:tblLook"))  # the schema's order: ... tblLayout, tblCellMar, tblLook
+    for el in (layout, margins):
+        if look is not None:
+            look.addprevious(el)
+        else:
+            tbl_pr.append(el)
 
 
 def new_document() -> Document:
@@ -124,18 +146,12 @@ def new_document() -> Document:
     return doc
 
 
-def build_register() -> Document:
-    """ทะเบียนหนังสือรับ / ทะเบียนหนังสือส่ง: title lines, then the table."""
-    doc = new_document()
-    para(doc, "{%p for line in title_lines %}")
-    para(doc, "{{ line }}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
-    para(doc, "{%p endfor %}")
-    para(doc)
-    table = doc.add_table(rows=4, cols=len(FIELDS))
+def register_table(doc, fields, widths) -> None:
+    table = doc.add_table(rows=4, cols=len(fields))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     fixed_layout(table)
-    set_widths(table, WIDTHS)
+    set_widths(table, widths)
     head, loop_start, line, loop_end = table.rows
     row_flag(head, "tblHeader")
     row_flag(head, "cantSplit")
@@ -143,10 +159,24 @@ def build_register() -> Document:
         cell_text(cell, f"{{{{ headers[{i}] }}}}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
     row_flag(line, "cantSplit")  # a line of the register stays on one page
     cell_text(loop_start.cells[0], "{%tr for r in rows %}")
-    for field, cell in zip(FIELDS, line.cells, strict=True):
+    for field, cell in zip(fields, line.cells, strict=True):
         cell_text(cell, f"{{{{ r.{field} }}}}",
                   align=WD_ALIGN_PARAGRAPH.CENTER if field in CENTRED else WD_ALIGN_PARAGRAPH.LEFT)
     cell_text(loop_end.cells[0], "{%tr endfor %}")
+
+
+def build_register() -> Document:
+    """ทะเบียนหนังสือรับ / ทะเบียนหนังสือส่ง: title lines, then the receive or the send table."""
+    doc = new_document()
+    para(doc, "{%p for line in title_lines %}")
+    para(doc, "{{ line }}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    para(doc, "{%p endfor %}")
+    para(doc)
+    para(doc, "{%p if receive %}")
+    register_table(doc, RECEIVE_FIELDS, RECEIVE_WIDTHS)
+    para(doc, "{%p else %}")
+    register_table(doc, FIELDS, WIDTHS)
+    para(doc, "{%p endif %}")
     # A document ends with a paragraph (Word adds one after a closing table otherwise); keep it tiny.
     end = para(doc)
     end.paragraph_format.line_spacing = Pt(1)
@@ -160,7 +190,8 @@ MISSING_FIELDS = ("no", "name", "level", "letter", "sent_by", "sent_at", "why")
 # ลำดับ / ระดับ need 1.8 cm at 16 pt, a reference number (มท ๐๘๒๐.๒/ว ๑๑๔๔) about 3.6 cm.
 MISSING_WIDTHS = (Cm(1.8), Cm(6.8), Cm(1.8), Cm(3.8), Cm(4.2), Cm(4.0), Cm(3.8))
 UNIT_FIELDS = ("no", "depth", "name", "level", "state", "receipt", "received_at", "forwarded", "letter")
-UNIT_WIDTHS = (Cm(1.8), Cm(1.0), Cm(6.6), Cm(1.8), Cm(3.0), Cm(1.6), Cm(3.6), Cm(3.4), Cm(3.4))
+# The two reference-number columns 3.9 cm: a glued reference number on one line.
+UNIT_WIDTHS = (Cm(1.8), Cm(1.0), Cm(6.2), Cm(1.8), Cm(3.0), Cm(1.6), Cm(3.0), Cm(3.9), Cm(3.9))
 STATUS_CENTRED = {"no", "depth", "receipt", "received_at", "sent_at", "sent", "received", "forwarded",
                   "missing"}
 
@@ -232,7 +263,7 @@ LEVEL_WIDTHS = (Cm(8.0), Cm(3.2), Cm(3.0), Cm(2.8))
 PROVISIONAL_FIELDS = ("name", "count")
 PROVISIONAL_WIDTHS = (Cm(8.0), Cm(4.0))
 REMINDER_FIELDS = ("no", "unit", "kind", "step", "letter", "mail", "date")
-REMINDER_WIDTHS = (Cm(1.4), Cm(3.8), Cm(2.4), Cm(2.2), Cm(2.6), Cm(1.8), Cm(2.8))
+REMINDER_WIDTHS = (Cm(1.4), Cm(3.0), Cm(2.2), Cm(2.2), Cm(3.8), Cm(1.6), Cm(2.8))  # หนังสือที่: a whole reference
 PROGRAMME_CENTRED = {"no", "eligible", "applicants", "share", "count", "step", "date", "mail"}
 
 

@@ -38,6 +38,7 @@ from saraban.reports.registers import (
     register_rows,
 )
 from tests.dbs import KINDS, add_unit, database_param, fresh_database, register_worker
+from tests.sheets import shown, shown_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 AT = datetime(2024, 3, 26, 10, 30, tzinfo=BANGKOK)  # B.E. 2567
@@ -309,17 +310,19 @@ def _receive_register(db, unit_id: int) -> None:
         cancel_entry(s, second.id, reason="ลงทะเบียนซ้ำ", actor="clerk", at=datetime(2024, 3, 27, 11, 15, tzinfo=BANGKOK))
 
 
+# The moment of receipt has its own column (วันเวลาที่รับ, beside the number); for the cancellation line,
+# when it was written.
 EXPECTED = [
     RegisterRow("๑", "มท ๐๘๒๐.๒/ว ๑๑๔๔", "๒๕ มี.ค. ๒๕๖๗", "กรมส่งเสริมการปกครองท้องถิ่น",
-                "ผู้ว่าราชการจังหวัดกระบี่ & <ทุกอำเภอ>", HOSTILE, "", "รับ ๒๖ มี.ค. ๒๕๖๗ ๑๐.๓๐ น."),
+                "ผู้ว่าราชการจังหวัดกระบี่ & <ทุกอำเภอ>", HOSTILE, "", "", received="๒๖ มี.ค. ๒๕๖๗ ๑๐.๓๐ น."),
     RegisterRow("๒", "ลพ ๐๐๒๓.๓/ว ๕๕", "๒๐ มี.ค. ๒๕๖๗", "สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดลำพูน",
-                "ผู้ว่าราชการจังหวัดกระบี่", "=SUM(A๑:A๓) แบบรายงาน ๓ ฉบับ", "แจ้งอำเภอทุกอำเภอ",
-                "ยกเลิก (ดูเลขที่ ๔)\nรับ ๒๖ มี.ค. ๒๕๖๗ ๑๔.๐๕ น.\nด่วน\nโทร ๐ ๒๒๔๑ ๙๐๐๐ หรือ saraban1@x.go.th"),
+                "ผู้ว่าราชการจังหวัดกระบี่", "=SUM(A1:A3) แบบรายงาน ๓ ฉบับ", "แจ้งอำเภอทุกอำเภอ",
+                "ยกเลิก (ดูเลขที่ ๔)\nด่วน\nโทร ๐ ๒๒๔๑ ๙๐๐๐ หรือ saraban1@x.go.th", received="๒๖ มี.ค. ๒๕๖๗ ๑๔.๐๕ น."),
     RegisterRow("๓", "มท ๐๘๒๐.๒/ว ๑๑๔๔", "๙ ม.ค. ๒๕๖๗", "กรมส่งเสริมการปกครองท้องถิ่น",
-                "ผู้ว่าราชการจังหวัดกระบี่", "ขอความร่วมมือ\tตอบแบบสำรวจ", "", "รับ ๒๗ มี.ค. ๒๕๖๗ ๐๙.๐๐ น."),
+                "ผู้ว่าราชการจังหวัดกระบี่", "ขอความร่วมมือ\tตอบแบบสำรวจ", "", "", received="๒๗ มี.ค. ๒๕๖๗ ๐๙.๐๐ น."),
     RegisterRow("๔", "ลพ ๐๐๒๓.๓/ว ๕๕", "๒๐ มี.ค. ๒๕๖๗", "สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดลำพูน",
-                "ผู้ว่าราชการจังหวัดกระบี่", "=SUM(A๑:A๓) แบบรายงาน ๓ ฉบับ", "ยกเลิก",
-                "บันทึก ๒๗ มี.ค. ๒๕๖๗ ๑๑.๑๕ น.\nยกเลิกเลขที่ ๒: ลงทะเบียนซ้ำ"),
+                "ผู้ว่าราชการจังหวัดกระบี่", "=SUM(A1:A3) แบบรายงาน ๓ ฉบับ", "ยกเลิก",
+                "ยกเลิกเลขที่ ๒: ลงทะเบียนซ้ำ", received="๒๗ มี.ค. ๒๕๖๗ ๑๑.๑๕ น."),
 ]
 TITLES = ["ทะเบียนหนังสือรับ", UNIT_NAME, "ประจำปี พ.ศ. ๒๕๖๗"]
 
@@ -339,8 +342,10 @@ def test_register_rows_print_the_regulation_columns(db, units):
     assert arabic[1] == RegisterRow(
         "2", "ลพ 0023.3/ว 55", "20 มี.ค. 2567", EXPECTED[1].sender, EXPECTED[1].recipient,
         "=SUM(A1:A3) แบบรายงาน 3 ฉบับ", "แจ้งอำเภอทุกอำเภอ",
-        "ยกเลิก (ดูเลขที่ 4)\nรับ 26 มี.ค. 2567 14.05 น.\nด่วน\nโทร 0 2241 9000 หรือ saraban1@x.go.th")
-    assert headers("receive")[0] == "เลขทะเบียนรับ" and headers("send")[0] == "เลขทะเบียนส่ง"
+        "ยกเลิก (ดูเลขที่ 4)\nด่วน\nโทร 0 2241 9000 หรือ saraban1@x.go.th", received="26 มี.ค. 2567 14.05 น.")
+    assert headers("receive")[:2] == ("เลขทะเบียนรับ", "วันเวลาที่รับ") and headers("send")[0] == "เลขทะเบียนส่ง"
+    assert len(headers("receive")) == len(EXPECTED[0].cells()) == 9
+    assert len(headers("send")) == 8
 
 
 def test_circular_numbers_print_with_wor(db, units):
@@ -354,18 +359,25 @@ def test_circular_numbers_print_with_wor(db, units):
         circular_after = register_rows(s, a, 2567, "circular")
     assert [r.number for r in circular] == ["ว ๑", "ว ๒"]
     assert [r.number for r in send] == ["๑"]
-    assert send[0].note == ""  # no receipt time in a send register
+    assert send[0].note == "" and send[0].received is None  # no receipt time in a send register
+    assert len(send[0].cells()) == len(headers("send"))
     assert [r.number for r in circular_after] == ["ว ๑", "ว ๒", "ว ๓"]
     assert circular_after[0].note == "ยกเลิก (ดูเลขที่ ว ๓)"
     assert circular_after[2].note == "ยกเลิกเลขที่ ๑: ผิดเรื่อง"
 
 
+def _row(cells: list[str]) -> RegisterRow:
+    """A receive register's nine printed columns as a RegisterRow."""
+    number, received, *rest = cells
+    return RegisterRow(number, *rest, received=received)
+
+
 def _xlsx_table(path: Path) -> tuple[list[str], list[str], list[RegisterRow]]:
     ws = openpyxl.load_workbook(path).active
-    values = [list(r) for r in ws.iter_rows(values_only=True)]
+    values = shown_rows(ws)  # the number column as the clerk sees it (a number cell, Thai digits)
     titles = [r[0] for r in values[:3]]
     head = values[3]
-    rows = [RegisterRow(*[v if v is not None else "" for v in r]) for r in values[4:]]
+    rows = [_row(r) for r in values[4:]]
     return titles, head, rows
 
 
@@ -374,7 +386,7 @@ def _docx_table(path: Path) -> tuple[list[str], list[str], list[RegisterRow]]:
     titles = [p.text for p in doc.paragraphs if p.text]
     (table,) = doc.tables
     head = [c.text for c in table.rows[0].cells]
-    rows = [RegisterRow(*[c.text for c in r.cells]) for r in table.rows[1:]]
+    rows = [_row([c.text for c in r.cells]) for r in table.rows[1:]]
     return titles, head, rows
 
 
@@ -393,21 +405,53 @@ def test_export_writes_the_rows_exactly_to_xlsx_and_docx(db, units, settings, tm
 
 
 def test_xlsx_layout(tmp_path):
-    path = export_xlsx(EXPECTED, tmp_path / "r.xlsx", title_lines=TITLES)
+    rows = [replace(r, value=n) for n, r in enumerate(EXPECTED, 1)]
+    path = export_xlsx(rows, tmp_path / "r.xlsx", title_lines=TITLES)
     ws = openpyxl.load_workbook(path).active
-    assert ws["A4"].value == "เลขทะเบียนรับ" and ws["H4"].value == "หมายเหตุ"
-    assert all(c.font.b for c in ws[4]) and not ws["F5"].font.b
+    assert ws.title == "ทะเบียนหนังสือรับ ๒๕๖๗"  # within a sheet name's 31 characters, not cut
+    assert [c.value for c in ws[4]] == list(headers("receive"))
+    assert ws["B5"].value == "๒๖ มี.ค. ๒๕๖๗ ๑๐.๓๐ น." and ws["B5"].data_type == "s"
+    assert all(c.font.b for c in ws[4]) and not ws["G5"].font.b
     fonts = {(c.font.name, c.font.sz) for row in ws.iter_rows() for c in row if c.value}
     assert fonts == {("TH SarabunIT๙", 16)}
-    assert ws["F5"].alignment.wrap_text and ws["F5"].alignment.vertical == "top"
-    assert ws["F6"].data_type == "s" and ws["F6"].value.startswith("=SUM(")  # text, not a formula
-    assert "A1:H1" in {str(m) for m in ws.merged_cells.ranges}
+    assert ws["G5"].alignment.wrap_text and ws["G5"].alignment.vertical == "top"
+    assert ws["G6"].data_type == "s" and ws["G6"].value.startswith("=SUM(")  # text, not a formula
+    assert "A1:I1" in {str(m) for m in ws.merged_cells.ranges}
     assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4
     assert ws.print_title_rows == "$4:$4"
     assert ws.freeze_panes == "A5"
-    assert ws.column_dimensions["F"].width > ws.column_dimensions["A"].width
+    assert ws.column_dimensions["G"].width > ws.column_dimensions["A"].width
+    # The register numbers are numbers, shown in Thai digits; ที่ and the dates stay text.
+    numbers = [ws.cell(r, 1) for r in range(5, 9)]
+    assert [c.value for c in numbers] == [1, 2, 3, 4] and {c.data_type for c in numbers} == {"n"}
+    assert {c.number_format for c in numbers} == {"[$-D00041E]0"}
+    assert {ws.cell(r, c).data_type for r in range(5, 9) for c in (3, 4)} == {"s"}
     send = export_xlsx([], tmp_path / "s.xlsx", title_lines=["ทะเบียนหนังสือส่ง", "x", "ประจำปี"])
     assert openpyxl.load_workbook(send).active["A4"].value == "เลขทะเบียนส่ง"
+
+
+def test_send_and_circular_registers_in_xlsx_number_as_numbers(db, units, tmp_path):
+    a, _ = units
+    write(db, a, "circular", 3)
+    write(db, a, "send", 2)
+    with db.transaction() as s:
+        circular, send = (export_register(s, a, 2567, series, tmp_path, ("xlsx",))[0]
+                          for series in ("circular", "send"))
+        arabic = export_register(s, a, 2567, "send", tmp_path / "arabic", ("xlsx",), digits="arabic")[0]
+    ws = openpyxl.load_workbook(circular).active
+    # The circular register's sheet is named in full (its title line is longer than 31 characters).
+    assert ws.title == "ทะเบียนหนังสือเวียน ๒๕๖๗"
+    assert ws["A1"].value == "ทะเบียนหนังสือส่ง (หนังสือเวียน ว)" and len(headers("circular")) == ws.max_column == 8
+    numbers = [ws.cell(r, 1) for r in range(5, ws.max_row + 1)]
+    assert [c.value for c in numbers] == [1, 2, 3] and {c.data_type for c in numbers} == {"n"}
+    assert {c.number_format for c in numbers} == {'[$-D00041E]"ว "0'}
+    assert [shown(c) for c in numbers] == ["ว ๑", "ว ๒", "ว ๓"]
+    ws = openpyxl.load_workbook(send).active
+    assert ws.title == "ทะเบียนหนังสือส่ง ๒๕๖๗"
+    assert [shown(ws.cell(r, 1)) for r in (5, 6)] == ["๑", "๒"] and sum(ws.cell(r, 1).value for r in (5, 6)) == 3
+    ws = openpyxl.load_workbook(arabic).active
+    assert ws.title == "ทะเบียนหนังสือส่ง 2567"
+    assert [(ws.cell(r, 1).value, ws.cell(r, 1).number_format) for r in (5, 6)] == [(1, "0"), (2, "0")]
 
 
 def test_docx_layout(settings, tmp_path):

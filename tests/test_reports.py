@@ -38,6 +38,7 @@ from saraban.reports.status import (
     write_status_report,
 )
 from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
+from tests.sheets import shown_rows
 from thai_text import to_thai_digits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,11 +126,11 @@ def expected_missing(status: LetterStatus, *, short: bool = False) -> list[list[
 
 
 def read_xlsx(path: Path) -> dict[str, tuple[list[str], list[str], list[list[str]]]]:
-    """Each sheet: its title lines, its header row, its rows."""
+    """Each sheet: its title lines, its header row, its rows, as shown (number cells by their format)."""
     wb = openpyxl.load_workbook(path)
     out = {}
     for ws in wb.worksheets:
-        values = [["" if v is None else v for v in row] for row in ws.iter_rows(values_only=True)]
+        values = shown_rows(ws)
         header_at = next(i for i, row in enumerate(values) if row[1])  # titles are merged across the row
         out[ws.title] = ([row[0] for row in values[:header_at]], values[header_at], values[header_at + 1:])
     return out
@@ -209,16 +210,29 @@ def test_xlsx_layout(chain, tmp_path):
         assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4
         assert ws.print_title_rows == f"${header_row}:${header_row}"
         assert ws.freeze_panes == f"A{header_row + 1}"
-        assert all(c.data_type == "s" for row in ws.iter_rows(min_row=header_row) for c in row if c.value)
         last = openpyxl.utils.get_column_letter(ws.max_column)
         assert {str(m) for m in ws.merged_cells.ranges} == {f"A{r}:{last}{r}" for r in range(1, header_row)}
-    summary, units, _ = wb.worksheets
+    summary, units, missing = wb.worksheets
     assert all(c.font.b for c in summary[summary.max_row])  # the total
+    # Counts, ลำดับ, ชั้น and เลขรับ are numbers shown in Thai digits (SUM works); names, states, dates, ที่: text.
+    number_columns = {summary: {2, 3, 4, 5}, units: {1, 2, 6}, missing: {1}}
+    for ws, numeric in number_columns.items():
+        for row in ws.iter_rows(min_row=header_row + 1):
+            for c in row:
+                if c.value is None or c.value == "":
+                    continue
+                assert (c.data_type == "n") == (c.column in numeric), (ws.title, c.coordinate, c.value)
+                if c.data_type == "n":
+                    assert isinstance(c.value, int)
+                    assert c.number_format == ("[$-D00041E]0" if (ws, c.column) == (units, 6) else "[$-D00041E]#,##0")
+    levels = [[summary.cell(r, c).value for c in range(2, 6)] for r in range(header_row + 1, summary.max_row)]
+    total = [summary.cell(summary.max_row, c).value for c in range(2, 6)]
+    assert [sum(col) for col in zip(*levels, strict=True)] == total == [90, 17, 2, 73]
     assert units.column_dimensions["C"].width > units.column_dimensions["A"].width
     # The unit's name is indented by its depth; the value stays the name.
     indent = {units.cell(r, 2).value: units.cell(r, 3).alignment.indent
               for r in range(header_row + 1, units.max_row + 1)}
-    assert indent == {"๑": 0, "๒": 1, "๓": 2}
+    assert indent == {1: 0, 2: 1, 3: 2}
 
 
 def test_docx_has_the_figures_of_the_data_exactly(chain, tmp_path, settings):

@@ -16,6 +16,7 @@ from saraban.kernel.clock import now, today
 from saraban.records.models import Unit
 from saraban.records.registers import EntryText, add_entries
 from saraban.reports.registers import headers, register_rows
+from tests.sheets import shown_rows
 from tests.web import web_world  # noqa: F401  (the web fixture)
 from thai_text import be_year, to_thai_digits
 
@@ -57,8 +58,11 @@ def test_the_office_reads_its_registers_as_the_regulations_table(web) -> None:
     assert f"ประจำปี พ.ศ. {to_thai_digits(year)}" in page.text
     assert all(f"<th>{h}</th>" in page.text for h in headers("receive"))
     (line,) = cells(page.text)
-    assert line[:3] == ["๑", "มท ๐๘๒๐.๒/ว ๑", line[2]] and line[3] == "กรมส่งเสริมการปกครองท้องถิ่น"
-    assert line[7].startswith("รับ ") and not re.search(r"[0-9]", " ".join(line))  # Thai digits only
+    assert line[0] == "๑" and line[2] == "มท ๐๘๒๐.๒/ว ๑" and line[4] == "กรมส่งเสริมการปกครองท้องถิ่น"
+    assert line[1].endswith(" น.")  # วันเวลาที่รับ: its own column, not in หมายเหตุ
+    # การปฏิบัติ: the forward, whose letter was then cancelled.
+    assert line[7] == "ส่งต่อ ที่ กบ ๐๐๒๓.๖/ว ๑ (ยกเลิกแล้ว)" and line[8] == ""
+    assert not re.search(r"[0-9]", " ".join(line))  # Thai digits only
     with web.db.reading() as s:
         krabi = s.scalar(select(Unit.id).where(Unit.key == "prov.81"))
         expected = register_rows(s, krabi, year, "receive")
@@ -87,9 +91,10 @@ def test_exports_open_and_hold_the_rows_of_the_page(web) -> None:
     assert xlsx.status_code == 200 and "spreadsheetml" in xlsx.headers["content-type"]
     assert unquote(xlsx.headers["content-disposition"]).endswith(f"ทะเบียนหนังสือเวียน-{year}.xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
-    values = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    values = shown_rows(sheet)  # the numbers as shown: number cells in Thai digits
     header = values.index(list(headers("circular")))
     assert values[header + 1:] == expected
+    assert [sheet.cell(r, 1).value for r in range(header + 2, sheet.max_row + 1)] == [1, 2]
 
     docx = client.get(f"/registers/{year}/receive/export/docx")
     assert docx.status_code == 200 and "wordprocessingml" in docx.headers["content-type"]
@@ -99,6 +104,27 @@ def test_exports_open_and_hold_the_rows_of_the_page(web) -> None:
         receive_rows = [list(r.cells()) for r in register_rows(s, krabi, year, "receive")]
     assert [[c.text for c in row.cells] for row in table.rows] == [list(headers("receive")), *receive_rows]
     assert client.get(f"/registers/{year}/receive/export/pdf").status_code == 404
+
+
+def test_the_receive_register_says_where_a_forwarded_letter_went(web) -> None:
+    """การปฏิบัติ of the received letter names the forwarding letter, on the page and in both exports."""
+    issued = web.circular(date=today())
+    receive(web.db, web.settings, issued.letter_id, "prov.81", actor="krabi.clerk")
+    year = be_year(today())
+    client = web.client("krabi.clerk")
+    (before,) = cells(client.get(f"/registers/{year}/receive").text)
+    assert before[7] == ""  # received only: nothing done yet (being received is not an action)
+    forward(web.db, web.settings, issued.letter_id, "prov.81", "amphoe.8101", actor="krabi.clerk", files=False)
+    (line,) = cells(client.get(f"/registers/{year}/receive").text)
+    assert line[7] == "ส่งต่อ ที่ กบ ๐๐๒๓.๖/ว ๑"
+    assert line[1] == before[1] and line[1].endswith(" น.") and line[8] == ""
+    sheet = load_workbook(io.BytesIO(client.get(f"/registers/{year}/receive/export/xlsx").content)).active
+    assert sheet.title == f"ทะเบียนหนังสือรับ {to_thai_digits(year)}"
+    assert [c.value for c in sheet[4]] == list(headers("receive"))
+    assert [sheet.cell(5, c).value for c in (1, 2, 8)] == [1, line[1], "ส่งต่อ ที่ กบ ๐๐๒๓.๖/ว ๑"]
+    assert sheet.cell(5, 1).data_type == "n"
+    table = Document(io.BytesIO(client.get(f"/registers/{year}/receive/export/docx").content)).tables[-1]
+    assert [c.text for c in table.rows[1].cells] == line
 
 
 def test_a_long_register_is_paged_by_100_lines(web) -> None:
@@ -115,7 +141,7 @@ def test_a_long_register_is_paged_by_100_lines(web) -> None:
     assert f'href="/registers/{year}/receive?page=2"' in first.text and "หน้า ๑ จาก ๒" in first.text
     second = cells(client.get(f"/registers/{year}/receive?page=2").text)
     assert [r[0] for r in second] == [to_thai_digits(n) for n in range(101, 131)]
-    assert second[-1][1] == "ทดสอบ ๑/๑๓๐"
+    assert second[-1][2] == "ทดสอบ ๑/๑๓๐"
 
 
 def test_registers_are_the_clerks_and_heads_of_the_office_only(web) -> None:

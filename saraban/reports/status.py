@@ -22,7 +22,9 @@ The numbers are those of :meth:`LetterStatus.by_level` and the rows those of :me
 and :meth:`LetterStatus.missing`, nothing recounted. เลขรับ is the number of the unit's receive register
 (the year is in the date beside it, as on the receipt stamp); dates as ``๒๙ มี.ค. ๒๕๖๗ ๑๐.๓๐ น.``;
 every digit in Thai digits unless ``digits="arabic"``. Text from the database is always text (the .docx
-is rendered with autoescape, .xlsx cells are strings, never formulas), as in saraban.reports.registers.
+is rendered with autoescape, .xlsx cells are strings, never formulas), as in saraban.reports.registers;
+counts, ลำดับ, ชั้น and เลขรับ are numbers in the .xlsx (shown in Thai digits by their number format) and the
+report's rows hold them as ``int`` until the .docx prints them.
 """
 
 from __future__ import annotations
@@ -70,25 +72,25 @@ MISSING_WIDTHS = (8, 48, 26, 20, 36, 22, 22)
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One line of the summary, as printed."""
+    """One line of the summary: the level as printed, its counts."""
 
     level: str
-    sent: str
-    received: str
-    forwarded: str
-    missing: str
+    sent: int
+    received: int
+    forwarded: int
+    missing: int
 
 
 @dataclass(frozen=True)
 class UnitRow:
-    """One unit of the tree, as printed."""
+    """One unit of the tree, as printed; numbers as numbers."""
 
-    no: str
-    depth: str
+    no: int
+    depth: int
     name: str
     level: str
     state: str
-    receipt: str
+    receipt: int | None  # the number in the unit's receive register
     received_at: str
     forwarded: str  # ส่งต่อโดยหนังสือที่: the unit's own letter that carried it on
     letter: str  # ได้รับจากหนังสือที่: the letter the unit was sent
@@ -98,7 +100,7 @@ class UnitRow:
 class MissingRow:
     """One unit still missing, as printed, and why."""
 
-    no: str
+    no: int
     name: str
     level: str
     letter: str
@@ -119,6 +121,7 @@ class StatusReport:
     depths: list[int]
     missing: list[MissingRow]
     missing_depths: list[int]
+    digits: str = "thai"
 
 
 def level_name(level: str) -> str:
@@ -140,9 +143,26 @@ def _count(n: int, digits: str) -> str:
     return apply_digits(f"{n:,}", digits)
 
 
-def _receipt_number(receipt: str | None) -> str:
-    """``"2567/1649"`` → ``"1649"``."""
-    return receipt.rpartition("/")[2] if receipt else ""
+def _receipt_number(receipt: str | None) -> int | None:
+    """``"2567/1649"`` → ``1649``."""
+    number = receipt.rpartition("/")[2] if receipt else ""
+    return int(number) if number.isdigit() else None
+
+
+# Numbers printed without a thousands separator (a register number is written 11282, not 11,282).
+_PLAIN = {"receipt"}
+
+
+def printed(row: SummaryRow | UnitRow | MissingRow, digits: str = "thai") -> dict[str, str]:
+    """A row's fields as the .docx prints them: numbers in ``digits``, counts with a thousands separator."""
+    def text(name: str, value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, int):
+            return apply_digits(str(value), digits) if name in _PLAIN else _count(value, digits)
+        return value
+
+    return {name: text(name, value) for name, value in vars(row).items()}
 
 
 def _levels_in_order(levels: dict[str, dict[str, int]]) -> list[str]:
@@ -164,33 +184,34 @@ def status_report(status: LetterStatus, *, digits: str = "thai", at: datetime | 
     if status.cancelled:
         titles.insert(4, t(cancelled_text(status.cancelled, digits)))
     by_level = status.by_level()
-    summary = [SummaryRow(t(level_name(level)), *(_count(by_level[level].get(k, 0), digits)
+    summary = [SummaryRow(t(level_name(level)), *(by_level[level].get(k, 0)
                                                   for k in ("sent", "received", "forwarded", "missing")))
                for level in _levels_in_order(by_level)]
-    total = SummaryRow(TOTAL, *(_count(sum(c.get(k, 0) for c in by_level.values()), digits)
+    total = SummaryRow(TOTAL, *(sum(c.get(k, 0) for c in by_level.values())
                                 for k in ("sent", "received", "forwarded", "missing")))
     units, depths, seen = [], [], {}
     for i, (n, depth, sent_by) in enumerate(walk(status), 1):
         seen[id(n)] = (depth, sent_by)
         depths.append(depth)
         units.append(UnitRow(
-            no=_count(i, digits), depth=apply_digits(str(depth), digits), name=t(n.unit_name),
-            level=t(level_name(n.level)), state=STATE_TH[n.state], receipt=t(_receipt_number(n.receipt)),
+            no=i, depth=depth, name=t(n.unit_name),
+            level=t(level_name(n.level)), state=STATE_TH[n.state], receipt=_receipt_number(n.receipt),
             received_at=moment_text(n.received_at, digits) if n.received_at else "", forwarded=t(n.forwarded_ref),
             letter=t(n.letter_ref)))
     missing_nodes = status.missing()
     missing = [MissingRow(
-        no=_count(i, digits), name=t(n.unit_name), level=t(level_name(n.level)), letter=t(n.letter_ref),
+        no=i, name=t(n.unit_name), level=t(level_name(n.level)), letter=t(n.letter_ref),
         sent_by=t(seen[id(n)][1]), sent_at=moment_text(n.sent_at, digits),
         why=WHY_NOT_RECEIVED if n.owes == "receipt" else WHY_NOT_FORWARDED)
         for i, n in enumerate(missing_nodes, 1)]
-    return StatusReport(titles, summary, total, units, depths, missing, [seen[id(n)][0] for n in missing_nodes])
+    return StatusReport(titles, summary, total, units, depths, missing, [seen[id(n)][0] for n in missing_nodes],
+                        digits)
 
 
 # --- .xlsx --------------------------------------------------------------------------------------------
 
 
-def _rows(items) -> list[tuple[str, ...]]:
+def _rows(items) -> list[tuple[str | int | None, ...]]:
     return [tuple(vars(x).values()) for x in items]
 
 
@@ -204,12 +225,13 @@ def status_report_xlsx(status: LetterStatus, path: Path | str, *, digits: str = 
     summary, units, missing = wb.active, wb.create_sheet(), wb.create_sheet()
     for ws, name in zip((summary, units, missing), SHEETS, strict=True):
         ws.title = name
+    d = report.digits
     write_sheet(summary, report.title_lines, SUMMARY_HEADERS, _rows([*report.summary, report.total]), SUMMARY_WIDTHS,
-           centre={1, 2, 3, 4}, bold_last=True)
+           centre={1, 2, 3, 4}, bold_last=True, digits=d)
     write_sheet(units, report.title_lines, UNIT_HEADERS, _rows(report.units), UNIT_WIDTHS, centre={0, 1, 5, 6},
-           indents=report.depths, indent_col=2)
+           indents=report.depths, indent_col=2, digits=d, formats={5: "0"})  # เลขรับ: 11282, not 11,282
     write_sheet(missing, report.title_lines, MISSING_HEADERS, _rows(report.missing), MISSING_WIDTHS,
-           centre={0, 5})
+           centre={0, 5}, digits=d)
     wb.properties.title = " ".join(report.title_lines[:4])
     wb.properties.creator = "saraban"
     write_replacing(path, saved(wb.save))  # whole or not at all; a report may be made again
@@ -238,8 +260,8 @@ def _capped(rows: list, depths: Sequence[int], max_rows: int | None, digits: str
     return rows[:max_rows], [f"แสดง {_count(max_rows, digits)} หน่วยงานแรก (จาก {of}"]
 
 
-def _short_level(row: UnitRow | MissingRow) -> dict[str, str]:
-    return vars(row) | {"level": _SHORT_BY_NAME.get(row.level, row.level)}
+def _short_level(row: UnitRow | MissingRow, digits: str) -> dict[str, str]:
+    return printed(row, digits) | {"level": _SHORT_BY_NAME.get(row.level, row.level)}
 
 
 def status_report_docx(status: LetterStatus, path: Path | str, settings: Settings | None = None, *,
@@ -252,6 +274,7 @@ def status_report_docx(status: LetterStatus, path: Path | str, settings: Setting
     path = Path(path)
     settings = settings or load_settings()
     report = report or status_report(status, digits=digits, at=at)
+    digits = report.digits
     units, units_notes = _capped(report.units, report.depths, max_rows, digits)
     missing, missing_notes = _capped(report.missing, report.missing_depths, max_rows, digits)
     if not report.missing:
@@ -261,16 +284,16 @@ def status_report_docx(status: LetterStatus, path: Path | str, settings: Setting
         "title_lines": report.title_lines,
         "summary_heading": "สรุปตามระดับหน่วยงาน",
         "summary_headers": list(SUMMARY_HEADERS),
-        "levels": [vars(r) for r in report.summary],
-        "total": vars(report.total),
+        "levels": [printed(r, report.digits) for r in report.summary],
+        "total": printed(report.total, report.digits),
         "missing_heading": f"หน่วยงานที่ยังไม่ครบ {_count(len(report.missing), digits)} หน่วยงาน",
         "missing_notes": missing_notes,
         "missing_headers": list(MISSING_HEADERS),
-        "missing": [_short_level(r) for r in missing],
+        "missing": [_short_level(r, report.digits) for r in missing],
         "units_heading": f"รายหน่วยงาน {_count(len(report.units), digits)} หน่วยงาน",
         "units_notes": units_notes,
         "unit_headers": list(UNIT_HEADERS),
-        "units": [_short_level(r) for r in units],
+        "units": [_short_level(r, report.digits) for r in units],
     }
     tpl.render(context, autoescape=True)
     use_office_font(tpl, settings.font_name)
