@@ -18,8 +18,11 @@ from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm, Emu, Pt, RGBColor
 from PIL import Image, ImageDraw
+
+from saraban.letters.blocks import BODY_TABLE  # names a body table: the renderer sets its column widths
+from saraban.letters.render import EMBLEM_CELL  # the renderer fits the emblem in its cell
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "templates" / "letters"
@@ -77,10 +80,10 @@ def para(container, text: str = "", *, align=None, indent_first=None, left=None,
 
 
 def labelled(container, label: str, value: str, *, tab=None, label_size: float = 16,
-             label_bold: bool = False):
-    """'label<tab>value', wrapped lines aligned under the value."""
+             label_bold: bool = False, left=None):
+    """'label<tab>value', wrapped lines aligned under the value; ``left``: the label's indent."""
     tab = tab if tab is not None else Cm(3)
-    p = para(container, hanging=tab, tabs=[(tab, WD_TAB_ALIGNMENT.LEFT)])
+    p = para(container, left=left, hanging=tab, tabs=[((left or 0) + tab, WD_TAB_ALIGNMENT.LEFT)])
     set_run_font(p.add_run(label), size=label_size, bold=label_bold)
     set_run_font(p.add_run("\t" + value))
     return p
@@ -151,7 +154,8 @@ def emblem_row(doc, *, urgency: bool = True) -> None:
     """Urgency (red, 32 pt, top left) | emblem 3 cm (top centre) | empty."""
     table = doc.add_table(rows=1, cols=3)
     borderless(table)
-    set_widths(table, (Cm(6.5), Cm(3), Cm(6.5)))
+    side = Emu((TEXT_WIDTH - EMBLEM_CELL["external"]) // 2)
+    set_widths(table, (side, EMBLEM_CELL["external"], side))
     for cell in table.rows[0].cells:
         cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
     left, middle, _ = table.rows[0].cells
@@ -167,11 +171,65 @@ def loop(doc, tag: str, *lines) -> None:
     para(doc, "{%p end" + tag.split()[0] + " %}")
 
 
+ITEM_HANG = Cm(1)  # a list item's number (๑. / (๑) / •) before its text; the text wraps under the text
+LABEL_WIDTH = Cm(3)  # the meeting block's labels (ช่องทางออนไลน์ is 2.5 cm at 16 pt)
+
+
 def body_paragraphs(doc) -> None:
-    def one(container):
-        p = para(container, "{{ paragraph }}", indent_first=INDENT)
-        thai_distribute(p)
-    loop(doc, "for paragraph in body", one)
+    """The body's blocks (saraban.letters.blocks): paragraphs, list items with a hanging indent, tables,
+    and the meeting block with its labels aligned."""
+    para(doc, "{%p for block in body %}")
+    para(doc, "{%p if block.kind == 'paragraph' %}")
+    thai_distribute(para(doc, "{{ block.text }}", indent_first=INDENT))
+    para(doc, "{%p elif block.kind == 'item' %}")
+    item = para(doc, "{{ block.label }}\t{{ block.text }}", left=INDENT, hanging=ITEM_HANG,
+                tabs=[(INDENT + ITEM_HANG, WD_TAB_ALIGNMENT.LEFT)])
+    thai_distribute(item)
+    para(doc, "{%p elif block.kind == 'table' %}")
+    kept(gap(doc))
+    body_table(doc)
+    gap(doc)
+    para(doc, "{%p elif block.kind == 'meeting' %}")
+    para(doc, "{%p for line in block.lines %}")
+    kept(labelled(doc, "{{ line.label }}", "{{ line.text }}", tab=LABEL_WIDTH, left=INDENT))  # one block
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+    para(doc, "{%p endfor %}")
+
+
+def body_table(doc) -> None:
+    """A bordered table: the header row (bold, centred, repeated on each page) and as many rows as given;
+    as many columns as the header has (docxtpl's {%tc %} loops; the renderer sets the widths)."""
+    table = doc.add_table(rows=4, cols=3)
+    bordered(table)
+    descr = OxmlElement("w:tblDescription")
+    descr.set(qn("w:val"), BODY_TABLE)
+    table._tbl.tblPr.append(descr)
+    set_widths(table, (Cm(0.5), Cm(15), Cm(0.5)))
+    header, row_start, row, row_end = table.rows
+    header._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    for tr in (header, row):
+        tr._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    cell_text(header.cells[0], "{%tc for h in block.header %}")
+    cell_text(header.cells[1], "{{ h }}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    cell_text(header.cells[2], "{%tc endfor %}")
+    cell_text(row_start.cells[0], "{%tr for row in block.rows %}")
+    cell_text(row.cells[0], "{%tc for c in row %}")
+    cell_text(row.cells[1], "{{ c }}")
+    cell_text(row.cells[2], "{%tc endfor %}")
+    cell_text(row_end.cells[0], "{%tr endfor %}")
+
+
+def bordered(table) -> None:
+    """Single 0.5 pt lines around and between every cell."""
+    borders = OxmlElement("w:tblBorders")
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        el = OxmlElement(f"w:{side}")
+        for key, value in (("val", "single"), ("sz", "4"), ("space", "0"), ("color", "000000")):
+            el.set(qn(f"w:{key}"), value)
+        borders.append(el)
+    table._tbl.tblPr.append(borders)
+    table.alignment = WD_TABLE_ALIGNMENT.LEFT
 
 
 def listed(doc, field: str, label: str) -> None:
@@ -180,9 +238,34 @@ def listed(doc, field: str, label: str) -> None:
                                                          "{{ item }}"))
 
 
-def right_half(doc, text: str, *, bold: bool = False):
+def right_half(doc, text: str, *, bold: bool = False, keep_next: bool = False):
     """A line centred over the right half of the page (closing, signature, sender, date)."""
-    return para(doc, text, left=HALF - Cm(1.5), align=WD_ALIGN_PARAGRAPH.CENTER, bold=bold)
+    return para(doc, text, left=HALF - Cm(1.5), align=WD_ALIGN_PARAGRAPH.CENTER, bold=bold, keep_next=keep_next)
+
+
+SIGNATURE_MARK = "saraban_signature"  # the bookmark where the signature block starts (see letters/paper/pages.py)
+
+
+def signature_start(p) -> None:
+    """Mark the paragraph that starts the signature block: the pagination never lets a page start there
+    (it moves the last lines of the text over with it)."""
+    start, end = OxmlElement("w:bookmarkStart"), OxmlElement("w:bookmarkEnd")
+    start.set(qn("w:id"), "0")
+    start.set(qn("w:name"), SIGNATURE_MARK)
+    end.set(qn("w:id"), "0")
+    p._p.insert(1 if p._p.pPr is not None else 0, start)
+    p._p.append(end)
+
+
+def kept(p):
+    """Keep with the next paragraph: the signature block and the foot stay on one page."""
+    p.paragraph_format.keep_with_next = True
+    return p
+
+
+def acting_lines(doc) -> None:
+    """ปฏิบัติราชการแทน / รักษาราชการแทน …: lines under the signer's position, kept with it."""
+    loop(doc, "for line in signer_acting", lambda d: right_half(d, "{{ line }}", keep_next=True))
 
 
 def contact_block(doc) -> None:
@@ -190,10 +273,11 @@ def contact_block(doc) -> None:
     loop(doc, "for line in owner_lines", lambda d: para(d, "{{ line }}"))
 
 
-def gap(doc) -> None:
+def gap(doc):
     """Half a line of space between the parts of the head of a letter."""
     p = para(doc)
     p.paragraph_format.line_spacing = Pt(9)
+    return p
 
 
 def foot(doc, *, contact: bool = True) -> None:
@@ -201,6 +285,8 @@ def foot(doc, *, contact: bool = True) -> None:
     โทร, โทรสาร, e-mail) and the QR codes on the right, each with its caption below it."""
     table = doc.add_table(rows=1, cols=2)
     borderless(table)
+    cant_split = OxmlElement("w:cantSplit")  # the owner block and the QR codes never part
+    table.rows[0]._tr.get_or_add_trPr().append(cant_split)
     left, right = table.rows[0].cells
     set_widths(table, (Cm(10.5), Cm(5.5)))
     right.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
@@ -265,13 +351,14 @@ def build_external() -> Document:
     gap(doc)
     para(doc, "{%p endif %}")
     body_paragraphs(doc)
-    gap(doc)
-    right_half(doc, "{{ closing }}")
-    para(doc)
-    para(doc)
-    right_half(doc, "({{ signer_name }})")
-    right_half(doc, "{{ signer_position }}")
-    gap(doc)
+    kept(gap(doc))
+    signature_start(right_half(doc, "{{ closing }}", keep_next=True))
+    kept(para(doc))
+    kept(para(doc))
+    right_half(doc, "({{ signer_name }})", keep_next=True)
+    right_half(doc, "{{ signer_position }}", keep_next=True)
+    acting_lines(doc)
+    kept(gap(doc))
     foot(doc)
     return doc
 
@@ -290,13 +377,13 @@ def build_stamped() -> Document:
     gap(doc)
     para(doc, "{%p endif %}")
     body_paragraphs(doc)
-    gap(doc)
-    right_half(doc, "{{ sender_name }}")
+    kept(gap(doc))
+    signature_start(right_half(doc, "{{ sender_name }}", keep_next=True))
     # Room for the red office stamp (ตราชื่อส่วนราชการ) and the initials beside it.
-    para(doc)
-    para(doc)
-    right_half(doc, "{{ date }}")
-    gap(doc)
+    kept(para(doc))
+    kept(para(doc))
+    right_half(doc, "{{ date }}", keep_next=True)
+    kept(gap(doc))
     foot(doc)
     return doc
 
@@ -309,7 +396,7 @@ def build_memo() -> Document:
     para(doc, "{%p endif %}")
     head = doc.add_table(rows=1, cols=2)
     borderless(head)
-    set_widths(head, (Cm(2), Cm(14)))
+    set_widths(head, (EMBLEM_CELL["memo"], Emu(TEXT_WIDTH - EMBLEM_CELL["memo"])))
     left, right = head.rows[0].cells
     right.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
     cell_text(left, "{{ emblem }}")
@@ -326,11 +413,12 @@ def build_memo() -> Document:
     gap(doc)
     para(doc, "{{ salutation }} {{ to }}")
     body_paragraphs(doc)
-    para(doc)
-    para(doc)
-    right_half(doc, "({{ signer_name }})")
-    right_half(doc, "{{ signer_position }}")
-    gap(doc)
+    signature_start(kept(para(doc)))
+    kept(para(doc))
+    right_half(doc, "({{ signer_name }})", keep_next=True)
+    right_half(doc, "{{ signer_position }}", keep_next=True)
+    acting_lines(doc)
+    kept(gap(doc))
     foot(doc, contact=False)
     return doc
 

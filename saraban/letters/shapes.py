@@ -17,6 +17,7 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from saraban.kernel.settings import Settings
+from saraban.letters.blocks import qr_links
 from saraban.letters.render import (
     TRACKING_CAPTION,
     Properties,
@@ -28,7 +29,7 @@ from saraban.letters.render import (
 from saraban.letters.spec import LetterSpec
 from thai_text import apply_digits
 
-_TOKEN = re.compile("⟦([a-z_]+)(?:\\.([0-9]+))?⟧")
+_TOKEN = re.compile("⟦([a-z_]+)((?:\\.[a-z0-9_]+)*)⟧")
 _SENTINEL_TIME = datetime(1999, 1, 1, tzinfo=UTC)
 _SENTINEL_W3C = "1999-01-01T00:00:00Z"
 # What docxtpl turns a newline in a value into.
@@ -37,14 +38,42 @@ _BREAK = '</w:t><w:br/><w:t xml:space="preserve">'
 _SPECIAL = ("\t", "\a", "\f", "{_{", "}_}", "{_%", "%_}")
 
 
-def _tokens(text: dict[str, Any]) -> dict[str, Any]:
-    return {key: ([f"⟦{key}.{i}⟧" for i in range(len(value))] if isinstance(value, list)
-                  else (f"⟦{key}⟧" if value else ""))
-            for key, value in text.items()}
+# In a body block, what the template branches on: part of the shape, never a token.
+_STRUCTURE = ("kind",)
+
+
+def _tokens(value: Any, path: str) -> Any:
+    """``value`` with each non-empty text replaced by the token of its path (``⟦body.3.text⟧``); numbers
+    (a table's column widths) and the blocks' kinds stay, as they shape the letter."""
+    if isinstance(value, str):
+        return f"⟦{path}⟧" if value else ""
+    if isinstance(value, list):
+        return [_tokens(v, f"{path}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: v if k in _STRUCTURE else _tokens(v, f"{path}.{k}") for k, v in value.items()}
+    return value
+
+
+def _skeleton(value: Any) -> Any:
+    """What of ``value`` the shape depends on: which texts are there, the lists' lengths, the kinds, numbers."""
+    if isinstance(value, str):
+        return bool(value)
+    if isinstance(value, list):
+        return tuple(_skeleton(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, v if k in _STRUCTURE else _skeleton(v)) for k, v in sorted(value.items()))
+    return value
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return [text for v in items for text in _texts(v)]
 
 
 def _shape_key(kind: str, text: dict[str, Any], qr_urls: tuple[str, ...], tracking_png: bytes | None) -> tuple:
-    parts = tuple((k, len(v) if isinstance(v, list) else bool(v)) for k, v in sorted(text.items()))
+    parts = tuple((k, _skeleton(v)) for k, v in sorted(text.items()))
     tracking = hashlib.sha1(tracking_png).hexdigest() if tracking_png is not None else None
     return kind, parts, qr_urls, tracking
 
@@ -72,9 +101,9 @@ class _Shape:
 
 
 def _document_text(values: dict[str, Any], match: re.Match[str]) -> str:
-    value = values[match.group(1)]
-    if match.group(2) is not None:
-        value = value[int(match.group(2))]
+    value: Any = values[match.group(1)]
+    for part in match.group(2).split(".")[1:]:
+        value = value[int(part)] if isinstance(value, list) else value[part]
     # What docxtpl's output becomes once lxml has parsed and written it again: &, < and > escaped.
     return xml_escape(value).replace("\n", _BREAK)
 
@@ -89,16 +118,16 @@ class LetterRenderer:
     def render(self, spec: LetterSpec, *, tracking_png: bytes | None = None) -> bytes:
         text = letter_text(spec)
         text["tracking_caption"] = apply_digits(TRACKING_CAPTION, spec.digits)
-        flat = [v for value in text.values() for v in (value if isinstance(value, list) else [value])]
-        if any(mark in v for v in flat for mark in _SPECIAL):
+        if any(mark in v for v in _texts(text) for mark in _SPECIAL):
             return render_docx_bytes(spec, self.settings, tracking_png=tracking_png)
-        qr_urls = tuple(q.url for q in spec.qr)
+        qr_urls = tuple(qr_links(spec))
         key = _shape_key(spec.kind, text, qr_urls, tracking_png)
         shape = self._shapes.get(key)
         if shape is None:
             tokens = Properties("⟦p_title⟧", "⟦p_subject⟧", "⟦p_author⟧", "⟦p_hash⟧", spec.kind, _SENTINEL_TIME)
-            shape = self._shapes[key] = _Shape(render_members(spec.kind, _tokens(text), tokens, qr_urls,
-                                                              self.settings, tracking_png))
+            tokenised = {k: _tokens(v, k) for k, v in text.items()}
+            shape = self._shapes[key] = _Shape(render_members(spec.kind, tokenised, tokens, qr_urls, self.settings,
+                                                              tracking_png))
         return shape.fill(text, Properties.of(spec, text))
 
 
