@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from saraban.kernel.files import make_folder, write_replacing
 from saraban.kernel.settings import Settings
+from saraban.letters.attachments import attachment_path, render_attachment_docx
+from saraban.letters.paper.merge import append_pages
 from saraban.letters.paper.pdf import docx_to_pdf
 from saraban.letters.shapes import renderer_for
 from saraban.letters.spec import LetterSpec, SpecError, load_spec
@@ -21,7 +23,7 @@ class RenderedLetter:
     spec_hash: str
     docx: Path
     pdf: Path | None = None
-
+    attachment: Path | None = None  # <name>-แนบ.docx: the pages after the letter (reply form, recipients)
 
 
 def render_letters(
@@ -36,12 +38,22 @@ def render_letters(
     done: list[RenderedLetter] = []
     for name, spec in specs:
         path = write_replacing(out_dir / f"{name}.docx", renderer.render(spec))
-        done.append(RenderedLetter(name=name, spec_hash=spec.hash(), docx=path))
+        attached = render_attachment_docx(spec, settings)
+        extra = attachment_path(path)
+        if attached is not None:
+            write_replacing(extra, attached)
+        else:
+            extra.unlink(missing_ok=True)  # left by an earlier rendering of a spec that had attached pages
+        done.append(RenderedLetter(name=name, spec_hash=spec.hash(), docx=path,
+                                   attachment=extra if attached is not None else None))
     if pdf:
+        # The letters and their attached pages in one LibreOffice run; each letter's PDF then carries its pages.
+        sources = [r.docx for r in done] + [r.attachment for r in done if r.attachment]
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".pdf-") as staging:
-            made = docx_to_pdf([r.docx for r in done], Path(staging), settings)
-            pdfs = [write_replacing(out_dir / p.name, p.read_bytes()) for p in made]
-        done = [RenderedLetter(r.name, r.spec_hash, r.docx, p) for r, p in zip(done, pdfs, strict=False)]
+            made = dict(zip(sources, docx_to_pdf(sources, Path(staging), settings), strict=True))
+            pdfs = [write_replacing(out_dir / made[r.docx].name, append_pages(
+                made[r.docx].read_bytes(), [made[r.attachment]] if r.attachment else [])) for r in done]
+        done = [replace(r, pdf=p) for r, p in zip(done, pdfs, strict=True)]
     return done
 
 
