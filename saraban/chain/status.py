@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import select
 
 from saraban.chain.cancellations import Cancellation, cancellation_of
+from saraban.chain.emailing import STATUS_TH as MAIL_TH
+from saraban.chain.emailing import MailState, mail_states
 from saraban.chain.expectations import Owed, expected_to_forward, owes
 from saraban.directory.levels import LEVEL_NAMES
 from saraban.kernel.clock import iso, moment_text
 from saraban.records.db import Database
 from saraban.records.models import Delivery, Letter, Unit
-from thai_text import register_number
+from thai_text import register_number, to_thai_digits
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Node:
     forwarded_letter_id: int | None
     children: list[Node] = field(default_factory=list)
     expected_to_forward: bool = False  # the chain's rule (saraban.chain.expectations), as letter_status read it
+    mail: MailState | None = None  # its copy's e-mail, when the letter was delivered by e-mail (chain.emailing)
 
     @property
     def state(self) -> str:
@@ -97,11 +100,12 @@ def letter_status(db: Database, letter_id: int) -> LetterStatus:
             forwarded_ids = [d.forwarded_letter_id for d, _, _ in rows if d.forwarded_letter_id]
             for x in s.scalars(select(Letter).where(Letter.id.in_(forwarded_ids))) if forwarded_ids else []:
                 letters[x.id] = x
+            mails = mail_states(s, [d.id for d, _, _ in rows])
             for d, u, forwards in rows:
                 node = Node(u.key, u.name, u.level, letters[d.letter_id].ref_text, d.sent_at, d.received_at,
                             f"{d.receipt_year}/{d.receipt_number}" if d.receipt_number else None,
                             letters[d.forwarded_letter_id].ref_text if d.forwarded_letter_id else None,
-                            d.forwarded_letter_id, expected_to_forward=bool(forwards))
+                            d.forwarded_letter_id, expected_to_forward=bool(forwards), mail=mails.get(d.id))
                 nodes_by_letter.setdefault(d.letter_id, []).append(node)
             frontier = forwarded_ids
         for nodes in nodes_by_letter.values():
@@ -113,6 +117,7 @@ def letter_status(db: Database, letter_id: int) -> LetterStatus:
 
 
 STATE_TH = {"sent": "ส่งแล้ว ยังไม่ลงรับ", "received": "ลงรับแล้ว", "forwarded": "ลงรับและส่งต่อแล้ว"}
+PROBLEM_TH = {"mail.refused": "(อีเมลถูกปฏิเสธ)", "mail.failed": "(ส่งอีเมลไม่สำเร็จ)"}
 
 
 def why_missing(node: Node) -> str:
@@ -125,6 +130,8 @@ def as_dict(status: LetterStatus) -> dict[str, Any]:
         return {"unit": n.unit_key, "name": n.unit_name, "level": n.level, "state": n.state,
                 "sent_at": iso(n.sent_at), "received_at": iso(n.received_at) if n.received_at else None,
                 "receipt": n.receipt, "forwarded_by": n.forwarded_ref, "owes": n.owes,
+                "mail": {"status": n.mail.status, "label": n.mail.label, "address": n.mail.address,
+                         "error": n.mail.error} if n.mail else None,
                 "children": [node(c) for c in n.children]}
 
     cancelled = status.cancelled
@@ -169,10 +176,12 @@ def as_text(status: LetterStatus, *, max_children: int = 20) -> str:
                 break
             receipt = f" เลขรับ {receipt_text(n.receipt)} {moment_text(n.received_at)}" if n.receipt else ""
             onward = f" → ที่ {n.forwarded_ref}" if n.forwarded_ref else ""
-            lines.append(f"{'  ' * depth}- {n.unit_name} [{n.unit_key}] {STATE_TH[n.state]}{receipt}{onward}")
+            mail = f" [อีเมล: {n.mail.label}]" if n.mail else ""
+            lines.append(f"{'  ' * depth}- {n.unit_name} [{n.unit_key}] {STATE_TH[n.state]}{receipt}{onward}{mail}")
             walk(n.children, depth + 1)
 
     walk(status.recipients, 1)
+    lines += mail_lines(status, max_children)
     missing = status.missing()
     lines.append("")
     lines.append(f"ยังไม่ครบ / still missing: {len(missing)}")
@@ -180,6 +189,22 @@ def as_text(status: LetterStatus, *, max_children: int = 20) -> str:
     if len(missing) > max_children:
         lines.append(f"  … {len(missing) - max_children} more")
     return "\n".join(lines)
+
+
+def mail_lines(status: LetterStatus, max_listed: int = 20) -> list[str]:
+    """The copies delivered by e-mail: how many per state, and each one that did not go (Thai label, why)."""
+    mailed = [n for n in status.nodes() if n.mail]
+    if not mailed:
+        return []
+    counts = Counter(n.mail.status for n in mailed)
+    lines = ["", "ส่งทางอีเมล / by e-mail: " + " · ".join(f"{MAIL_TH.get(k, k)} {to_thai_digits(v)}"
+                                                        for k, v in sorted(counts.items()))]
+    problems = [n for n in mailed if n.mail.problem]
+    lines += [f"  - {n.unit_name} [{n.unit_key}] {n.mail.label}: {n.mail.error or n.mail.address or ''}".rstrip(": ")
+              for n in problems[:max_listed]]
+    if len(problems) > max_listed:
+        lines.append(f"  … {len(problems) - max_listed} more")
+    return lines
 
 
 def mail_problems(db: Database, status: LetterStatus) -> list[dict[str, Any]]:
@@ -209,8 +234,11 @@ def mail_problems_text(problems: list[dict[str, Any]]) -> str:
     open_ = [p for p in problems if not p.get("resolved")]
     lines = [f"ปัญหาการส่งอีเมล / e-mail problems: {len(open_)}"] if open_ else []
     for p in open_:
-        why = p["error"] or ", ".join(f"{to}: {reply}" for to, reply in (p["refused"] or {}).items())
-        lines.append(f"  - {p['name']} [{p['unit']}] {p['kind']} {moment_text(datetime.fromisoformat(p['at']))}: {why}")
+        why = "; ".join([*([p["error"]] if p["error"] else []),
+                         *(f"{to}: {reply}" for to, reply in (p["refused"] or {}).items())])
+        label = PROBLEM_TH.get(p["kind"], "")
+        lines.append(f"  - {p['name']} [{p['unit']}] {p['kind']} {label} "
+                     f"{moment_text(datetime.fromisoformat(p['at']))}: {why}")
     if resolved := [p for p in problems if p.get("resolved")]:
         lines.append(f"ส่งไม่สำเร็จแต่ส่งซ้ำสำเร็จแล้ว / e-mail problems resolved by a later send: {len(resolved)}")
         lines += [f"  - {p['name']} [{p['unit']}] {moment_text(datetime.fromisoformat(p['at']))} → ส่งสำเร็จ / "

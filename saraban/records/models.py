@@ -152,6 +152,26 @@ class Delivery(Base):
     forwarded_letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), unique=True)
 
 
+class Mailing(Base):
+    """The e-mail carrying one delivery's copy (its PDF, named by the reference number) to the unit's address:
+    claimed by one run (``sending``), then ``sent``, ``refused``, ``failed`` or ``no-address`` — one row per
+    delivery, so a copy goes once however many runs or workers deliver (saraban.chain.emailing)."""
+
+    __tablename__ = "mailings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), unique=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(16))  # pending | sending | sent | refused | failed | no-address
+    address: Mapped[str | None] = mapped_column(String(255))  # the address last tried (None: the unit had none)
+    claim: Mapped[str | None] = mapped_column(String(32))  # the run that holds it while ``sending``
+    claimed_at: Mapped[datetime | None] = mapped_column(ThaiTime)
+    mailed_at: Mapped[datetime | None] = mapped_column(ThaiTime)  # accepted by the mail server
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # sends tried (each may retry inside send_mail)
+    error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+
+
 class Event(Base):
     """The append-only audit trail: who did what, when, for which office, and what it changed.
 

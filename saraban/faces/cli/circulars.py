@@ -21,6 +21,10 @@ Selector = Annotated[str, typer.Option("--to", help=SELECTOR_HELP)]
 LetterArg = Annotated[str, typer.Argument(help="หนังสือ: หมายเลขหรือเลขที่ (ที่) / The letter: its id or its "
                                                "reference number.")]
 PdfFlag = Annotated[bool, typer.Option("--pdf", help="ทำไฟล์ PDF ด้วย (LibreOffice) / Also make the PDFs.")]
+EmailFlag = Annotated[bool, typer.Option(
+    "--email", help="ส่งสำเนาของผู้รับแต่ละรายทางอีเมลด้วย (PDF ชื่อตามเลขที่หนังสือ พร้อมลิงก์ลงรับ) / Also e-mail each "
+                    "recipient's copy to the unit's address (its PDF, named by the reference number, with its "
+                    "tracking link).")]
 DateReason = Annotated[str | None, typer.Option(
     "--date-reason", help="เหตุที่หนังสือลงวันที่ห่างจากวันออกเลขเกิน ๗ วัน (บันทึกในทะเบียน) / Why the letter is "
                           "dated more than 7 days from today (kept in the register and the event log).",
@@ -30,6 +34,7 @@ DateReason = Annotated[str | None, typer.Option(
 def _guard(action):
     """Run ``action``; a refusal of the core → its message, exit code 2."""
     from saraban.chain.circulars import CircularError
+    from saraban.chain.emailing import EmailingError
     from saraban.directory.levels import DirectoryError
     from saraban.letters.paper.pdf import PdfError
     from saraban.letters.spec import SpecError
@@ -39,8 +44,28 @@ def _guard(action):
     except SpecError as e:
         fail("\n".join(["spec มีข้อผิดพลาด ไม่มีการออกเลข / the spec has problems — nothing was issued:",
                         *[f"  - {p}" for p in e.problems]]))
-    except (CircularError, DirectoryError, PdfError) as e:
+    except (CircularError, DirectoryError, PdfError, EmailingError) as e:
         fail(str(e))
+
+
+def _check_email(db, settings, email: bool) -> None:
+    """--email without a mail server: refused before anything is numbered."""
+    if email:
+        from saraban.chain.emailing import check_emailing
+
+        _guard(lambda: check_emailing(db, settings))
+
+
+def _email(db, settings, letter_id: int) -> int:
+    """E-mail the letter's copies still to send, say what happened (failures in yellow); how many failed."""
+    from saraban.chain.emailing import email_copies
+
+    run = _guard(lambda: email_copies(db, settings, letter_id, actor=current_actor()))
+    typer.echo(run.text())
+    for r in run.results:
+        if r.status != "sent":
+            typer.secho(f"  - {r.unit_name} [{r.unit_key}] {r.label}: {r.error or ''}", fg=typer.colors.YELLOW)
+    return sum(r.status != "sent" for r in run.results)
 
 
 def _issued_text(issued, thai: str, english: str, thai_again: str, english_again: str) -> str:
@@ -59,6 +84,7 @@ def issue_command(
     to: Selector,
     pdf: PdfFlag = False,
     date_reason: DateReason = None,
+    email: EmailFlag = False,
 ) -> None:
     """ออกเลขหนังสือเวียน (ว) และส่ง / Issue a circular.
 
@@ -69,6 +95,7 @@ def issue_command(
 
     settings, db = open_data()
     key = unit_key(db, sender)
+    _check_email(db, settings, email)
     issued = _guard(lambda: issue_circular(db, settings, load_spec(spec), sender_key=key, to=to,
                                            actor=current_actor(), date_reason=date_reason))
     if pdf:
@@ -76,6 +103,8 @@ def issue_command(
     typer.echo(_issued_text(issued, "ออกหนังสือแล้ว", "issued", "ออกไปแล้ว ไม่มีการออกเลขใหม่",
                             "already issued (nothing new numbered)"))
     typer.echo(f"ไฟล์ / files: {settings.output_dir / 'letters'}")
+    if email:
+        _email(db, settings, issued.letter_id)
 
 
 def letter_issue_command(
@@ -132,6 +161,7 @@ def forward_command(
     to: Annotated[str | None, typer.Option("--to", help="ผู้รับ (ค่าเริ่มต้น: หน่วยงานระดับถัดไป) / Recipients "
                                                         "(default: the next level of the chain).")] = None,
     pdf: PdfFlag = False,
+    email: EmailFlag = False,
 ) -> None:
     """ส่งต่อหนังสือเวียนที่ได้รับ / Forward a received circular.
 
@@ -141,10 +171,33 @@ def forward_command(
 
     settings, db = open_data()
     key = unit_key(db, unit)
+    _check_email(db, settings, email)
     issued = _guard(lambda: forward(db, settings, letter, key, to, actor=current_actor()))
     if pdf:
         _guard(lambda: make_files(db, settings, [issued.letter_id], pdf=True))
     typer.echo(_issued_text(issued, "ส่งต่อแล้ว", "forwarded", "ส่งต่อไปแล้ว", "already forwarded"))
+    if email:
+        _email(db, settings, issued.letter_id)
+
+
+@app.command("email")
+def email_command(letter: LetterArg) -> None:
+    """ส่งสำเนาหนังสือทางอีเมล (ส่งซ้ำเฉพาะที่ยังไม่สำเร็จ) / E-mail a letter's copies.
+
+    ส่งสำเนาของผู้รับแต่ละรายทางอีเมล ฉบับที่ส่งแล้วไม่ส่งซ้ำ ฉบับที่ส่งไม่สำเร็จส่งใหม่ / E-mail each recipient's copy
+    to its unit: a copy already sent never goes again; a failed one is tried again, a refused one (or one to
+    a unit without an address) once its address in the directory has changed. Exit code 1 when one did
+    not go this time."""
+    from saraban.chain.circulars import find_letter
+
+    settings, db = open_data()
+
+    def find() -> int:
+        with db.reading() as s:
+            return find_letter(s, letter).id
+
+    if _email(db, settings, _guard(find)):
+        raise typer.Exit(1)
 
 
 @app.command("cancel")

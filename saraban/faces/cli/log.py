@@ -24,7 +24,7 @@ KIND_NAMES = {
     "programme.invited": "เชิญเข้าร่วมโครงการ", "application.submitted": "สมัคร", "application.updated": "แก้ใบสมัคร",
     "application.acknowledged": "ตอบรับการสมัคร", "reminder.made": "ทวงถาม", "reminder.mailed": "ส่งอีเมลทวงถาม",
     "reminder.no_address": "ทวงถาม (ไม่มีอีเมล)", "mail.sent": "ส่งอีเมล", "mail.failed": "ส่งอีเมลไม่สำเร็จ",
-    "mail.refused": "อีเมลถูกปฏิเสธ",
+    "mail.refused": "อีเมลถูกปฏิเสธ", "letter.mailed": "ส่งหนังสือทางอีเมล",
 }
 VIA_NAMES = {"cli": "คำสั่ง", "flow": "งานอัตโนมัติ", "web": "เว็บ", "core": "ระบบ", None: "-"}
 

@@ -17,6 +17,8 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import func, select
 from starlette.background import BackgroundTask
 
+from saraban.chain.emailing import STATUS_TH as MAIL_STATUS_TH
+from saraban.chain.emailing import EmailingError, email_copies, mail_states, mail_totals
 from saraban.chain.follow import (
     TreeSummary,
     find_in_tree,
@@ -33,9 +35,11 @@ from saraban.faces.web.cache import ShortCache
 from saraban.faces.web.deps import ActorDep, DbDep, PageNumber, SettingsDep, authorise, render
 from saraban.faces.web.routes.sent import office_letter
 from saraban.kernel.clock import now
+from saraban.letters.paper.pdf import PdfError
 from saraban.programmes.reminders import ReminderError, remind_now
 from saraban.records.models import Letter, RegisterEntry, Unit
 from saraban.reports.status import status_report_docx, status_report_xlsx
+from thai_text import to_thai_digits
 
 router = APIRouter()
 
@@ -67,7 +71,30 @@ def follow_letter(request: Request, letter_id: int, actor: ActorDep, db: DbDep, 
     view = _tree_views.get((letter.id, unit, page, missing_page, stamp),
                            lambda: _tree_view(db, letter, unit, page, missing_page))
     return render(request, "follow/letter.html", letter=letter, **view, unit=unit, states=STATE_TH,
-                  owes_text=OWES_TEXT, level_names=LEVEL_NAMES)
+                  owes_text=OWES_TEXT, level_names=LEVEL_NAMES, **_mail_view(db, letter.id, view["recipients"]))
+
+
+def _mail_view(db, letter_id: int, below) -> dict:
+    """The e-mail of the listed copies and of the letter's own (read every time: a send writes no register
+    line, so the cached tree would not know it)."""
+    with db.reading() as s:
+        mails = mail_states(s, [r.delivery_id for r in below.items]) if below else {}
+        totals = mail_totals(s, [letter_id])
+    text = " · ".join(f"{MAIL_STATUS_TH.get(k, k)} {to_thai_digits(n)}" for k, n in sorted(totals.items()))
+    return {"mails": mails, "mail_totals": totals, "mail_summary": text,
+            "mail_retry": any(k in ("failed", "pending", "refused", "no-address") for k in totals)}
+
+
+@router.post("/follow/{letter_id}/email")
+def email(request: Request, letter_id: int, actor: ActorDep, db: DbDep, settings: SettingsDep) -> Response:
+    """ส่งทางอีเมล: every copy of the letter still to send (never one already sent; a refused address or a unit
+    without one only once the directory's address has changed), and what happened to each."""
+    letter = office_letter(db, actor, letter_id, "issue")
+    try:
+        run = email_copies(db, settings, letter.id, actor=actor.username)
+    except (EmailingError, PdfError) as e:
+        raise HTTPException(409, str(e)) from None
+    return render(request, "follow/emailed.html", letter=letter, run=run, labels=MAIL_STATUS_TH)
 
 
 # A national circular's page is opened by many at once: its figures are read again only when a register line

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from saraban.accounts.authority import Actor
 from saraban.chain.circulars import CircularError, RecipientsError, forward, forward_draft
+from saraban.chain.emailing import EmailingError, check_emailing
 from saraban.chain.expectations import chain_recipients
 from saraban.chain.tracking import longest_tracking_link
 from saraban.directory.levels import LEVEL_NAMES, LEVELS, DirectoryError
@@ -56,6 +57,7 @@ class Choice:
     selector: str = ""
     subject: str = ""
     body: list[str] = field(default_factory=list)
+    email: bool = False  # also e-mail each recipient's copy (saraban.chain.emailing)
 
 
 @dataclass
@@ -190,9 +192,10 @@ def _checked_form(request: Request, db: Database, settings: Settings, ctx: Conte
     return units, spec
 
 
-def _form_choice(unit: list[str], level: list[str], selector: str, subject: str, body: list[str]) -> Choice:
+def _form_choice(unit: list[str], level: list[str], selector: str, subject: str, body: list[str],
+                 email: str = "") -> Choice:
     return Choice(units=set(unit), levels={lv for lv in level if lv in LEVELS}, selector=selector, subject=subject,
-                  body=list(body))
+                  body=list(body), email=bool(email))
 
 
 ListField = Annotated[list[str], Form()]
@@ -225,12 +228,12 @@ def forward_form(request: Request, delivery_id: int, actor: ActorDep, db: DbDep,
 def forward_preview(request: Request, delivery_id: int, actor: ActorDep, db: DbDep, settings: SettingsDep,
                     unit: ListField = [], level: ListField = [],  # noqa: B006 (FastAPI copies defaults)
                     selector: Annotated[str, Form()] = "", subject: Annotated[str, Form()] = "",
-                    body: ListField = []) -> Response:  # noqa: B006
+                    body: ListField = [], email: Annotated[str, Form()] = "") -> Response:  # noqa: B006
     """The forwarding letter as it will print, before it is numbered (the number is blank)."""
     from saraban.letters.paper.preview import letter_preview
 
     ctx = _load(db, actor, delivery_id)
-    choice = _form_choice(unit, level, selector, subject, body)
+    choice = _form_choice(unit, level, selector, subject, body, email)
     checked = _checked_form(request, db, settings, ctx, choice)
     if isinstance(checked, Response):
         return checked
@@ -248,16 +251,21 @@ def forward_preview(request: Request, delivery_id: int, actor: ActorDep, db: DbD
 def forward_issue(request: Request, delivery_id: int, actor: ActorDep, db: DbDep, settings: SettingsDep,
                   unit: ListField = [], level: ListField = [],  # noqa: B006
                   selector: Annotated[str, Form()] = "", subject: Annotated[str, Form()] = "",
-                  body: ListField = []) -> Response:  # noqa: B006
-    """Number the forwarding letter, send it, and make its files in the background; pressed again (another
-    tab, another clerk): the letter that forwarded it."""
+                  body: ListField = [], email: Annotated[str, Form()] = "") -> Response:  # noqa: B006
+    """Number the forwarding letter, send it, and make its files in the background (then, ``email`` ticked,
+    e-mail each copy); pressed again (another tab, another clerk): the letter that forwarded it."""
     ctx = _load(db, actor, delivery_id)
     if ctx.delivery.forwarded_letter_id is not None:
         return _to_progress(db, settings, ctx.delivery.forwarded_letter_id, actor)
-    choice = _form_choice(unit, level, selector, subject, body)
+    choice = _form_choice(unit, level, selector, subject, body, email)
     checked = _checked_form(request, db, settings, ctx, choice)
     if isinstance(checked, Response):
         return checked
+    if choice.email:  # no mail server: said beside the box, nothing numbered
+        try:
+            check_emailing(db, settings)
+        except EmailingError as e:
+            return _page(request, db, ctx, choice, errors={"email": str(e)}, status_code=422)
     units, spec = checked
     try:
         issued = forward(db, settings, ctx.letter.id, ctx.office.key, units, subject=spec.subject,
@@ -270,10 +278,10 @@ def forward_issue(request: Request, delivery_id: int, actor: ActorDep, db: DbDep
         return _page(request, db, ctx, choice, errors=errors, status_code=422)
     except (CircularError, DirectoryError) as e:
         return _page(request, db, ctx, choice, errors={"general": str(e)}, status_code=422)
-    return _to_progress(db, settings, issued.letter_id, actor)
+    return _to_progress(db, settings, issued.letter_id, actor, email=choice.email)
 
 
-def _to_progress(db: Database, settings: Settings, letter_id: int, actor: Actor) -> Response:
-    if not files_progress(db, letter_id).done:
-        make_files_later(db, settings, letter_id, actor=actor.username)
+def _to_progress(db: Database, settings: Settings, letter_id: int, actor: Actor, *, email: bool = False) -> Response:
+    if email or not files_progress(db, letter_id).done:
+        make_files_later(db, settings, letter_id, actor=actor.username, email=email)
     return RedirectResponse(f"/letters/{letter_id}/progress", status_code=303)
