@@ -37,6 +37,7 @@ from saraban.reports.programmes import (
     write_programme_report,
 )
 from tests.dbs import add_unit, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
+from tests.sheets import shown
 from thai_text import to_thai_digits
 
 AT = datetime(2022, 2, 20, 9, 30, tzinfo=THAI_TZ)
@@ -251,24 +252,31 @@ def test_xlsx_and_docx_read_back(db, settings, tmp_path):
     assert tuple(head) == PROVINCE_HEADERS
     body = values[values.index(head) + 1:]
     assert len(body) == 77 and body[-1][1] == "รวม"
-    assert body[-1][2:4] == (_t(f.eligible_total), "๗")
+    # Counts and shares are numbers (SUM works), shown in Thai digits by their number format.
+    assert body[-1][2:4] == (f.eligible_total, 7)
+    assert [sum(r[c] for r in body[:-1]) for c in (2, 3)] == [f.eligible_total, 7]
     for row, p in zip(body, f.provinces, strict=False):
-        assert row[1] == p.name and row[2] == _t(p.eligible) and row[3] == _t(p.applicants)
+        assert row[1] == p.name and row[2] == p.eligible and row[3] == p.applicants
     ratchaburi = next(r for r in body if r[1] == "ราชบุรี")
-    assert ratchaburi[2:] == ("๓", "๒", "๖๖.๗")
-    assert next(r for r in body if r[1] == "นครราชสีมา")[2:] == ("๐", "๑", "-")
+    assert ratchaburi[2:] == (3, 2, 66.7)
+    assert next(r for r in body if r[1] == "นครราชสีมา")[2:] == (0, 1, "-")
+    at = values.index(head) + 2 + next(i for i, r in enumerate(body) if r[1] == "ราชบุรี")
+    cells = [ws.cell(row=at, column=c) for c in range(1, 6)]
+    assert [c.data_type for c in cells] == ["n", "s", "n", "n", "n"]
+    assert [c.number_format for c in cells[2:]] == ["[$-D00041E]#,##0", "[$-D00041E]#,##0", "[$-D00041E]0.0"]
+    assert [shown(c) for c in cells[2:]] == ["๓", "๒", "๖๖.๗"]
     assert ws.print_title_rows and ws.page_setup.orientation == "landscape"
     assert ws.cell(row=values.index(head) + 1, column=1).font.name == "TH SarabunIT๙"
 
     ws = wb["รายระดับ"]
     rows = list(ws.iter_rows(values_only=True))
-    assert (LEVEL_NAMES["sao"], _t(data.synthetic), "๒", f"{to_thai_digits(f'{200 / data.synthetic:.1f}')}") in rows
+    assert (LEVEL_NAMES["sao"], data.synthetic, 2, round(200 / data.synthetic, 1)) in rows
 
     ws = wb["จังหวัดที่ยังไม่มีผู้สมัคร"]
     rows = list(ws.iter_rows(values_only=True))
     head = rows.index(("ลำดับ", "รหัสจังหวัด", "จังหวัด", "หน่วยงานที่มีสิทธิ์สมัคร"))
     assert [r[2] for r in rows[head + 1:]] == f.missing_provinces
-    assert next(r for r in rows if r[2] == "สระบุรี")[3] == "๑"
+    assert next(r for r in rows if r[2] == "สระบุรี")[1:] == ("๑๙", "สระบุรี", 1)  # the code is text
 
     ws = wb["ผู้สมัคร"]
     rows = list(ws.iter_rows(values_only=True))
@@ -276,7 +284,8 @@ def test_xlsx_and_docx_read_back(db, settings, tmp_path):
     applicants = rows[head + 1:]
     assert len(applicants) == 7
     banpong = next(r for r in applicants if r[1] == "เทศบาลเมืองบ้านโป่ง")
-    assert banpong[2:] == (LEVEL_NAMES["town_municipality"], "ราชบุรี", "๑ ก.พ. ๒๕๖๕ ๑๐.๑๕ น.", "๒", "นายสมชาย ใจดี",
+    assert [r[0] for r in applicants] == list(range(1, 8))
+    assert banpong[2:] == (LEVEL_NAMES["town_municipality"], "ราชบุรี", "๑ ก.พ. ๒๕๖๕ ๑๐.๑๕ น.", 2, "นายสมชาย ใจดี",
                            "ปลัดเทศบาล", "a@banpong.go.th", None, "ทอง")  # an empty cell reads back as None
     assert next(r for r in applicants if r[1] == "เทศบาลตำบลพะตง")[9] == "๐๗๔-๐๐๐๐๐๐"
 
@@ -286,7 +295,7 @@ def test_xlsx_and_docx_read_back(db, settings, tmp_path):
     head = next(i for i, r in enumerate(rows) if r[0] == "ลำดับ")
     history = rows[head + 1:]
     assert [r[1] for r in history] == ["เทศบาลตำบลหน้าพระลาน", "เทศบาลตำบลเบิกไพร", "เทศบาลเมืองกระบี่"]
-    assert history[1][2:] == ("ที่ว่าการอำเภอบ้านโป่ง", KIND_TH["deadline"], "ก่อนกำหนด ๓ วัน", "ทส ๐๓๐๗/ว ๑๕๐",
+    assert history[1][2:] == ("ที่ว่าการอำเภอบ้านโป่ง", KIND_TH["deadline"], "๓ วันก่อนปิดรับสมัคร", "ทส ๐๓๐๗/ว ๑๕๐",
                               MAIL_TH["failed"], "๒๕ ก.พ. ๒๕๖๕ ๐๘.๐๐ น.", None)
     assert history[0][6:] == (MAIL_TH["sent"], "๒๐ ม.ค. ๒๕๖๕ ๐๙.๐๐ น.", "๒๐ ม.ค. ๒๕๖๕ ๐๙.๐๑ น.")
     assert history[2][6] == MAIL_TH[None]

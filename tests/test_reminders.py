@@ -313,7 +313,7 @@ def test_remind_dry_run_command_lists_in_thai(db, cfg, smtp, monkeypatch):
     app.command("serve")(command.serve_command)
     out = CliRunner().invoke(app, ["remind", "--dry-run", "--at", "2024-04-09T08:00"])
     assert out.exit_code == 0, out.output
-    assert "ยังไม่ลงรับ" in out.output and "หลังกำหนด ๗ วัน" in out.output and "prov.81" in out.output
+    assert "ยังไม่ลงรับ" in out.output and "๗ วันหลังส่งหนังสือ" in out.output and "prov.81" in out.output
     assert count(db, Reminder) == 0
     assert CliRunner().invoke(app, ["remind"]).exit_code == 2
 

@@ -19,6 +19,7 @@ from saraban.directory.levels import LEVEL_NAMES, provinces
 from saraban.kernel.clock import now
 from saraban.records.models import Application, Programme, Reminder, Unit
 from saraban.reports.programmes import LEVEL_HEADERS, MAIL_TH, PROVINCE_HEADERS
+from tests.sheets import shown
 from tests.web import PROGRAMME_KEY, web_world  # noqa: F401  (the web fixture)
 from thai_text import to_thai_digits
 
@@ -53,8 +54,9 @@ def tile(page: str, code: str) -> str:
 
 
 def sheet_rows(wb, name: str, headers: tuple[str, ...]) -> list[tuple]:
-    rows = list(wb[name].iter_rows(values_only=True))
-    return [tuple("" if v is None else v for v in r) for r in rows[rows.index(headers) + 1:]]
+    """The rows under ``headers`` as shown: number cells (counts, shares) in Thai digits by their format."""
+    rows = [tuple(shown(c) for c in r) for r in wb[name].iter_rows()]
+    return rows[rows.index(headers) + 1:]
 
 
 def test_the_owners_clerk_sees_the_province_covered_after_an_application(web) -> None:
@@ -210,7 +212,7 @@ def test_reminders_and_their_refused_and_failed_emails_are_shown_first(web) -> N
     statuses = [re.search(r'data-mail="([^"]+)">([^<]*)<', r)[2] for _, r in rows]
     assert statuses == [MAIL_TH["failed"], MAIL_TH["refused"], MAIL_TH["sent"]]  # problems first, newest first
     assert [bool(c) for c, _ in rows] == [True, True, False]
-    assert "อีเมลทวงถามส่งไม่ถึง ๒ ครั้ง" in page and "ก่อนกำหนด ๓ วัน" in page
+    assert "อีเมลทวงถามส่งไม่ถึง ๒ ครั้ง" in page and "๓ วันก่อนปิดรับสมัคร" in page
     assert f'data-mail="refused">{MAIL_TH["refused"]} ๑<' in page
     # The xlsx's history says the same.
     wb = openpyxl.load_workbook(io.BytesIO(web.client("deqp.clerk").get(f"{DASHBOARD}/report.xlsx").content))
@@ -219,3 +221,25 @@ def test_reminders_and_their_refused_and_failed_emails_are_shown_first(web) -> N
     # Filtered to Phuket: its refused reminder only.
     phuket = web.client("deqp.clerk").get(DASHBOARD, params={"province": "83"}).text
     assert len(re.findall(r'<tr data-reminder=', phuket)) == 1 and MAIL_TH["refused"] in phuket
+
+
+def test_the_invited_units_receive_register_says_it_applied(web) -> None:
+    """การปฏิบัติ of a received invitation: the unit's application (what the records know was done)."""
+    from saraban.chain.circulars import receive
+    from saraban.kernel.clock import as_thai
+    from saraban.reports.registers import APPLIED, register_rows
+    from thai_text import be_year, format_thai_date
+
+    world = web.programme()
+    receive(web.db, web.settings, world.invitation.letter_id, "muni.8101.krabi", actor="town.clerk")
+    with web.db.reading() as s:
+        krabi = s.scalar(select(Unit.id).where(Unit.key == "muni.8101.krabi"))
+        year = be_year(as_thai(now()).date())
+        (before,) = register_rows(s, krabi, year, "receive")
+    assert before.action == ""
+    apply_for(web, "muni.8101.krabi")
+    with web.db.reading() as s:
+        (line,) = register_rows(s, krabi, year, "receive")
+        applied = s.scalar(select(Application.submitted_at).join(Unit, Unit.id == Application.unit_id)
+                           .where(Unit.key == "muni.8101.krabi"))
+    assert line.action == f"{APPLIED} {format_thai_date(as_thai(applied).date(), abbreviated=True)}"

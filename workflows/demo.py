@@ -20,11 +20,11 @@ from prefect import flow, task
 
 from saraban.chain.circulars import receive_incoming
 from saraban.chain.status import as_text, letter_status
-from saraban.directory.imports import update_unit
+from saraban.directory.imports import import_units, update_unit
 from saraban.directory.selectors import select_units
 from saraban.directory.skeleton import add_synthetic_local_layer, ensure_directory
 from saraban.kernel.clock import BANGKOK, today
-from saraban.kernel.settings import load_settings
+from saraban.kernel.settings import EXAMPLES_DIR, load_settings
 from saraban.letters.spec import load_spec
 from saraban.programmes.applications import apply, create_programme, get_programme, send_invitation
 from saraban.programmes.definitions import ProgrammeError
@@ -47,6 +47,8 @@ def prepare_directory() -> int:
     db = open_database(load_settings())
     added = ensure_directory(db)
     with db.transaction() as s:
+        # Krabi's working group (§1.4), whose name the province's forwarding letter prints in its owner block
+        added += len(import_units(s, EXAMPLES_DIR / "krabi-working-group.csv").created)
         return added + add_synthetic_local_layer(s, district=DEMO_DISTRICT)
 
 

@@ -31,19 +31,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from saraban.chain.cancellations import cancellation_of, cancelled_message
-from saraban.chain.distribution import describe_recipients, forward_spec
+from saraban.chain.distribution import describe_recipients, forward_spec, owner_block
 from saraban.chain.expectations import chain_recipients, expected_to_forward, expects_to_forward
-from saraban.chain.numbering import LetterDateError, check_letter_date, register_year
+from saraban.chain.numbering import LetterDateError, check_letter_date, letter_code_problem, register_year
 from saraban.chain.tracking import longest_tracking_link, new_token, secret_key, tracking_url
 from saraban.chain.verification import issued_row, record_issued
-from saraban.directory.levels import LOCAL_LEVELS, DirectoryError
+from saraban.directory.levels import DirectoryError
 from saraban.directory.selectors import select_units
 from saraban.directory.units import descendants, get_unit
 from saraban.kernel.clock import at_or_now
 from saraban.kernel.files import IssuedFileError, folder_lock, make_folder, write_new
 from saraban.kernel.settings import Settings
 from saraban.kernel.text_input import TextInputError, clean_text, normalise_text, text_problem
+from saraban.kernel.wording import WordingError, wording
+from saraban.letters.attachments import attachment_path, names_a_group, render_attachment_docx
 from saraban.letters.paper.copies import CopyMaker
+from saraban.letters.paper.merge import append_pages
 from saraban.letters.paper.pdf import docx_to_pdf
 from saraban.letters.paper.qr import placeholder_qr_png
 from saraban.letters.paper.stamps import stamp_receipt
@@ -62,7 +65,7 @@ from saraban.records.registers import (
     cancel_entry,
     take_numbers,
 )
-from thai_text import RefNo
+from thai_text import RefNo, format_thai_date
 
 T = TypeVar("T")
 CHUNK = 500  # rows per statement or per short transaction when recording many
@@ -141,7 +144,7 @@ def _recipients(session: Session, to: str | Sequence[Unit], sender: Unit) -> lis
 def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender_key: str,
                    to: str | Sequence[Unit] | None, actor: str = "saraban", at: datetime | None = None,
                    forwards: Delivery | None = None, circular: bool = True,
-                   date_reason: str | None = None, files: bool = True) -> Issued:
+                   date_reason: str | None = None, files: bool = True, uncertain_code_ok: bool = False) -> Issued:
     """Number a circular in the sender's ว series (an ordinary letter, ``circular=False``, in its send
     series), record it in the send register, make one delivery per recipient, then render the letter and
     every recipient's copy. An ordinary letter may go to no unit of the directory (``to=None``: a letter
@@ -151,7 +154,9 @@ def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender
     the clock); a letter dated more than MAX_DATE_DRIFT_DAYS from that day needs ``date_reason`` (kept in
     the event and the register line's note). Whatever would stop the letter being rendered is refused
     before any number is taken (saraban.letters.preflight). ``files=False``: the caller makes the files
-    (``make_files``; the web face does it in the background and shows the progress)."""
+    (``make_files``; the web face does it in the background and shows the progress). A sender whose letter
+    code the directory marks as a guess is refused unless ``uncertain_code_ok`` (flows that run unattended:
+    see saraban.chain.numbering.letter_code_problem)."""
     if spec.ref is not None:
         raise SpecError(["ref: leave it out when issuing: the send register gives the number"])
     at = at_or_now(at)
@@ -162,7 +167,7 @@ def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender
         with db.reading() as s:
             to = select_units(s, to)
     issued = _exactly_once(db, lambda s: _issue_in(s, settings, spec, sender_key, to, actor, at, forwards_id,
-                                                   date_reason))
+                                                   date_reason, uncertain_code_ok))
     if files:
         make_files(db, settings, [issued.letter_id])
     return issued
@@ -193,16 +198,14 @@ def _lock(s: Session, model: type[Unit] | type[Delivery], ids: Sequence[int]) ->
 
 
 def _issue_in(s: Session, settings: Settings, spec: LetterSpec, sender_key: str, to: str | Sequence[Unit] | None,
-              actor: str, at: datetime, forwards_id: int | None, date_reason: str | None) -> Issued:
+              actor: str, at: datetime, forwards_id: int | None, date_reason: str | None,
+              uncertain_code_ok: bool = False) -> Issued:
     """"Issued already?" and the numbering are one critical section: the sender's row is locked first."""
     spec_hash = spec.hash()
     sender = get_unit(s, sender_key)
     _lock(s, Unit, [sender.id])
-    if not sender.letter_code:
-        raise CircularError(f"{sender.name} ({sender.key}) ยังไม่มีรหัสหนังสือ ตั้งในทำเนียบก่อน "
-                            f"(saraban directory set {sender.key} --letter-code ...) / {sender.name} "
-                            f"({sender.key}) has no letter code (รหัสหนังสือ, e.g. 'มท 0820.2'); set it in "
-                            "the directory first")
+    if problem := letter_code_problem(sender, uncertain_ok=uncertain_code_ok):
+        raise CircularError(problem)
     existing = _already_issued(s, sender, spec_hash, forwards_id)
     if existing is not None:
         added = 0
@@ -299,15 +302,49 @@ def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, p
     of that letter (the second then finds them made)."""
     placeholder = placeholder_qr_png(len(longest_tracking_link(settings.base_url)))
     letter_ids = list(dict.fromkeys(letter_ids))
-    for letter_id in letter_ids:
-        with _letter_lock(settings, letter_id):
-            _make_master(db, settings, letter_id)
-    if pdf:
-        _make_pdfs(db, settings, letter_ids, placeholder)
-    for letter_id in letter_ids:
-        with _letter_lock(settings, letter_id):
-            _make_copies(db, settings, letter_id, placeholder)
+    # A forwarding letter's PDF carries the received letter's PDF copy: that letter's files come first.
+    for generation in (_generations(db, letter_ids) if pdf else [letter_ids]):
+        for letter_id in generation:
+            with _letter_lock(settings, letter_id):
+                _make_master(db, settings, letter_id)
+        if pdf:
+            _make_pdfs(db, settings, generation, placeholder)
+        for letter_id in generation:
+            with _letter_lock(settings, letter_id):
+                _make_copies(db, settings, letter_id, placeholder)
     note_issued(db, settings)  # the output folder remembers what was issued (records.data_folder)
+
+
+def _generations(db: Database, letter_ids: Sequence[int]) -> list[list[int]]:
+    """``letter_ids`` in the order their PDFs can be made: a forwarding letter after the letter it forwards
+    when the copy it received has no PDF yet (that letter is then added, its files made first)."""
+    upstream: dict[int, int | None] = {}
+    todo = list(letter_ids)
+    with db.reading() as s:
+        while todo:
+            batch = [i for i in dict.fromkeys(todo) if i not in upstream]
+            todo = []
+            for start in range(0, len(batch), CHUNK):
+                rows = s.execute(select(Letter.id, Delivery.letter_id, Delivery.pdf_path).select_from(Letter)
+                                 .outerjoin(Delivery, Delivery.id == Letter.forwards_delivery_id)
+                                 .where(Letter.id.in_(batch[start:start + CHUNK]))).all()
+                for letter_id, up, up_pdf in rows:
+                    upstream[letter_id] = up if up is not None and not _made(up_pdf) else None
+                    if upstream[letter_id] is not None:
+                        todo.append(up)
+    depth: dict[int, int] = {}
+
+    def depth_of(letter_id: int) -> int:
+        if letter_id not in depth:
+            up = upstream.get(letter_id)
+            depth[letter_id] = 0 if up is None else depth_of(up) + 1
+        return depth[letter_id]
+
+    order = list(dict.fromkeys([*letter_ids, *(i for i in upstream if i not in letter_ids)]))
+    by_depth: dict[int, list[int]] = {}
+    for letter_id in order:
+        by_depth.setdefault(depth_of(letter_id), []).append(letter_id)
+    return [by_depth[d] for d in sorted(by_depth)]
 
 
 @contextmanager
@@ -318,17 +355,33 @@ def _letter_lock(settings: Settings, letter_id: int) -> Iterator[None]:
 
 
 def _make_master(db: Database, settings: Settings, letter_id: int) -> None:
-    """The sender's own file copy (letter.docx): the letter without any tracking QR code or its caption."""
+    """The sender's own file copy (letter.docx): the letter without any tracking QR code or its caption; and
+    beside it the pages attached after it (letter-แนบ.docx: reply form, list of recipients), if any."""
     with db.reading() as s:
         letter = s.get(Letter, letter_id)
-        if _made(letter.docx_path):
+        made = _made(letter.docx_path)
+        folder = None if made else letter_folder(settings, letter, s.get(Unit, letter.unit_id))
+        own = Path(letter.docx_path) if folder is None else folder / "letter.docx"
+        attaches = bool(letter.spec.get("attachments")) or names_a_group(letter.spec.get("to") or "")
+        if made and (not attaches or attachment_path(own).exists()):
             return
-        folder = letter_folder(settings, letter, s.get(Unit, letter.unit_id))
         spec = parse_spec(letter.spec)
-    own = make_folder(folder) / "letter.docx"
-    write_new(own, renderer_for(settings).render(spec))
-    with db.transaction() as s:
-        s.execute(update(Letter).where(Letter.id == letter_id).values(docx_path=str(own), pdf_path=None))
+        recipients = _recipient_names(s, letter_id) if attaches else []
+    if not made:
+        make_folder(own.parent)
+        write_new(own, renderer_for(settings).render(spec))
+    attached = render_attachment_docx(spec, settings, recipients=recipients) if attaches else None
+    if attached is not None and not attachment_path(own).exists():
+        write_new(attachment_path(own), attached)
+    if not made:
+        with db.transaction() as s:
+            s.execute(update(Letter).where(Letter.id == letter_id).values(docx_path=str(own), pdf_path=None))
+
+
+def _recipient_names(s: Session, letter_id: int) -> list[str]:
+    """The names of the units a letter went to, in the order it was sent (its recipients list page)."""
+    return list(s.scalars(select(Unit.name).join(Delivery, Delivery.unit_id == Unit.id)
+                          .where(Delivery.letter_id == letter_id).order_by(Delivery.id)))
 
 
 def _tracked_master(settings: Settings, spec: LetterSpec, placeholder: bytes) -> bytes:
@@ -354,7 +407,20 @@ def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int], placehol
                    if x.id in sent and not _master_pdf(x.docx_path).exists()]
     jobs: list[tuple[Path | bytes, Path]] = [(docx, docx.with_suffix(".pdf")) for _, docx in todo]
     jobs += [(_tracked_master(settings, spec, placeholder), _master_pdf(docx)) for docx, spec in masters]
-    _pdfs_of(jobs, settings)
+    # The pages after each letter's own (in its PDF and in its copies' master): its attached pages, made in
+    # the same LibreOffice run, then the received letter a forward carries.
+    made_now = {target for _, target in jobs}
+    targets = {x.id: [t for t in (Path(x.docx_path).with_suffix(".pdf"), _master_pdf(x.docx_path)) if t in made_now]
+               for x in letters}
+    received = _received_copies(db, settings, [x for x in letters if targets[x.id]])
+    attached: dict[Path, list[Path]] = {}
+    for x in letters:
+        extra = attachment_path(Path(x.docx_path))
+        pages = [extra.with_suffix(".pdf")] if extra.exists() and targets[x.id] else []
+        jobs += [(extra, page) for page in pages]
+        pages += [received[x.id]] if x.id in received else []
+        attached |= {target: pages for target in targets[x.id]}
+    _pdfs_of(jobs, settings, attached)
     if todo:
         issued = [issued_row(docx.with_suffix(".pdf"), i, None, "letter") for i, docx in todo]  # for /verify
         with db.transaction() as s:
@@ -372,11 +438,13 @@ def _made(path: str | None) -> bool:
     return bool(path) and Path(path).exists()
 
 
-def _pdfs_of(jobs: list[tuple[Path | bytes, Path]], settings: Settings) -> None:
+def _pdfs_of(jobs: list[tuple[Path | bytes, Path]], settings: Settings,
+             attached: dict[Path, list[Path]] | None = None) -> None:
     """Convert each .docx (a file, or its bytes) to the PDF named beside it, all in one LibreOffice run
     (LibreOffice writes every output of a run into one folder, named after the file it read, which would
     make every letter.docx collide: convert hard links (or copies) with unique names in a staging folder,
-    then move the PDFs)."""
+    then move the PDFs). ``attached``: the PDFs whose pages follow a target's own (made in this run, or on
+    disk)."""
     # A PDF already in place was put there whole (write_new) from that same .docx by a run that stopped
     # before recording it: keep it (LibreOffice would not make the same bytes twice).
     jobs = [(source, target) for source, target in jobs if not target.exists()]
@@ -395,10 +463,30 @@ def _pdfs_of(jobs: list[tuple[Path | bytes, Path]], settings: Settings) -> None:
                 except OSError:  # another file system
                     shutil.copyfile(source, link)
             links.append(link)
-        for made, (_, target) in zip(docx_to_pdf(links, Path(tmp) / "out", settings), jobs, strict=True):
+        made_now = {target: made for made, (_, target) in zip(docx_to_pdf(links, Path(tmp) / "out", settings), jobs,
+                                                               strict=True)}
+        for target, made in made_now.items():
+            pages = [made_now[p].read_bytes() if p in made_now else p for p in (attached or {}).get(target, [])]
             # A concurrent run (two clerks' ลงรับ at once) put it there meanwhile, from the same .docx: keep it.
             with suppress(IssuedFileError):
-                write_new(target, made.read_bytes())
+                write_new(target, append_pages(made.read_bytes(), pages))
+
+
+def _received_copies(db: Database, settings: Settings, letters: Sequence[Letter]) -> dict[int, Path]:
+    """For each forwarding letter among ``letters``: the PDF of the copy its unit received, stamped if it was
+    (stamped now when it was received and not stamped yet), which its PDF carries after its own pages."""
+    forwards = {x.forwards_delivery_id: x.id for x in letters if x.forwards_delivery_id is not None}
+    if not forwards:
+        return {}
+    with db.reading() as s:
+        rows = _rows_by_id(s, Delivery, list(forwards))
+    found: dict[int, Path] = {}
+    for d in rows:
+        with _letter_lock(settings, d.letter_id):
+            stamped = _stamp_all(db, settings, [d.id]).get(d.id)
+        if stamped is not None or _made(d.pdf_path):
+            found[forwards[d.id]] = stamped or Path(d.pdf_path)
+    return found
 
 
 def _make_copies(db: Database, settings: Settings, letter_id: int, placeholder: bytes) -> None:
@@ -613,15 +701,18 @@ class RecipientsError(CircularError):
 
 def forward(db: Database, settings: Settings, letter: str | int, unit_key: str,
             to: str | Sequence[Unit] | None = None, *, subject: str | None = None, body: Sequence[str] | None = None,
-            actor: str = "saraban", at: datetime | None = None, files: bool = True) -> Issued:
+            actor: str = "saraban", at: datetime | None = None, files: bool = True,
+            uncertain_code_ok: bool = False) -> Issued:
     """The unit's own circular carrying a received one on to ``to``: a selector (as on the command line) or
     the units chosen, all below the unit (default: the next hop of the chain). ``subject`` and ``body``:
     the forwarding letter's text as edited (default: saraban.chain.distribution.forward_spec's).
 
     One transaction: the delivery is locked first, so callers forwarding it at once queue, and the late
-    ones find the letter the first made (``new=False``, whatever they chose)."""
+    ones find the letter the first made (``new=False``, whatever they chose). A unit whose letter code is a
+    guess is refused unless ``uncertain_code_ok`` (as :func:`issue_circular`)."""
     at = at_or_now(at)
-    issued = _exactly_once(db, lambda s: _forward_in(s, settings, letter, unit_key, to, actor, at, subject, body))
+    issued = _exactly_once(db, lambda s: _forward_in(s, settings, letter, unit_key, to, actor, at, subject, body,
+                                                     uncertain_code_ok))
     if files:
         make_files(db, settings, [issued.letter_id])
     return issued
@@ -639,7 +730,9 @@ def forward_draft(db: Database, settings: Settings, letter: str | int, unit_key:
             done = s.get(Letter, d.forwarded_letter_id)
             raise CircularError(f"{unit.name} ส่งต่อหนังสือนี้แล้ว ด้วยหนังสือ ที่ {done.ref_text} / {unit.name} has "
                                 f"forwarded it already, by ที่ {done.ref_text}")
-        spec = _forwarding_spec(s, found, unit, _forward_recipients(s, unit, to), at, subject, body)
+        if problem := letter_code_problem(unit):
+            raise CircularError(problem)
+        spec = _forwarding_spec(s, settings, found, unit, _forward_recipients(s, unit, to), at, subject, body)
     _preflight(spec, settings, tracked=True)
     return spec
 
@@ -694,27 +787,36 @@ def _forward_recipients(s: Session, unit: Unit, to: str | Sequence[Unit] | None)
     return chosen
 
 
-def _forwarding_spec(s: Session, found: Letter, unit: Unit, recipients: list[Unit], at: datetime,
-                     subject: str | None, body: Sequence[str] | None) -> LetterSpec:
+def _forwarding_spec(s: Session, settings: Settings, found: Letter, unit: Unit, recipients: list[Unit],
+                     at: datetime, subject: str | None, body: Sequence[str] | None) -> LetterSpec:
     upstream_sender = s.get(Unit, found.unit_id).printed_sender
-    return parse_spec(forward_spec(
-        found.spec, upstream_sender=upstream_sender, upstream_ref=RefNo.parse(found.ref_text),
-        upstream_date=found.letter_date, unit=unit, to=describe_recipients(s, recipients),
-        letter_date=at.date(), asks_to_inform=any(u.level not in LOCAL_LEVELS for u in recipients),
-        subject=subject, body=body))
+    try:
+        spec = forward_spec(
+            settings, found.spec, upstream_sender=upstream_sender, upstream_ref=RefNo.parse(found.ref_text),
+            upstream_date=found.letter_date, unit=unit, owner=owner_block(s, unit),
+            to=describe_recipients(s, recipients), letter_date=at.date(), levels={u.level for u in recipients},
+            subject=subject, body=body)
+        # The received letter goes with it (its PDF pages follow the letter's: make_files), named first.
+        received = wording(settings, "forward/enclosure", upstream_sender=upstream_sender,
+                           upstream_ref=found.ref_text,
+                           upstream_date=format_thai_date(found.letter_date, digits="arabic"))
+    except WordingError as e:
+        raise CircularError(str(e)) from None
+    return parse_spec(spec | {"enclosures": [received, *spec.get("enclosures", [])]})
 
 
 def _forward_in(s: Session, settings: Settings, letter: str | int, unit_key: str, to: str | Sequence[Unit] | None,
-                actor: str, at: datetime, subject: str | None = None, body: Sequence[str] | None = None) -> Issued:
+                actor: str, at: datetime, subject: str | None = None, body: Sequence[str] | None = None,
+                uncertain_code_ok: bool = False) -> Issued:
     found, unit, d = _delivery_to_forward(s, letter, unit_key)
     if d.forwarded_letter_id is not None:
         done = s.get(Letter, d.forwarded_letter_id)
         return Issued(done.id, done.ref_text, _count_deliveries(s, done.id), new=False)
     recipients = _forward_recipients(s, unit, to)
-    spec = _forwarding_spec(s, found, unit, recipients, at, subject, body)
+    spec = _forwarding_spec(s, settings, found, unit, recipients, at, subject, body)
     _preflight(spec, settings, tracked=True)
     return _issue_in(s, settings, spec.model_copy(update={"circular": True}), unit.key, recipients, actor, at,
-                     d.id, None)
+                     d.id, None, uncertain_code_ok)
 
 
 def cancel_letter(db: Database, letter: str | int, *, reason: str, actor: str = "saraban",
@@ -757,7 +859,8 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
             goes_on = expects_to_forward(s, unit) and cancellation_of(s, found.id) is None
         if not received or not goes_on:
             continue
-        issued = forward(db, settings, found.id, key, actor=actor, at=at)
+        # Unattended: a guessed letter code (the built-in directory's) does not stop the chain.
+        issued = forward(db, settings, found.id, key, actor=actor, at=at, uncertain_code_ok=True)
         made.append(issued.letter_id)
         if auto_receive:
             receive_many(db, settings, issued.letter_id, actor=actor, at=at)

@@ -14,20 +14,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from docx.oxml.ns import qn
-from docx.shared import Cm
+from docx.shared import Cm, Emu
 from docxtpl import DocxTemplate, InlineImage
+from PIL import Image
 
 from saraban.kernel.settings import Settings, template_file
+from saraban.letters.blocks import body_blocks, fit_body_tables, qr_codes, qr_links
 from saraban.letters.paper.qr import qr_png
-from saraban.letters.spec import LetterSpec
+from saraban.letters.spec import DEFAULT_CLOSING, LetterSpec
 from thai_text import apply_digits, format_thai_date
 
 TEMPLATE_FONT = "TH SarabunIT๙"
 # Emblem height by type: 3 cm centred for letters with ตราครุฑ, 1.5 cm beside the memo heading.
 EMBLEM_HEIGHT = {"external": Cm(3), "stamped": Cm(3), "memo": Cm(1.5)}
+# The width of the emblem's cell in each template (scripts/build_templates.py): a wider emblem is drawn
+# smaller to fit inside it (less the cell's margins, 0.19 cm a side), never clipped.
+EMBLEM_CELL = {"external": Cm(4), "stamped": Cm(4), "memo": Cm(2)}
+CELL_MARGINS = Cm(0.4)
 QR_SIZE = Cm(2.8)
 BLANK_REF = "........................."
 # Fixed zip timestamps so the same spec gives the same bytes.
@@ -62,6 +69,8 @@ def owner_lines(spec: LetterSpec) -> list[str]:
         lines.append(f"ไปรษณีย์อิเล็กทรอนิกส์ {owner.email}")
     if owner.contact:
         lines.append(f"ผู้ประสานงาน {owner.contact}")
+    if owner.coordinator:
+        lines.append(owner.coordinator.line())
     return lines
 
 
@@ -70,10 +79,11 @@ def letter_text(spec: LetterSpec) -> dict[str, Any]:
     d = spec.digits
 
     def t(text: str | None) -> str:
-        return apply_digits(text, d) if text else ""
+        return apply_digits(text, d, spec.keep_as_typed) if text else ""
 
     salutation = spec.salutation or "เรียน"
-    closing = spec.closing or ("ขอแสดงความนับถือ" if spec.kind == "external" else "")
+    # An external letter closes as its salutation calls for (กราบเรียน → ขอแสดงความนับถืออย่างยิ่ง).
+    closing = spec.closing or (DEFAULT_CLOSING[salutation] if spec.kind == "external" else "")
     phone = spec.owner.phone if spec.owner else None
     return {
         "ref": ref_text(spec),
@@ -85,16 +95,17 @@ def letter_text(spec: LetterSpec) -> dict[str, Any]:
         "salutation": salutation if spec.kind != "stamped" else "",
         "references": _numbered([t(r) for r in spec.references], d),
         "enclosures": _numbered([t(e) for e in spec.enclosures], d),
-        "body": [t(p) for p in spec.body],
+        "body": body_blocks(spec, t),
         "closing": closing,
         "signer_name": t(spec.signer.name) if spec.signer else "",
         "signer_position": t(spec.signer.position) if spec.signer else "",
+        "signer_acting": [t(line) for line in spec.signer.acting] if spec.signer else [],
         "owner_lines": [t(line) for line in owner_lines(spec)],
         "memo_phone": t(f" โทร. {phone}") if spec.kind == "memo" and phone else "",
         "copies_to": [t(c) for c in spec.copies_to],
         "urgency": spec.urgency or "",
         "secrecy": spec.secrecy or "",
-        "qr_captions": [t(q.caption) for q in spec.qr],
+        "qr_captions": [caption for _, caption in qr_codes(spec, t)],
     }
 
 
@@ -145,6 +156,23 @@ class Properties:
                    spec.kind, datetime.combine(spec.date, time(0, 0)))
 
 
+@lru_cache(maxsize=8)
+def _aspect(path: str, mtime: float) -> float:
+    """Width over height of an image file (its pixels; the resolution it claims does not matter)."""
+    with Image.open(path) as image:
+        width, height = image.size
+    return width / height
+
+
+def emblem_image(tpl: DocxTemplate, emblem: Path, kind: str) -> InlineImage:
+    """The emblem at its type's height, or narrower than its cell when it is wide (width capped, height
+    following: the whole emblem shows)."""
+    room = EMBLEM_CELL[kind] - CELL_MARGINS
+    if EMBLEM_HEIGHT[kind] * _aspect(str(emblem), emblem.stat().st_mtime) > room:
+        return InlineImage(tpl, str(emblem), width=Emu(int(room)))
+    return InlineImage(tpl, str(emblem), height=EMBLEM_HEIGHT[kind])
+
+
 @lru_cache(maxsize=64)
 def cached_qr_png(url: str) -> bytes:
     return qr_png(url)
@@ -155,7 +183,7 @@ def render_members(kind: str, text: dict[str, Any], props: Properties, qr_urls: 
     """docxtpl → the .docx members. ``text`` holds every text of the letter (see ``letter_text``)."""
     tpl = DocxTemplate(str(template_file(settings, f"letters/{kind}.docx")))
     context = dict(text)
-    context["emblem"] = InlineImage(tpl, str(settings.emblem), height=EMBLEM_HEIGHT[kind])
+    context["emblem"] = emblem_image(tpl, settings.emblem, kind)
     images = [(cached_qr_png(url), caption) for url, caption in zip(qr_urls, context.pop("qr_captions"),
                                                                      strict=True)]
     if tracking_png is not None:
@@ -164,6 +192,7 @@ def render_members(kind: str, text: dict[str, Any], props: Properties, qr_urls: 
     context["qr"] = [{"image": InlineImage(tpl, io.BytesIO(png), width=QR_SIZE), "caption": caption}
                      for png, caption in images]
     tpl.render(context, autoescape=True)
+    fit_body_tables(tpl.docx.element.body, text["body"])
     use_office_font(tpl, settings.font_name)
     core = tpl.docx.core_properties
     core.title, core.subject, core.author, core.last_modified_by = props.title, props.subject, props.author, "saraban"
@@ -183,6 +212,6 @@ def render_docx_bytes(spec: LetterSpec, settings: Settings, *, tracking_png: byt
     placeholder that each recipient's copy swaps for its own) after the spec's QR codes."""
     text = letter_text(spec)
     text["tracking_caption"] = apply_digits(TRACKING_CAPTION, spec.digits)
-    members = render_members(spec.kind, text, Properties.of(spec, text), [q.url for q in spec.qr], settings,
+    members = render_members(spec.kind, text, Properties.of(spec, text), qr_links(spec), settings,
                              tracking_png)
     return docx_zip(members)

@@ -8,22 +8,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from saraban.kernel.email_address import Email
 from saraban.kernel.problems import describe, key_path, misspelt
 from saraban.kernel.text_input import data_problems, normalise_data
-from saraban.kernel.yaml_input import RefusedYaml, TextDatesLoader
-from thai_text import RefNo, ThaiDateError, parse_thai_date, to_arabic_digits
-from thai_text.dates import BE_OFFSET, MIN_BE_YEAR
+from saraban.kernel.yaml_input import RefusedYaml, TextDatesLoader, yaml_problem
+from saraban.letters.attachment_spec import Attachment
+from saraban.letters.parts import (
+    BLOCK_MODELS,
+    BodyEntry,
+    Coordinator,
+    Entry,
+    Meeting,
+    MeetingPlace,
+    letter_date,
+    link_problem,
+)
+from saraban.letters.parts import Part as _Part
+from thai_text import RefNo
 from thai_text.refno import RefNoError
 
 KINDS = ("external", "stamped", "memo")
@@ -36,7 +46,14 @@ SECRECIES = ("ลับที่สุด", "ลับมาก", "ลับ")
 SALUTATIONS = ("เรียน", "กราบเรียน", "นมัสการ")
 DEFAULT_CLOSING = {"เรียน": "ขอแสดงความนับถือ", "กราบเรียน": "ขอแสดงความนับถืออย่างยิ่ง",
                    "นมัสการ": "ขอนมัสการด้วยความเคารพ"}
-_ISO_DATE = re.compile(r"(?<!\d)(\d{4})(-\d\d-\d\d)")
+# The closings each salutation takes (reference/letters.md, "Salutations and closings").
+CLOSINGS = {"เรียน": ("ขอแสดงความนับถือ",), "กราบเรียน": ("ขอแสดงความนับถืออย่างยิ่ง",),
+            "นมัสการ": ("ขอนมัสการด้วยความเคารพ", "ด้วยความเคารพอย่างสูง")}
+# Fields added after letters were first issued: the hash leaves them out while they hold their default, so
+# a letter issued before is still found as issued ("issued already?" compares hashes).
+LATER_FIELDS = ("keep_as_typed", "attachments", "meeting")
+# The same for parts of a part: (part, key).
+LATER_SUBFIELDS = (("owner", "coordinator"), ("signer", "acting"))
 
 
 class SpecError(ValueError):
@@ -49,14 +66,6 @@ class SpecError(ValueError):
         super().__init__("\n".join(f"{where}{p}" for p in problems))
 
 
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-
-
-# One entry of a list (a paragraph, a reference, an enclosure ...): a blank one is refused.
-Entry = Annotated[str, Field(min_length=1)]
-
-
 class Sender(_Part):
     name: str = Field(min_length=1)
     address: str | None = None
@@ -65,6 +74,14 @@ class Sender(_Part):
 class Signer(_Part):
     name: str = Field(min_length=1)
     position: str = Field(min_length=1)
+    # Lines under the position: ปฏิบัติราชการแทน / ผู้ว่าราชการจังหวัด… or รักษาราชการแทน …
+    acting: list[Entry] = Field([], max_length=4)
+
+    @field_validator("acting", mode="before")
+    @classmethod
+    def _lines(cls, v: Any) -> Any:
+        """One text of several lines is as good as a list of lines."""
+        return [line for line in v.splitlines() if line.strip()] if isinstance(v, str) else v
 
 
 class Owner(_Part):
@@ -72,7 +89,8 @@ class Owner(_Part):
     phone: str | None = None
     fax: str | None = None
     email: Email | None = None
-    contact: str | None = None  # ผู้ประสานงาน
+    contact: str | None = None  # ผู้ประสานงาน, as one text
+    coordinator: Coordinator | None = None  # ผู้ประสานงาน: name, phone, mobile, e-mail
 
 
 class QRCode(_Part):
@@ -82,12 +100,7 @@ class QRCode(_Part):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not re.match(r"^(https?://|mailto:|tel:)\S+$", v):
-            raise ValueError("expected a link starting with https:// (or http://, mailto:, tel:), "
-                             "without spaces")
-        from saraban.letters.paper.qr import qr_problem  # numpy and zxing: only when a spec has a QR code
-
-        problem = qr_problem(v)
+        problem = link_problem(v)
         if problem:
             raise ValueError(problem)
         return v
@@ -103,7 +116,8 @@ class LetterSpec(_Part):
     subject: str = Field(min_length=1)
     references: list[Entry] = []
     enclosures: list[Entry] = []
-    body: list[Entry] = Field(min_length=1)
+    body: list[BodyEntry] = Field(min_length=1)  # paragraphs, lists, tables, the meeting's place
+    meeting: Meeting | None = Field(None, validate_default=True)  # after body: its check reads the body
     salutation: str | None = None
     closing: str | None = None
     signer: Signer | None = None
@@ -112,7 +126,10 @@ class LetterSpec(_Part):
     urgency: str | None = None
     secrecy: str | None = None
     qr: list[QRCode] = []
+    attachments: list[Attachment] = []  # pages printed after the letter (saraban.letters.attachments)
     digits: Literal["thai", "arabic"] = "thai"
+    # Strings printed exactly as typed wherever they appear (codes, names with digits): no digit turns in them.
+    keep_as_typed: list[Entry] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -146,17 +163,25 @@ class LetterSpec(_Part):
     @field_validator("date", mode="before")
     @classmethod
     def _date(cls, v: Any) -> Any:
-        # parse_thai_date reads any ISO year as C.E., so '2567-03-29' would be 543 years late.
-        iso = _ISO_DATE.search(to_arabic_digits(str(v)))
-        if iso and int(iso[1]) >= MIN_BE_YEAR:
-            raise ValueError(f"'{v}' looks like a B.E. year; an ISO date takes the C.E. year, "
-                             f"e.g. {int(iso[1]) - BE_OFFSET}{iso[2]}")
-        if isinstance(v, date):
-            return v
-        try:
-            return parse_thai_date(str(v))
-        except ThaiDateError as e:
-            raise ValueError(str(e)) from None
+        return letter_date(v)
+
+    @field_validator("body")
+    @classmethod
+    def _meeting_places(cls, v: list[Any]) -> list[Any]:
+        """At most one ``- meeting: true``, and only with a meeting to print there."""
+        places = [i for i, entry in enumerate(v) if isinstance(entry, MeetingPlace)]
+        if len(places) > 1:
+            raise ValueError(f"'meeting: true' มีได้ที่เดียว (พบที่ {places}) / 'meeting: true' may appear "
+                             f"once; it is at {places}")
+        return v
+
+    @field_validator("meeting")
+    @classmethod
+    def _meeting_to_print(cls, v: Meeting | None, info: ValidationInfo) -> Meeting | None:
+        if v is None and any(isinstance(entry, MeetingPlace) for entry in info.data.get("body", ())):
+            raise ValueError("body มี 'meeting: true' แต่ไม่มี meeting ให้พิมพ์ / the body marks where the meeting "
+                             "prints ('meeting: true'), but there is no meeting: {date: ..., time: ..., place: ...}")
+        return v
 
     @field_validator("urgency")
     @classmethod
@@ -187,6 +212,12 @@ class LetterSpec(_Part):
         """sha256 of the spec's content: the same spec always gives the same letter text."""
         data = self.model_dump(mode="json")
         data["ref"] = self.ref.format("arabic") if self.ref else None
+        for key in LATER_FIELDS:  # left at its default, a later field leaves the hashes of older specs as they were
+            if data.get(key) == type(self).model_fields[key].get_default(call_default_factory=True):
+                data.pop(key, None)
+        for part, key in LATER_SUBFIELDS:
+            if isinstance(data.get(part), dict) and data[part].get(key) in (None, []):
+                data[part].pop(key, None)
         blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -241,9 +272,21 @@ def _text_problems(data: Any, path: str) -> list[tuple[str, str]]:
     return data_problems(data, path, multiline=True)
 
 
+def _untagged(error: ErrorDetails) -> ErrorDetails:
+    """Pydantic names the kind of a body entry in the path (``body.1.table.table.rows``), the file does not:
+    the path as written, with the kind kept aside for the message."""
+    loc = error["loc"]
+    if len(loc) > 2 and loc[0] == "body" and isinstance(loc[1], int) and loc[2] in ("text", *BLOCK_MODELS):
+        return {**error, "loc": loc[:2] + loc[3:], "block": loc[2]}  # type: ignore[typeddict-unknown-key]
+    return error
+
+
 def _describe(error: ErrorDetails) -> str:
     """The message for one validation error, without its path: the body's own words, else the kernel's."""
     loc, kind = error["loc"], error["type"]
+    block = BLOCK_MODELS.get(error.get("block", ""))  # type: ignore[call-overload]
+    if block is not None and len(loc) > 2:  # inside a list, table or meeting place: its own keys
+        return describe({**error, "loc": loc[2:]}, block)
     if kind == "too_short" and loc == ("body",):
         return "ต้องมีอย่างน้อยหนึ่งย่อหน้า / needs at least one paragraph"
     if kind == "string_too_short" and loc[:1] == ("body",) and isinstance(loc[-1], int):
@@ -285,7 +328,7 @@ def parse_spec(data: Any, source: str = "") -> LetterSpec:
     try:
         spec = LetterSpec.model_validate(data)
     except ValidationError as e:
-        errors = e.errors()
+        errors = [_untagged(error) for error in e.errors()]
     problems = _problems(data, errors)
     if problems:
         raise SpecError(problems, source)
@@ -307,5 +350,5 @@ def load_spec(path: Path) -> LetterSpec:
     except RefusedYaml as e:
         raise SpecError([str(e)], str(path)) from None
     except yaml.YAMLError as e:
-        raise SpecError([f"not valid YAML: {e}"], str(path)) from None
+        raise SpecError([yaml_problem(e)], str(path)) from None
     return parse_spec(data, str(path))

@@ -19,6 +19,7 @@ from docx.shared import Cm
 
 from saraban.kernel.files import saved
 from saraban.kernel.settings import Settings, template_file
+from saraban.kernel.wording import wording_paragraphs
 from saraban.letters.paper.pdf import docx_to_pdf
 from saraban.letters.render import use_office_font
 from thai_text import format_thai_date, to_thai_digits
@@ -54,19 +55,18 @@ def level_groups(levels: Sequence[Mapping[str, Any]], units: Sequence[AnnouncedU
     return groups
 
 
-def announcement_context(*, owner_name: str, programme_name: str, year: int, window: str, applicants: int,
-                         levels: Sequence[Mapping[str, Any]], units: Sequence[AnnouncedUnit], dated: date,
-                         signer: Mapping[str, Any]) -> dict[str, Any]:
-    """What the template shows (Thai digits)."""
+def announcement_context(settings: Settings, *, owner_name: str, programme_name: str, year: int, window: str,
+                         applicants: int, levels: Sequence[Mapping[str, Any]], units: Sequence[AnnouncedUnit],
+                         dated: date, signer: Mapping[str, Any]) -> dict[str, Any]:
+    """What the template shows (Thai digits); the text before and after the list as the wording templates
+    ``programmes/announcement`` and ``programmes/announcement_closing`` say it."""
     t = to_thai_digits
     groups = level_groups(levels, units)
     awarded = sum(len(inside) for _, inside in groups)
-    body = [f"ตามที่{owner_name} ได้ดำเนิน{programme_name} ประจำปี {year} โดยเปิดรับสมัคร{window} "
-            f"มีหน่วยงานสมัครเข้าร่วมโครงการและได้รับการประเมิน จำนวน {applicants} แห่ง นั้น",
-            f"บัดนี้ การตรวจประเมินได้เสร็จสิ้นแล้ว จึงประกาศรายชื่อหน่วยงานที่ผ่านเกณฑ์การประเมิน "
-            f"จำนวน {awarded} แห่ง ตามระดับรางวัล ดังนี้"]
-    if not groups:
-        body[-1] = "บัดนี้ การตรวจประเมินได้เสร็จสิ้นแล้ว ไม่มีหน่วยงานที่ผ่านเกณฑ์การประเมินในระดับใด"
+    facts = {"owner": owner_name, "programme": programme_name, "year": year}
+    body = wording_paragraphs(settings, "programmes/announcement", **facts, window=window, applicants=applicants,
+                              awarded=awarded)
+    after = wording_paragraphs(settings, "programmes/announcement_closing", **facts)
     rows = []
     for i, (level, inside) in enumerate(groups, 1):
         award = f" ({level['award']})" if level.get("award") else ""
@@ -74,7 +74,7 @@ def announcement_context(*, owner_name: str, programme_name: str, year: int, win
                      "units": [t(f"{j}) {u.name}" + (f" จังหวัด{u.province}" if u.province else ""))
                                for j, u in enumerate(inside, 1)]})
     return {"title": announcement_title(owner_name), "subject": t(announcement_subject(programme_name, year)),
-            "body": [t(p) for p in body], "levels": rows, "after": ["จึงประกาศมาให้ทราบโดยทั่วกัน"],
+            "body": [t(p) for p in body], "levels": rows, "after": [t(p) for p in after],
             "dated": f"ประกาศ ณ วันที่ {format_thai_date(dated)}",
             "signer_name": signer.get("name", ""), "signer_position": signer.get("position", ""), "secrecy": ""}
 

@@ -31,6 +31,7 @@ from saraban.kernel.clock import as_thai, at_or_now, iso
 from saraban.kernel.email_address import check_email
 from saraban.kernel.settings import Settings
 from saraban.kernel.text_input import normalise_text, text_problem
+from saraban.kernel.wording import WordingError, mail_wording, wording_parts
 from saraban.letters.spec import LetterSpec, parse_spec
 from saraban.programmes.definitions import (
     CONTACT_KEYS,
@@ -44,7 +45,7 @@ from saraban.programmes.definitions import (
 from saraban.records.db import Database
 from saraban.records.events import record_event
 from saraban.records.models import Announcement, Application, Delivery, Event, Letter, Programme, Unit
-from thai_text import fiscal_year, format_thai_date, to_thai_digits
+from thai_text import fiscal_year, format_thai_date, thai_digits_in_prose, to_thai_digits
 
 if TYPE_CHECKING:
     from saraban.notify.mail import MailResult
@@ -409,21 +410,22 @@ def _record_application(db: Database, programme_key: str, unit_key: str, contact
         return existing.id, existing.revision, False, level, existing.ack_letter_id
 
 
-def _ack_spec(programme: Programme, owner: Unit, unit: Unit, application: Application) -> dict[str, Any]:
-    name, year = programme.name, programme.year
+def _ack_spec(settings: Settings, programme: Programme, owner: Unit, unit: Unit,
+              application: Application) -> dict[str, Any]:
+    """The acknowledgement's spec, worded by the template ``programmes/acknowledgement``."""
     when = as_thai(application.submitted_at)
-    body = [f"ตามที่ {unit.name} ได้สมัครเข้าร่วม{name} ประจำปี {year} นั้น",
-            f"{owner.printed_sender} ได้รับใบสมัครของท่านแล้ว เมื่อวันที่ {format_thai_date(when.date())} "
-            f"เวลา {when:%H.%M} น. และจะแจ้งขั้นตอนการประเมินให้ทราบต่อไป"]
-    if application.provisional_level:
-        body.append(f"ผลการประเมินตนเองเบื้องต้นของท่านอยู่ใน{application.provisional_level} "
-                    "ซึ่งเป็นผลเบื้องต้น ผลการประเมินจะเป็นไปตามการตรวจประเมินของคณะกรรมการ")
-    body.append("จึงแจ้งมาเพื่อทราบ")
+    try:
+        subject, body = wording_parts(settings, "programmes/acknowledgement", owner=owner.printed_sender,
+                                      unit=unit.name, programme=programme.name, year=programme.year,
+                                      received_on=format_thai_date(when.date()), received_at=f"{when:%H.%M}",
+                                      level=application.provisional_level or "")
+    except WordingError as e:
+        raise ProgrammeError(str(e)) from None
     ack = programme.definition.get("invitation", {}).get("owner") or {"unit": owner.name}
     ack = {k: v for k, v in ack.items() if v}
     return {"kind": "stamped", "date": when.date().isoformat(),
             "sender": {"name": owner.printed_sender} | ({"address": owner.address} if owner.address else {}),
-            "to": unit.name, "subject": f"ตอบรับการสมัครเข้าร่วม{name} ประจำปี {year}", "body": body,
+            "to": unit.name, "subject": subject, "body": body,
             "owner": ack}
 
 
@@ -432,8 +434,9 @@ def issue_owner_letter(db: Database, settings: Settings, spec: LetterSpec, owner
     """A letter of the programme's owner to one unit (acknowledgement, result), numbered in the owner's send
     register; issuing the same spec again returns the letter already issued."""
     try:
+        # Made as a unit applies (no clerk at hand): a guessed owner's code does not refuse the application.
         return issue_circular(db, settings, spec, sender_key=owner_key, to=[unit], actor=actor, at=at,
-                              circular=False)
+                              circular=False, uncertain_code_ok=True)
     except CircularError as e:
         raise ProgrammeError(str(e)) from None
 
@@ -443,7 +446,7 @@ def _issue_ack(db: Database, settings: Settings, application_id: int, actor: str
         a = s.get(Application, application_id)
         programme = s.get(Programme, a.programme_id)
         owner, unit = s.get(Unit, programme.owner_unit_id), s.get(Unit, a.unit_id)
-        spec = parse_spec(_ack_spec(programme, owner, unit, a))
+        spec = parse_spec(_ack_spec(settings, programme, owner, unit, a))
         unit_id, owner_id, owner_key = unit.id, owner.id, owner.key
     issued = issue_owner_letter(db, settings, spec, owner_key, unit, actor=actor, at=at)
     with db.transaction() as s:
@@ -488,27 +491,23 @@ def _mail(db: Database, settings: Settings, application_id: int, *, new: bool, r
     contact = a.contact.get("name", "")
     files: list[tuple[Path, str]] = []
     problem = None
-    if new:
-        subject = f"ตอบรับการสมัคร {title} — {unit_name}"
-        body = (f"เรียน {contact}\n\n{owner_name} ได้รับใบสมัครของ{unit_name} เข้าร่วม{title} แล้ว "
-                f"หนังสือตอบรับ ที่ {ref} แนบมาพร้อมนี้"
-                + (f"\nผลการประเมินตนเองเบื้องต้น: {level}" if level else "")
-                + f"\n\nใบสมัคร (ดูหรือปรับปรุงได้จนปิดรับสมัคร): {apply_link}"
-                + (f"\nหนังสือตอบรับ ที่ {ref}: {copy_link}" if copy_link else "")
-                + f"\nตรวจสอบไฟล์หนังสือที่แนบว่าออกจากระบบจริง: {verify_url(settings)}"
-                + f"\n\n{owner_name}\n")
-        if letter is not None and mail_configured(settings):  # the PDF, never the editable .docx
-            try:
-                files = [letter_pdf(db, settings, letter.id, unit_id)]
-            except PdfError as e:
-                problem = f"the acknowledgement's PDF could not be made: {e}"
-    else:
-        subject = f"ปรับปรุงใบสมัคร {title} — {unit_name} (ครั้งที่ {to_thai_digits(revision)})"
-        body = (f"เรียน {contact}\n\n{owner_name} ได้รับการปรับปรุงใบสมัครของ{unit_name} "
-                f"(ครั้งที่ {to_thai_digits(revision)}) เมื่อวันที่ {format_thai_date(at.date())} "
-                f"เวลา {_clock(at)} น. แล้ว" + (f"\nผลการประเมินตนเองเบื้องต้น: {level}" if level else "")
-                + (f"\nหนังสือตอบรับเดิม ที่ {ref}" if ref else "")
-                + f"\n\nใบสมัคร: {apply_link}" + f"\n\n{owner_name}\n")
+    words = {"contact": contact, "owner": owner_name, "unit": unit_name, "title": title, "ref": ref or "",
+             "level": level or "", "apply_link": apply_link}
+    try:
+        if new:
+            subject, body = mail_wording(settings, "email/acknowledgement", **words, copy_link=copy_link or "",
+                                         verify_url=verify_url(settings))
+        else:
+            subject, body = mail_wording(settings, "email/application_update", **words, revision=revision,
+                                         updated_on=format_thai_date(as_thai(at).date()), updated_at=_clock(at))
+    except WordingError as e:  # recorded as a failed send, visible in the status, tried again daily
+        subject, body, problem = f"{title} — {unit_name}", "", str(e)
+    if new and not problem and letter is not None and mail_configured(settings):  # the PDF, never the .docx
+        try:
+            files = [letter_pdf(db, settings, letter.id, unit_id)]
+        except PdfError as e:
+            problem = f"the acknowledgement's PDF could not be made: {e}"
+    subject, body = thai_digits_in_prose(subject), thai_digits_in_prose(body)
     # One Message-ID per letter (or revision) and addressees: a resend after a crash is the same message.
     about = f"acknowledgement:{application_id}" if new else f"application-update:{application_id}:{revision}"
     ident = ("letter", letter.id, *to) if new and letter else (about, *to)
@@ -700,7 +699,7 @@ def send_invitation(db: Database, settings: Settings, programme_key: str, *, to:
         programme_id = programme.id
     try:
         issued = issue_circular(db, settings, spec, sender_key=owner_key, to=to, actor=actor, at=at,
-                                circular=circular)
+                                circular=circular, uncertain_code_ok=True)  # the programme's flows run it
     except (CircularError, DirectoryError) as e:
         raise ProgrammeError(str(e)) from None
     with db.transaction() as s:

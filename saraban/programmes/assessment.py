@@ -41,6 +41,7 @@ from saraban.kernel.clock import as_thai, at_or_now
 from saraban.kernel.files import folder_lock, write_new, write_replacing
 from saraban.kernel.settings import Settings
 from saraban.kernel.text_input import normalise_text, text_problem
+from saraban.kernel.wording import WordingError, wording_parts
 from saraban.letters.spec import parse_spec
 from saraban.programmes.announcements import (
     AnnouncedUnit,
@@ -361,29 +362,27 @@ def _record_announcement(db: Database, programme_key: str, actor: str, at: datet
     raise AssertionError("unreachable")
 
 
-def _result_spec(programme: Programme, owner: Unit, unit: Unit, result: Result, announced_at: datetime) -> dict:
-    """The result letter's spec: made only from what was recorded, so every caller makes the same one."""
+def _result_spec(settings: Settings, programme: Programme, owner: Unit, unit: Unit, result: Result,
+                 announced_at: datetime) -> dict:
+    """The result letter's spec: made only from what was recorded (and the wording template
+    ``programmes/result``), so every caller makes the same one."""
     name, year = programme.name, programme.year
     dated = as_thai(announced_at).date()
     levels = award_levels(programme)
     subject = announcement_subject(name, year)
     notice = f"{announcement_title(owner.printed_sender)} เรื่อง {subject} ลงวันที่ {format_thai_date(dated)}"
-    body = [f"ตามที่ {unit.name} ได้สมัครเข้าร่วม{name} ประจำปี {year} นั้น"]
-    if result.level:
-        award = next((lv.get("award") for lv in levels if lv["name"] == result.level), None)
-        body.append(f"{owner.printed_sender} ได้ตรวจประเมินแล้ว {unit.name} ได้คะแนนร้อยละ {result.percent:.2f} "
-                    f"ผ่านเกณฑ์การประเมิน{result.level}" + (f" ได้รับ{award}" if award else "")
-                    + f" รายละเอียดตาม{notice} ที่ส่งมาพร้อมนี้")
-    else:
-        lowest = levels[0]
-        body.append(f"{owner.printed_sender} ได้ตรวจประเมินแล้ว {unit.name} ได้คะแนนร้อยละ {result.percent:.2f} "
-                    f"ซึ่งยังไม่ถึงเกณฑ์{lowest['name']} (ร้อยละ {lowest['min_percent']:g}) "
-                    f"รายละเอียดตาม{notice} ที่ส่งมาพร้อมนี้")
-    body.append("จึงแจ้งมาเพื่อทราบ")
+    award = next((lv.get("award") for lv in levels if lv["name"] == result.level), None) if result.level else None
+    try:
+        title, body = wording_parts(settings, "programmes/result", owner=owner.printed_sender, unit=unit.name,
+                                    programme=name, year=year, subject=subject, notice=notice,
+                                    percent=f"{result.percent:.2f}", level=result.level or "", award=award or "",
+                                    lowest_level=levels[0]["name"], lowest_percent=f"{levels[0]['min_percent']:g}")
+    except WordingError as e:
+        raise ProgrammeError(str(e)) from None
     contact = programme.definition.get("invitation", {}).get("owner") or {"unit": owner.name}
     return {"kind": "stamped", "date": dated.isoformat(),
             "sender": {"name": owner.printed_sender} | ({"address": owner.address} if owner.address else {}),
-            "to": unit.name, "subject": f"แจ้ง{subject}", "body": body, "enclosures": [notice],
+            "to": unit.name, "subject": title, "body": body, "enclosures": [notice],
             "owner": {k: v for k, v in contact.items() if v}}
 
 
@@ -393,7 +392,7 @@ def _issue_result_letters(db: Database, settings: Settings, programme_key: str, 
         programme = get_programme(s, programme_key)
         announcement = announcement_of(s, programme)
         owner = s.get(Unit, programme.owner_unit_id)
-        todo = [(r.id, parse_spec(_result_spec(programme, owner, unit, r, announcement.at)), unit)
+        todo = [(r.id, parse_spec(_result_spec(settings, programme, owner, unit, r, announcement.at)), unit)
                 for r, unit in s.execute(select(Result, Unit).join(Application, Application.id == Result.application_id)
                                          .join(Unit, Unit.id == Application.unit_id)
                                          .where(Result.programme_id == programme.id, Result.letter_id.is_(None))
@@ -439,7 +438,7 @@ def _make_files(db: Database, settings: Settings, programme_key: str, actor: str
             owner = s.get(Unit, programme.owner_unit_id)
             lines = _result_lines(s, programme)
             context = announcement_context(
-                owner_name=owner.printed_sender, programme_name=programme.name, year=programme.year,
+                settings, owner_name=owner.printed_sender, programme_name=programme.name, year=programme.year,
                 window=window_text(programme), applicants=len(lines), levels=award_levels(programme),
                 units=[AnnouncedUnit(r.unit_name, r.province, r.percent, r.level) for r in lines],
                 dated=as_thai(announcement.at).date(),

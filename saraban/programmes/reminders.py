@@ -39,7 +39,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -53,16 +53,18 @@ from saraban.chain.mailing import PdfError, copy_url, letter_pdf, mail_configure
 from saraban.directory.levels import DirectoryError
 from saraban.kernel.clock import as_thai, at_or_now, date_text, time_text
 from saraban.kernel.settings import Settings
+from saraban.kernel.wording import WordingError, mail_wording, wording_parts
 from saraban.letters.spec import SpecError, parse_spec
 from saraban.notify.mail import MailResult, OutgoingMail, message_id_for, record_mail, send_mail
 from saraban.records.db import Database
 from saraban.records.events import record_event
-from saraban.records.models import Application, Delivery, Letter, Programme, RegisterEntry, Reminder, Unit
+from saraban.records.models import Application, Delivery, Letter, Mailing, Programme, RegisterEntry, Reminder, Unit
 from thai_text import format_thai_date, thai_digits_in_prose, to_thai_digits
 
 KINDS = ("receipt", "deadline")
 KIND_NAMES = {"receipt": "ยังไม่ลงรับหนังสือ", "deadline": "ยังไม่สมัคร"}
 MAIL_KIND = "reminder.mailed"
+RECEIPT_WORDING, DEADLINE_WORDING, MAIL_WORDING = "reminders/receipt", "reminders/deadline", "email/reminder"
 _STEP = re.compile(r"(after|before)-(\d+)d")
 _LOCK_KEY = 0x5A7AB0D2  # PostgreSQL advisory lock held while reminders are made
 ENV_AFTER, ENV_BEFORE, ENV_TO_PARENT = ("SARABAN_REMIND_AFTER_DAYS", "SARABAN_REMIND_BEFORE_DAYS",
@@ -122,19 +124,31 @@ class Due:
     step: str  # after-7d | before-3d
     sender: Unit
     letter_date: date
-    subject: str
-    body: list[str]
-    owner: dict[str, str]
+    wording: str  # the wording template of its text (reminders/receipt, reminders/deadline)
+    facts: dict[str, Any] = field(hash=False)  # the values the template words
+    owner: dict[str, str] = field(hash=False)
     reminder_id: int | None = None  # an unfinished reminder of an earlier run
     programme_key: str | None = None  # deadline reminders: the programme, for its application link
 
-    def spec(self):
-        """The letter spec: the same reminder always gives the same spec (and so the same letter)."""
+    def text(self, settings: Settings) -> tuple[str, list[str]]:
+        """(subject, paragraphs) as the office's wording template (or saraban's) words them."""
+        return wording_parts(settings, self.wording, **self.facts)
+
+    def subject(self, settings: Settings) -> str:
+        """The subject, or the template's name when the template cannot be rendered (an error result)."""
+        try:
+            return self.text(settings)[0]
+        except WordingError:
+            return self.wording
+
+    def spec(self, settings: Settings):
+        """The letter spec: the same reminder always gives the same spec (and so the same letter) while the
+        wording stays the same."""
+        subject, body = self.text(settings)
         sender = {"name": self.sender.printed_sender} | ({"address": self.sender.address} if self.sender.address
                                                           else {})
         return parse_spec({"kind": "stamped", "date": self.letter_date.isoformat(), "sender": sender,
-                           "to": self.addressee.name, "subject": self.subject, "body": self.body,
-                           "owner": self.owner})
+                           "to": self.addressee.name, "subject": subject, "body": body, "owner": self.owner})
 
 
 @dataclass(frozen=True)
@@ -211,56 +225,47 @@ def _addressee(session: Session, unit: Unit, sender: Unit, policy: ReminderPolic
     return parent if policy.to_parent or (not unit.email and parent.email) else unit
 
 
+def _emailed_to(session: Session, delivery_ids: Sequence[int]) -> str:
+    """The address the first of these copies went to by e-mail (its mailing sent), "" when none did: the
+    reminder says how the letter reached the unit, not how saraban might have sent it."""
+    if not delivery_ids:
+        return ""
+    return session.scalar(select(Mailing.address).where(Mailing.delivery_id.in_(delivery_ids),
+                                                        Mailing.status == "sent").order_by(Mailing.id).limit(1)) or ""
+
+
 def _receipt_text(session: Session, delivery: Delivery, unit: Unit, addressee: Unit, step: str,
-                  letter_date: date) -> tuple[Unit, str, list[str], dict[str, str]]:
+                  letter_date: date) -> tuple[Unit, dict[str, Any], dict[str, str]]:
     letter = session.get(Letter, delivery.letter_id)
     sender = session.get(Unit, letter.unit_id)
-    n = step_days(step)
-    by = format_thai_date(letter_date + timedelta(days=3))
-    subject = f"ทวงถามการลงรับหนังสือ ที่ {_ref(letter)}"
-    body = [f"ตามที่ {sender.printed_sender} ได้มีหนังสือ ที่ {_ref(letter)} ลงวันที่ "
-            f"{format_thai_date(letter.letter_date)} เรื่อง {letter.subject} ถึง{unit.name} ทางระบบสารบรรณ"
-            f"อิเล็กทรอนิกส์ เมื่อวันที่ {format_thai_date(as_thai(delivery.sent_at).date())} นั้น"]
-    # A reminder made by hand the day the letter went (remind_now, step after-0d) counts no days.
-    late = f"บัดนี้ล่วงเลยมาแล้วไม่น้อยกว่า {n} วัน " if n else "บัดนี้"
-    if addressee.id == unit.id:
-        body.append(f"{late}ยังไม่ได้รับการลงรับหนังสือดังกล่าวจาก{unit.name} "
-                    f"จึงขอให้ลงรับหนังสือดังกล่าว (สแกน QR Code ท้ายหนังสือฉบับเดิม) และดำเนินการในส่วนที่เกี่ยวข้อง "
-                    f"ภายในวันที่ {by}")
-    else:
-        body.append(f"{late}{unit.name} ซึ่งอยู่ในความรับผิดชอบของ{addressee.name} "
-                    f"ยังไม่ได้ลงรับหนังสือดังกล่าว จึงขอให้{addressee.name}ติดตามและแจ้งให้{unit.name}"
-                    f"ลงรับหนังสือดังกล่าว ภายในวันที่ {by}")
-    return sender, subject, body, _owner(letter.spec.get("owner") if isinstance(letter.spec, dict) else None,
-                                         sender)
+    facts = {"sender": sender.printed_sender, "ref": _ref(letter),
+             "letter_date": format_thai_date(letter.letter_date), "letter_subject": letter.subject,
+             "unit": unit.name, "addressee": addressee.name, "to_unit": addressee.id == unit.id,
+             "sent_on": format_thai_date(as_thai(delivery.sent_at).date()),
+             "emailed_to": _emailed_to(session, [delivery.id]),
+             # a reminder made by hand the day the letter went (remind_now, step after-0d) counts no days
+             "days": step_days(step), "reply_by": format_thai_date(letter_date + timedelta(days=3))}
+    return sender, facts, _owner(letter.spec.get("owner") if isinstance(letter.spec, dict) else None, sender)
 
 
 def _deadline_text(session: Session, programme: Programme, unit: Unit, addressee: Unit, step: str,
-                   ) -> tuple[Unit, str, list[str], dict[str, str]]:
+                   ) -> tuple[Unit, dict[str, Any], dict[str, str]]:
+    from saraban.programmes.applicant import invitation_copies
     from saraban.programmes.applications import window_text
 
     sender = session.get(Unit, programme.owner_unit_id)
-    n = step_days(step)
-    year = programme.year
     closes = programme.closes_at
-    until = f"ภายในวันที่ {date_text(closes, abbreviated=False)} เวลา {time_text(closes)}"
-    invited = ""
-    if programme.invitation_letter_id:
-        invitation = session.get(Letter, programme.invitation_letter_id)
-        if invitation is not None:
-            invited = f" ตามหนังสือ ที่ {_ref(invitation)} ลงวันที่ {format_thai_date(invitation.letter_date)}"
-    subject = f"ทวงถามการสมัครเข้าร่วม{programme.name} ประจำปี {year}"
-    body = [f"ตามที่ {sender.printed_sender} ได้เชิญชวนหน่วยงานที่มีสิทธิ์สมัครเข้าร่วม{programme.name} ประจำปี {year}"
-            f"{invited} โดยเปิดรับสมัคร{window_text(programme)} นั้น"]
-    if addressee.id == unit.id:
-        body.append(f"บัดนี้ใกล้ครบกำหนดปิดรับสมัครแล้ว (เหลือเวลาไม่เกิน {n} วัน) แต่ยังไม่ได้รับใบสมัครของ{unit.name} "
-                    f"หาก{unit.name}ประสงค์จะเข้าร่วมโครงการ ขอให้สมัคร{until}")
-    else:
-        body.append(f"บัดนี้ใกล้ครบกำหนดปิดรับสมัครแล้ว (เหลือเวลาไม่เกิน {n} วัน) แต่ยังไม่ได้รับใบสมัครของ{unit.name} "
-                    f"ซึ่งอยู่ในพื้นที่ของ{addressee.name} จึงขอให้{addressee.name}แจ้ง{unit.name}ทราบ "
-                    f"และหากประสงค์จะเข้าร่วมโครงการ ขอให้สมัคร{until}")
+    invitation = session.get(Letter, programme.invitation_letter_id) if programme.invitation_letter_id else None
+    copies = [d.id for d in invitation_copies(session, programme, unit.id)] if invitation is not None else []
+    facts = {"sender": sender.printed_sender, "programme": programme.name, "year": programme.year,
+             "invitation_ref": _ref(invitation) if invitation is not None else "",
+             "invitation_date": format_thai_date(invitation.letter_date) if invitation is not None else "",
+             "reached": bool(copies), "emailed_to": _emailed_to(session, copies),
+             "window": window_text(programme), "unit": unit.name, "addressee": addressee.name,
+             "to_unit": addressee.id == unit.id, "days": step_days(step),
+             "until": f"ภายในวันที่ {date_text(closes, abbreviated=False)} เวลา {time_text(closes)}"}
     given = (programme.definition or {}).get("invitation", {}).get("owner")
-    return sender, subject, body, _owner(given, sender)
+    return sender, facts, _owner(given, sender)
 
 
 def describe(session: Session, kind: str, about: str, unit: Unit, addressee: Unit, step: str, letter_date: date,
@@ -269,15 +274,15 @@ def describe(session: Session, kind: str, about: str, unit: Unit, addressee: Uni
     what, _, ident = about.partition(":")
     if kind == "receipt" and what == "delivery":
         delivery = session.get(Delivery, int(ident))
-        sender, subject, body, owner = _receipt_text(session, delivery, unit, addressee, step, letter_date)
-        key = None
+        sender, facts, owner = _receipt_text(session, delivery, unit, addressee, step, letter_date)
+        wording, key = RECEIPT_WORDING, None
     elif kind == "deadline" and what == "programme":
         programme = session.get(Programme, int(ident))
-        sender, subject, body, owner = _deadline_text(session, programme, unit, addressee, step)
-        key = programme.key
+        sender, facts, owner = _deadline_text(session, programme, unit, addressee, step)
+        wording, key = DEADLINE_WORDING, programme.key
     else:
         raise ReminderError(f"unknown reminder {kind} about {about!r}")
-    return Due(kind, about, unit, addressee, step, sender, letter_date, subject, body, owner, reminder_id, key)
+    return Due(kind, about, unit, addressee, step, sender, letter_date, wording, facts, owner, reminder_id, key)
 
 
 # ----------------------------------------------------------------------------------------- the query
@@ -407,9 +412,9 @@ def _exclusive(db: Database) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _result(due: Due, status: str, **fields: Any) -> ReminderResult:
+def _result(settings: Settings, due: Due, status: str, **fields: Any) -> ReminderResult:
     return ReminderResult(due.kind, due.about, due.step, due.unit.key, due.unit.name, due.addressee.key,
-                          due.addressee.name, due.addressee.email, due.subject, status,
+                          due.addressee.name, due.addressee.email, due.subject(settings), status,
                           **({"reminder_id": due.reminder_id} | fields))
 
 
@@ -425,8 +430,9 @@ def _claim(db: Database, due: Due, at: datetime) -> Reminder:
 
 
 def _issue(db: Database, settings: Settings, due: Due, reminder_id: int, actor: str, at: datetime) -> int:
-    issued = issue_circular(db, settings, due.spec(), sender_key=due.sender.key, to=[due.addressee], actor=actor,
-                            at=at, circular=False)
+    # scheduled: no clerk to confirm a code
+    issued = issue_circular(db, settings, due.spec(settings), sender_key=due.sender.key, to=[due.addressee],
+                            actor=actor, at=at, circular=False, uncertain_code_ok=True)
     with db.transaction() as s:
         s.execute(update(Reminder).where(Reminder.id == reminder_id).values(letter_id=issued.letter_id))
         record_event(s, "reminder.made", actor=actor, at=at, unit_id=due.unit.id, office_id=due.sender.id,
@@ -465,15 +471,14 @@ def _mail(db: Database, settings: Settings, due: Due, reminder_id: int, actor: s
         ref = to_thai_digits(letter.ref_text)
         email, letter_id, letter_day = addressee.email, letter.id, letter.letter_date
         links = _links(s, settings, due)
+    letter_subject, paragraphs = due.text(settings)
     if not email:
         status, result = "no-address", None
     else:
-        subject = f"{due.subject} (ที่ {ref})"
-        lines = [f"เรียน {addressee.name}", "",
-                 f"{due.sender.printed_sender} ขอส่งหนังสือ ที่ {ref} ลงวันที่ {format_thai_date(letter_day)} "
-                 f"เรื่อง {due.subject} มาพร้อมนี้ สาระสำคัญดังนี้", "", *due.body, "", *links]
-        lines += ["", due.sender.printed_sender, "(ส่งจากระบบสารบรรณอิเล็กทรอนิกส์ saraban)"]
-        body = thai_digits_in_prose("\n".join(lines)) + "\n"
+        subject, body = mail_wording(settings, MAIL_WORDING, addressee=addressee.name, sender=due.sender.printed_sender,
+                                     ref=ref, letter_date=format_thai_date(letter_day), subject=letter_subject,
+                                     body=paragraphs, links=links)
+        body = thai_digits_in_prose(body)
         # The same letter to the same address is the same message: a resend after a crash is recognised.
         message_id = message_id_for(settings, "letter", letter_id, email)
         attachments = []
@@ -493,7 +498,7 @@ def _mail(db: Database, settings: Settings, due: Due, reminder_id: int, actor: s
         reminder = s.get(Reminder, reminder_id)
         if result is not None:
             record_mail(s, result, actor=actor, at=at, kind=MAIL_KIND, unit_id=due.addressee.id, letter_id=letter_id,
-                        subject=due.subject, office_id=due.sender.id, about=f"reminder:{reminder_id}")
+                        subject=letter_subject, office_id=due.sender.id, about=f"reminder:{reminder_id}")
         else:
             record_event(s, "reminder.no_address", actor=actor, at=at, unit_id=due.addressee.id, letter_id=letter_id,
                          office_id=due.sender.id, data={"reminder": reminder_id})
@@ -515,12 +520,13 @@ class _Issued:
 def _make_one(db: Database, settings: Settings, due: Due, actor: str, at: datetime) -> ReminderResult | _Issued:
     """The reminder's row and letter (made now or earlier): its e-mail is sent by _send_one."""
     if not due.sender.letter_code:
-        return _result(due, "error", error=f"{due.sender.name} ({due.sender.key}) has no letter code (รหัสหนังสือ): "
-                                           "set it in the directory; no reminder was made")
+        return _result(settings, due, "error", error=f"{due.sender.name} ({due.sender.key}) has no letter code "
+                                                     "(รหัสหนังสือ): set it in the directory; no reminder was made")
     row = _claim(db, due, at)
     status = "made" if due.reminder_id is None and row.letter_id is None else "completed"
     if row.letter_id is not None and row.mailed_at is not None:
-        return _result(due, "already", reminder_id=row.id, letter_id=row.letter_id, mail_status=row.mail_status)
+        return _result(settings, due, "already", reminder_id=row.id, letter_id=row.letter_id,
+                       mail_status=row.mail_status)
     if row.created_at.date() != due.letter_date or row.addressee_id != due.addressee.id:
         with db.transaction() as s:  # the row of an earlier day: its letter is dated that day, to its addressee
             due = describe(s, row.kind, row.about, s.get(Unit, row.unit_id), s.get(Unit, row.addressee_id),
@@ -534,7 +540,7 @@ def _send_one(db: Database, settings: Settings, made: _Issued, actor: str, at: d
     mail_status = _mail(db, settings, made.due, made.reminder_id, actor, at, pdf_problem)
     with db.transaction() as s:
         ref = s.get(Letter, made.letter_id).ref_text
-    return _result(made.due, made.status, reminder_id=made.reminder_id, letter_id=made.letter_id, ref=ref,
+    return _result(settings, made.due, made.status, reminder_id=made.reminder_id, letter_id=made.letter_id, ref=ref,
                    mail_status=mail_status)
 
 
@@ -551,8 +557,8 @@ def make_reminders(db: Database, settings: Settings, at: datetime | None = None,
     if dry_run:
         with db.transaction() as s:
             todo = unfinished_reminders(s), due_reminders(s, at, policy)
-        return [_result(d, "pending", reminder_id=d.reminder_id) for d in todo[0]] + \
-               [_result(d, "planned") for d in todo[1]]
+        return [_result(settings, d, "pending", reminder_id=d.reminder_id) for d in todo[0]] + \
+               [_result(settings, d, "planned") for d in todo[1]]
     with _exclusive(db):
         with db.transaction() as s:
             todo = unfinished_reminders(s) + due_reminders(s, at, policy)
@@ -569,8 +575,8 @@ def _make_each(db: Database, settings: Settings, todo: Sequence[Due], actor: str
     for due in todo:
         try:
             made.append(_make_one(db, settings, due, actor, at))
-        except (CircularError, DirectoryError, SpecError) as e:
-            made.append(_result(due, "error", error=str(e)))
+        except (CircularError, DirectoryError, SpecError, WordingError) as e:
+            made.append(_result(settings, due, "error", error=str(e)))
     issued = [m for m in made if isinstance(m, _Issued)]
     pdf_problem = None
     if issued and mail_configured(settings):
@@ -582,8 +588,8 @@ def _make_each(db: Database, settings: Settings, todo: Sequence[Due], actor: str
     for m in made:
         try:
             results.append(_send_one(db, settings, m, actor, at, pdf_problem) if isinstance(m, _Issued) else m)
-        except (CircularError, DirectoryError, SpecError) as e:
-            results.append(_result(m.due, "error", error=str(e)))
+        except (CircularError, DirectoryError, SpecError, WordingError) as e:
+            results.append(_result(settings, m.due, "error", error=str(e)))
     return results
 
 
@@ -623,7 +629,7 @@ def remind_now(db: Database, settings: Settings, letter_id: int, *, actor: str =
                 # The same step again goes through the claim: it finds the row, and finishes it if unfinished.
                 fresh = _not_made(made, about, unit.id, step) or step in made.get((about, unit.id), [])
                 (todo if fresh else already).append(due)
-        return [_result(due, "already") for due in already] + _make_each(db, settings, todo, actor, at)
+        return [_result(settings, due, "already") for due in already] + _make_each(db, settings, todo, actor, at)
 
 
 def resend_acknowledgements(db: Database, settings: Settings, at: datetime | None = None, *,

@@ -19,7 +19,9 @@ chart of the applicants per province.
 
 An applicant counts in the ``applicants`` of its province and level whether or not it is among the
 eligible units (the eligibility may have changed since it applied); the share is that of the eligible
-units that applied. Digits are Thai unless ``digits="arabic"``; cells are text, never formulas.
+units that applied. Digits are Thai unless ``digits="arabic"``; in the .xlsx, ลำดับ, counts, ครั้งที่ and
+ร้อยละ are numbers (shown in Thai digits by their number format, a share with one decimal; ``-`` for a
+share of nothing), every other cell text, never a formula.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from saraban.letters.paper.fonts import fontconfig_file
 from saraban.letters.render import use_office_font
 from saraban.records.models import Application, Delivery, Letter, Programme, Reminder, Unit
 from saraban.reports.cells import printable
-from saraban.reports.sheets import write_sheet
+from saraban.reports.sheets import Value, write_sheet
 from thai_text import apply_digits, format_thai_date
 
 if TYPE_CHECKING:
@@ -416,13 +418,32 @@ def _pct(share: float | None, digits: str) -> str:
     return "-" if share is None else apply_digits(f"{share:.1f}", digits)
 
 
+def _share(share: float | None) -> float | str:
+    """A share as the .xlsx holds it: a number to one decimal, ``-`` when there is none."""
+    return "-" if share is None else round(share, 1)
+
+
+def _text(value: Value, digits: str) -> str:
+    """A cell of the tables as the .docx prints it."""
+    if isinstance(value, int):
+        return _n(value, digits)
+    if isinstance(value, float):
+        return _pct(value, digits)
+    return "" if value is None else value
+
+
 def step_text(step: str, digits: str = "thai") -> str:
-    """``after-7d`` → ``หลังกำหนด ๗ วัน``, ``before-3d`` → ``ก่อนกำหนด ๓ วัน``; other steps as they are."""
+    """What a reminder's step is measured from (saraban.programmes.reminders): a receipt reminder's
+    ``after-7d`` → ``๗ วันหลังส่งหนังสือ`` (days since the letter was sent; ``after-0d``, a clerk's ทวงถาม
+    the same day → ``วันที่ส่งหนังสือ``), a deadline reminder's ``before-3d`` → ``๓ วันก่อนปิดรับสมัคร``;
+    other steps as they are."""
     m = _STEP.fullmatch(step or "")
     if not m:
         return apply_digits(printable(step), digits)
-    when = "ก่อนกำหนด" if m[1] == "before" else "หลังกำหนด"
-    return apply_digits(f"{when} {int(m[2])} {'วัน' if m[3] == 'd' else 'ชั่วโมง'}", digits)
+    if m[1] == "after" and int(m[2]) == 0:
+        return "วันที่ส่งหนังสือ"
+    when = "ก่อนปิดรับสมัคร" if m[1] == "before" else "หลังส่งหนังสือ"
+    return apply_digits(f"{int(m[2])} {'วัน' if m[3] == 'd' else 'ชั่วโมง'}{when}", digits)
 
 
 def _when(at: datetime, digits: str) -> str:
@@ -477,24 +498,20 @@ def reminder_lines(figures: ProgrammeFigures, digits: str = "thai") -> list[str]
             f"การส่งอีเมล: {parts(figures.reminders_by_status, lambda k: MAIL_TH.get(k, k))}"]
 
 
-def _province_rows(figures: ProgrammeFigures, digits: str) -> list[tuple[str, ...]]:
-    return [(_n(i, digits), p.name, _n(p.eligible, digits), _n(p.applicants, digits), _pct(p.share, digits))
-            for i, p in enumerate(figures.provinces, 1)]
+def _province_rows(figures: ProgrammeFigures) -> list[tuple[Value, ...]]:
+    return [(i, p.name, p.eligible, p.applicants, _share(p.share)) for i, p in enumerate(figures.provinces, 1)]
 
 
-def _province_total(figures: ProgrammeFigures, digits: str) -> tuple[str, ...]:
-    return ("", TOTAL, _n(figures.eligible_total, digits), _n(figures.applicants_total, digits),
-            _pct(figures.share, digits))
+def _province_total(figures: ProgrammeFigures) -> tuple[Value, ...]:
+    return ("", TOTAL, figures.eligible_total, figures.applicants_total, _share(figures.share))
 
 
-def _level_rows(figures: ProgrammeFigures, digits: str) -> list[tuple[str, ...]]:
-    return [(lv.name, _n(lv.eligible, digits), _n(lv.applicants, digits), _pct(lv.share, digits))
-            for lv in figures.levels]
+def _level_rows(figures: ProgrammeFigures) -> list[tuple[Value, ...]]:
+    return [(lv.name, lv.eligible, lv.applicants, _share(lv.share)) for lv in figures.levels]
 
 
-def _level_total(figures: ProgrammeFigures, digits: str) -> tuple[str, ...]:
-    return (TOTAL, _n(figures.eligible_total, digits), _n(figures.applicants_total, digits),
-            _pct(figures.share, digits))
+def _level_total(figures: ProgrammeFigures) -> tuple[Value, ...]:
+    return (TOTAL, figures.eligible_total, figures.applicants_total, _share(figures.share))
 
 
 def _reminder_row(i: int, r: ReminderFigure, digits: str) -> dict[str, str]:
@@ -592,30 +609,30 @@ def programme_report_xlsx(figures: ProgrammeFigures, path: Path | str, *, digits
         ws.title = name
     by_province, by_level, missing, applicants, history = sheets
     write_sheet(by_province, [*titles, *total_lines(figures, d)], PROVINCE_HEADERS,
-           [*_province_rows(figures, d), _province_total(figures, d)], PROVINCE_WIDTHS, centre={0, 2, 3, 4},
-           bold_last=True)
-    write_sheet(by_level, titles, LEVEL_HEADERS, [*_level_rows(figures, d), _level_total(figures, d)], LEVEL_WIDTHS,
-           centre={1, 2, 3}, bold_last=True)
+           [*_province_rows(figures), _province_total(figures)], PROVINCE_WIDTHS, centre={0, 2, 3, 4},
+           bold_last=True, digits=d)
+    write_sheet(by_level, titles, LEVEL_HEADERS, [*_level_rows(figures), _level_total(figures)], LEVEL_WIDTHS,
+           centre={1, 2, 3}, bold_last=True, digits=d)
     missing_title = (f"จังหวัดที่ยังไม่มีผู้สมัคร {_n(len(figures.missing_provinces), d)} จังหวัด"
                      if figures.missing_provinces else missing_line(figures, d))
     write_sheet(missing, [*titles, missing_title], MISSING_HEADERS,
-           [(_n(i, d), apply_digits(p.code, d), p.name, _n(p.eligible, d))
+           [(i, apply_digits(p.code, d), p.name, p.eligible)  # the province's code is a code: text
             for i, p in enumerate((p for p in figures.provinces if p.code and not p.applicants), 1)],
-           MISSING_WIDTHS, centre={0, 1, 3})
+           MISSING_WIDTHS, centre={0, 1, 3}, digits=d)
 
     def t(value) -> str:
         return apply_digits(printable(value), d)
 
     write_sheet(applicants, titles, APPLICANT_HEADERS,
-           [(_n(i, d), t(a.unit_name), LEVEL_NAMES.get(a.level, a.level), a.province_name,
-             moment_text(a.submitted_at, d), _n(a.revision, d), t(a.contact_name), t(a.contact_position),
+           [(i, t(a.unit_name), LEVEL_NAMES.get(a.level, a.level), a.province_name,
+             moment_text(a.submitted_at, d), a.revision, t(a.contact_name), t(a.contact_position),
              printable(a.contact_email), t(a.contact_phone), t(a.provisional_level))
             for i, a in enumerate(figures.applications, 1)],
-           APPLICANT_WIDTHS, centre={0, 4, 5})
+           APPLICANT_WIDTHS, centre={0, 4, 5}, digits=d)
     rows = [_reminder_row(i, r, d) for i, r in enumerate(figures.reminders, 1)]
     write_sheet(history, [*titles, *reminder_lines(figures, d)], REMINDER_XLSX_HEADERS,
-           [(r["no"], r["unit"], r["addressee"], r["kind"], r["step"], r["letter"], r["mail"], r["date"],
-             r["mailed"]) for r in rows], REMINDER_WIDTHS, centre={0, 4, 6, 7, 8})
+           [(i, r["unit"], r["addressee"], r["kind"], r["step"], r["letter"], r["mail"], r["date"],
+             r["mailed"]) for i, r in enumerate(rows, 1)], REMINDER_WIDTHS, centre={0, 4, 6, 7, 8}, digits=d)
     wb.properties.title = titles[0]
     wb.properties.creator = "saraban"
     write_replacing(path, saved(wb.save))  # whole or not at all; a report may be made again
@@ -636,8 +653,8 @@ def programme_report_docx(figures: ProgrammeFigures, path: Path | str, settings:
         chart = coverage_chart_png(figures, path.with_suffix(".png"), settings, digits=d)
     tpl = DocxTemplate(str(template_file(settings, "reports/programme.docx")))
 
-    def row(fields: Sequence[str], values: Sequence[str]) -> dict[str, str]:
-        return dict(zip(fields, values, strict=True))
+    def row(fields: Sequence[str], values: Sequence[Value]) -> dict[str, str]:
+        return dict(zip(fields, (_text(v, d) for v in values), strict=True))
 
     province_fields = ("no", "name", "eligible", "applicants", "share")
     level_fields = ("name", "eligible", "applicants", "share")
@@ -646,14 +663,14 @@ def programme_report_docx(figures: ProgrammeFigures, path: Path | str, settings:
         "total_lines": total_lines(figures, d),
         "province_heading": "สรุปรายจังหวัด",
         "province_headers": list(PROVINCE_HEADERS),
-        "provinces": [row(province_fields, r) for r in _province_rows(figures, d)],
-        "province_total": row(province_fields, _province_total(figures, d)),
+        "provinces": [row(province_fields, r) for r in _province_rows(figures)],
+        "province_total": row(province_fields, _province_total(figures)),
         "missing_heading": "จังหวัดที่ยังไม่มีผู้สมัคร",
         "missing_line": missing_line(figures, d),
         "level_heading": "สรุปตามระดับหน่วยงาน",
         "level_headers": list(LEVEL_HEADERS),
-        "levels": [row(level_fields, r) for r in _level_rows(figures, d)],
-        "level_total": row(level_fields, _level_total(figures, d)),
+        "levels": [row(level_fields, r) for r in _level_rows(figures)],
+        "level_total": row(level_fields, _level_total(figures)),
         "provisional_heading": "ระดับผลการประเมินเบื้องต้นของผู้สมัคร",
         "provisional_headers": list(PROVISIONAL_HEADERS),
         "provisional": [{"name": apply_digits(printable(k), d), "count": _n(v, d)}
