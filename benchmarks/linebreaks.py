@@ -12,7 +12,8 @@ paragraphs and the sentences below, 4 to 13 paragraphs each (1 to 4 pages). Each
 For every body paragraph (the justified ones), the lines are read back with ``pdftotext -bbox-layout``:
 a line break inside a word (by pythainlp's segmentation of the paragraph) counts as **broken**; a line
 other than a paragraph's last that ends short of the right margin (by more than 4 pt) as **ragged**.
-Lines: ``linebreaks <mode>: <L> letters, <P> pages, <N> body lines, <B> broken inside a word, <R> ragged``.
+A line ending with "(" or starting with ")" counts as a **bracket apart**. Lines:
+``linebreaks <mode>: <L> letters, <P> pages, <N> body lines, <B> broken inside a word, <R> ragged, <K> brackets apart``.
 """
 
 from __future__ import annotations
@@ -105,13 +106,16 @@ def main() -> None:
                 (folder / "pdf").mkdir()
                 soffice_convert(files, folder / "pdf", settings)
             seconds = time.perf_counter() - started
-            totals = [0, 0, 0, 0]
+            totals = [0, 0, 0, 0, 0]
             for (name, docx), _ in zip(rendered, files, strict=True):
                 f = measure(folder / "pdf" / f"{name}.pdf", body_paragraphs(docx))
-                totals = [a + b for a, b in zip(totals, (f.pages, f.lines, f.broken, f.ragged), strict=True)]
-                log(f"{mode} {name}: {f.pages} pages, {f.lines} lines, {f.broken} broken, {f.ragged} ragged")
+                figures = (f.pages, f.lines, f.broken, f.ragged, f.brackets)
+                totals = [a + b for a, b in zip(totals, figures, strict=True)]
+                log(f"{mode} {name}: {f.pages} pages, {f.lines} lines, {f.broken} broken, {f.ragged} ragged, "
+                    f"{f.brackets} bracket apart")
             print(f"linebreaks {mode}: {len(letters)} letters, {totals[0]} pages, {totals[1]} body lines, "
-                  f"{totals[2]} broken inside a word, {totals[3]} ragged ({seconds:.1f} s)", flush=True)
+                  f"{totals[2]} broken inside a word, {totals[3]} ragged, {totals[4]} brackets apart "
+                  f"({seconds:.1f} s)", flush=True)
             if args.out:
                 shutil.copytree(folder / "pdf", args.out / mode, dirs_exist_ok=True)
     finally:

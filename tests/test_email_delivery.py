@@ -226,6 +226,11 @@ def test_the_command_line_issues_and_forwards_with_email(tmp_path, monkeypatch):
     with smtp_server(store) as port:
         monkeypatch.setenv("SARABAN_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("SARABAN_SMTP_PORT", str(port))
+        secret = dict(spec, secrecy="ลับที่สุด")
+        (tmp_path / "s.yaml").write_text(yaml.safe_dump(secret, allow_unicode=True), encoding="utf-8")
+        refused = runner.invoke(app, [*issue[:2], str(tmp_path / "s.yaml"), *issue[3:]])
+        assert refused.exit_code == 2 and "ลับที่สุด" in refused.output and "ไม่มีการออกเลข" in refused.output
+        assert runner.invoke(app, ["status", "1"]).exit_code == 2  # still nothing numbered
         issued = runner.invoke(app, issue)
         assert issued.exit_code == 0, issued.output
         assert "ส่งทางอีเมลแล้ว ๑" in issued.output and "ไม่มีที่อยู่อีเมลในทำเนียบ ๑" in issued.output

@@ -117,3 +117,4 @@ def test_no_line_breaks_inside_a_word_and_no_ragged_lines(letters):
         assert figures.lines >= 3 * len(paragraphs) // 2, (r.name, figures)
         assert figures.broken == 0, (r.name, figures)
         assert figures.ragged == 0, (r.name, figures)
+        assert figures.brackets == 0, (r.name, figures)

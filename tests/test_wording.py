@@ -134,6 +134,15 @@ def test_an_office_copy_wins_over_the_shipped_one(settings, tmp_path):
     assert wording_parts(own, "programmes/result", **SAMPLES["programmes/result"])[0] == "แจ้งผลการประเมินโครงการ"
 
 
+def test_an_office_copy_put_in_place_while_running_wins_at_once(settings, tmp_path):
+    own = dataclasses.replace(settings, templates_dir=tmp_path / "office")
+    values = dict(owner="กรม", programme="", year=1)
+    before = wording_paragraphs(own, "programmes/announcement_closing", **values)
+    office_copy(tmp_path, "programmes/announcement_closing", "ประกาศ ณ {{ owner }} ฉบับของสำนักงาน\n")
+    after = wording_paragraphs(own, "programmes/announcement_closing", **values)
+    assert after == ["ประกาศ ณ กรม ฉบับของสำนักงาน"] and before != after
+
+
 @pytest.mark.parametrize("value", ["{{ 7 * 7 }} {% if x %}", "<b>A & B</b> &amp;", "ราคา 10% {#"])
 def test_a_value_prints_as_typed(settings, value):
     facts = SAMPLES["forward/letter"] | {"upstream_subject": value, "matter": ""}
@@ -254,7 +263,7 @@ def test_a_receipt_reminder_says_how_the_letter_reached_the_unit(db, settings):
         due = describe(s, "receipt", f"delivery:{copy.id}", unit, unit, "after-7d", date(2024, 4, 5))
     subject, body = due.text(settings)
     assert subject == "ทวงถามการลงรับหนังสือ ที่ มท 0820.2/ว 1"
-    assert "โดยส่งเข้าหนังสือเข้าของหน่วยงานในระบบสารบรรณ saraban เมื่อวันที่ ๒๙ มีนาคม ๒๕๖๗ นั้น" in body[0]
+    assert "ทางระบบงานสารบรรณ (saraban) เมื่อวันที่ ๒๙ มีนาคม ๒๕๖๗ นั้น" in body[0]
     assert "อิเล็กทรอนิกส์" not in body[0]  # it was not e-mailed: the reminder does not say it was
     assert body[1].startswith("บัดนี้ล่วงเลยมาแล้วไม่น้อยกว่า 7 วัน ยังไม่ได้รับการลงรับหนังสือดังกล่าวจาก")
     with db.transaction() as s:

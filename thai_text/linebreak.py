@@ -40,6 +40,7 @@ _GLUED_SPACES = [
 ]
 # A title and the name after it: one unit, the name never split (it is in no dictionary).
 _TITLED_NAME = re.compile(r"(นางสาว|นาง|นาย|ดร\.|ผศ\.|รศ\.|ศ\.|ว่าที่ร้อยตรี) +([ก-๛]+)")
+_SPACED_BRACKET = re.compile(r"(?<=\S) +\((?=\S)")
 _THAI_RUN = re.compile("[\u0e01-\u0e3a\u0e40-\u0e4e]+")
 _WORD_START = re.compile("(?<=.)(?=[\u0e01-\u0e2e\u0e40-\u0e44])")  # a consonant or a leading vowel
 
@@ -70,8 +71,9 @@ def mark_breaks(text: str) -> str:
     for pattern in _GLUED_SPACES:
         text = pattern.sub(_glue, text)
     text = _TITLED_NAME.sub(lambda m: m[1] + NBSP + _WORD_START.sub(WJ, m[2]), text)
-    # A bracket holds on to its first and last word.
-    text = text.replace("(", "(" + WJ).replace(")", WJ + ")")
+    # A bracket holds on to its first and last word, and (LibreOffice breaks after a "(" that follows a
+    # space whatever mark is put after it) to the word before it.
+    text = _SPACED_BRACKET.sub(NBSP + "(", text).replace("(", "(" + WJ).replace(")", WJ + ")")
     return _THAI_RUN.sub(lambda m: _marked_run(m.group()), text)
 
 

@@ -43,6 +43,9 @@ _CHUNK = re.compile(r"[A-Za-z0-9]+(?:[-._/:+][A-Za-z0-9]+)*")
 _LATIN = re.compile(r"[A-Za-z]")
 # Between a Latin word and the digits that belong to it: spaces, after an optional . : or # (Passcode: 2563).
 _LATIN_GAP = re.compile(r"[ \t\u00a0]*[.:#]?[ \t\u00a0]+")
+# A count after a Latin name is Thai prose: "Zoom 2 ครั้ง", "EIA 3 ฉบับ".
+_THAI_UNIT = re.compile(r"[ \t\u00a0]*(?:ครั้ง|ฉบับ|คน|ท่าน|แห่ง|วัน|สัปดาห์|เดือน|ราย|ชั่วโมง|นาที|บาท|หน่วย|"
+                        r"เครื่อง|ชุด|เล่ม|ตัว|รายการ)(?!ที่)")
 _MAY_KEEP = re.compile(r"[A-Za-z@]")  # without these (and no span to keep) every digit turns
 
 
@@ -75,7 +78,8 @@ def arabic_spans(text: str, keep: Sequence[str] = ()) -> list[tuple[int, int]]:
         if any(a <= m.start() < b for a, b in links):
             latin_end = -1  # a link is kept whole, and what follows it is prose again
             continue
-        follows_latin = latin_end >= 0 and _LATIN_GAP.fullmatch(text, latin_end, m.start()) is not None
+        follows_latin = (latin_end >= 0 and _LATIN_GAP.fullmatch(text, latin_end, m.start()) is not None
+                         and not _THAI_UNIT.match(text, m.end()))
         if _LATIN.search(m.group()) or follows_latin:
             spans.append(m.span())
             latin_end = m.end()
@@ -112,6 +116,8 @@ def thai_digits_in_prose(text: str, keep: Sequence[str] = ()) -> str:
     'ดู https://x.org/a1 หรือ saraban1@x.go.th ข้อ ๓'
     >>> thai_digits_in_prose("ฝุ่น PM2.5 และ PM10 ใน ASEAN ESC Award 2021 ปี 2564")
     'ฝุ่น PM2.5 และ PM10 ใน ASEAN ESC Award 2021 ปี ๒๕๖๔'
+    >>> thai_digits_in_prose("ประชุมผ่าน Zoom 2 ครั้ง")
+    'ประชุมผ่าน Zoom ๒ ครั้ง'
     >>> thai_digits_in_prose("ครั้งที่ 2/2567 ของ ISO ครั้งที่ 3", keep=["ครั้งที่ 2/2567 ของ ISO"])
     'ครั้งที่ 2/2567 ของ ISO ครั้งที่ ๓'
     """

@@ -126,6 +126,7 @@ def forward_spec(settings: Settings, upstream: dict[str, Any], *, upstream_sende
     given; the spec's validation judges it."""
     has_qr = bool(upstream.get("qr"))
     first = next(iter(upstream.get("body") or []), "")
+    first = first if isinstance(first, str) else ""  # a list, a table or the meeting's place: nothing to restate
     pass_on = [PASS_ON_NAMES[lv] for lv in ("province_office", "district_office") if lv in levels]
     title, text = wording_parts(
         settings, FORWARD_WORDING, me=unit.printed_sender, upstream_sender=upstream_sender,
@@ -145,4 +146,6 @@ def forward_spec(settings: Settings, upstream: dict[str, Any], *, upstream_sende
         "qr": list(upstream.get("qr", [])),
         "digits": upstream.get("digits", "thai"),
         "urgency": upstream.get("urgency"),
+        # A meeting's date, time, place and link go on with it (printed after the first paragraph).
+        **({"meeting": upstream["meeting"]} if upstream.get("meeting") else {}),
     }

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from saraban.chain.cancellations import cancellation_of
 from saraban.chain.mailing import PdfError, copy_url, letter_pdf, mail_configured, make_pdfs, pdf_name, verify_url
-from saraban.kernel.clock import at_or_now
+from saraban.kernel.clock import at_or_now, now
 from saraban.kernel.settings import Settings
 from saraban.kernel.wording import WordingError, wording_paragraphs
 from saraban.notify.mail import NOT_CONFIGURED, MailResult, OutgoingMail, message_id_for, record_mail, send_mail
@@ -105,8 +105,13 @@ def _refusal(s: Session, letter_id: int) -> str | None:
     return None
 
 
-def check_emailing(db: Database, settings: Settings, letter_ids: Sequence[int] = ()) -> None:
-    """Refuse (EmailingError) what cannot be e-mailed, before a letter is issued or a copy marked."""
+def check_emailing(db: Database, settings: Settings, letter_ids: Sequence[int] = (), *,
+                   secrecy: str | None = None) -> None:
+    """Refuse (EmailingError) what cannot be e-mailed, before a letter is issued (``secrecy``: the spec's, as
+    the letter is not recorded yet) or a copy marked."""
+    if secrecy == NOT_BY_EMAIL:
+        raise EmailingError("หนังสือชั้นลับที่สุดส่งทางอีเมลไม่ได้ ไม่มีการออกเลข / a ลับที่สุด letter never goes by "
+                            "e-mail; nothing was numbered (issue it without --email)")
     if not mail_configured(settings):
         raise EmailingError(f"ยังไม่ได้ตั้งค่าเซิร์ฟเวอร์อีเมล (SARABAN_SMTP_HOST) จึงส่งทางอีเมลไม่ได้ ไม่มีการส่งหรือบันทึก"
                             f"ว่าส่งแล้ว / {NOT_CONFIGURED}; nothing was sent or marked as sent")
@@ -134,11 +139,13 @@ def _to_send(at: datetime):
                and_(Mailing.status.in_(("refused", "no-address")), Mailing.address.is_distinct_from(current)))
 
 
-def _claim(db: Database, letter_ids: Sequence[int], token: str, at: datetime, after: int) -> list[int]:
+def _claim(db: Database, letter_ids: Sequence[int], token: str, after: int) -> list[int]:
     """Claim up to CLAIM_CHUNK rows still to send, of ids above ``after`` (a run goes through the rows once:
     one that failed now waits for the next run); [] when none is left. The UPDATE checks again what the
-    SELECT chose: a row another run claimed meanwhile is no longer to send and stays its."""
+    SELECT chose: a row another run claimed meanwhile is no longer to send and stays its. A claim is dated
+    by the clock when it is made (not the run's ``at``), so a long run's later claims are not stale at once."""
     while True:
+        at = now()
         with db.transaction() as s:
             chosen = s.scalars(select(Mailing.id).where(Mailing.letter_id.in_(letter_ids), Mailing.id > after,
                                                         _to_send(at)).order_by(Mailing.id).limit(CLAIM_CHUNK)).all()
@@ -173,6 +180,16 @@ def compose(settings: Settings, letter: Letter, sender: Unit, unit: Unit, token:
     return thai_digits_in_prose(subject), thai_digits_in_prose(body) + "\n"
 
 
+def _still_mine(db: Database, mailing_id: int, token: str) -> bool:
+    """Renew this run's claim on the row just before sending; False when the claim was lost (another run
+    took the row after the lease ran out): then this run does not send it."""
+    with db.transaction() as s:
+        renewed = s.execute(update(Mailing).where(Mailing.id == mailing_id, Mailing.claim == token,
+                                                  Mailing.status == "sending").values(claimed_at=now())
+                            .execution_options(synchronize_session=False))
+    return renewed.rowcount == 1
+
+
 def _send(db: Database, settings: Settings, mailing_id: int, send: Callable[..., MailResult]
           ) -> tuple[CopyMail, MailResult, str]:
     with db.reading() as s:
@@ -202,12 +219,14 @@ def _record(db: Database, mailing_id: int, token: str, copy: CopyMail, result: M
     with db.transaction() as s:
         m = s.get(Mailing, mailing_id)
         letter = s.get(Letter, m.letter_id)
-        s.execute(update(Mailing).where(Mailing.id == mailing_id, Mailing.claim == token).values(
+        done = s.execute(update(Mailing).where(Mailing.id == mailing_id, Mailing.claim == token).values(
             status=copy.status, address=copy.address, claim=None, attempts=Mailing.attempts + 1,
             mailed_at=at if copy.status == "sent" else None, message_id=result.message_id,
             error=None if result.ok else "; ".join([*([result.error] if result.error else []),
                                                     *(f"{a}: {r}" for a, r in result.refused.items())]))
             .execution_options(synchronize_session=False))
+        if done.rowcount != 1:  # the claim was lost meanwhile: the run that holds it records the row
+            return
         record_mail(s, result, actor=actor, at=at, kind=PURPOSE, unit_id=m.unit_id, letter_id=m.letter_id,
                     delivery_id=m.delivery_id, subject=subject, office_id=letter.unit_id,
                     about=f"delivery:{m.delivery_id}")
@@ -227,9 +246,11 @@ def email_copies(db: Database, settings: Settings, letter_ids: int | Sequence[in
     token = secrets.token_hex(8)
     results: list[CopyMail] = []
     after = 0
-    while claimed := _claim(db, letter_ids, token, at, after):
+    while claimed := _claim(db, letter_ids, token, after):
         after = max(claimed)
         for mailing_id in claimed:
+            if not _still_mine(db, mailing_id, token):
+                continue
             copy, result, subject = _send(db, settings, mailing_id, send)
             _record(db, mailing_id, token, copy, result, subject, actor, at)
             results.append(copy)

@@ -34,8 +34,10 @@ class WordingError(ValueError):
 @lru_cache(maxsize=8)
 def _environment(own: Path) -> Environment:
     folders = list(dict.fromkeys([str(own / FOLDER), str(TEMPLATES_DIR / FOLDER)]))  # the office's first
+    # cache_size=0: Jinja's cache would keep saraban's template after an office puts its own copy in place
+    # while the web face or the reminders run (it only checks the file it loaded); parsing one is cheap.
     return Environment(loader=FileSystemLoader(folders), undefined=StrictUndefined, trim_blocks=True,
-                       lstrip_blocks=True, keep_trailing_newline=False, autoescape=False)
+                       lstrip_blocks=True, keep_trailing_newline=False, autoescape=False, cache_size=0)
 
 
 def wording_file(settings: Settings, name: str) -> Path:

@@ -51,3 +51,8 @@ def test_spans_to_keep_print_as_typed_wherever_they_appear():
 def test_whitespace_is_kept_exactly():
     typed = "PM2.5\n\tปี  2567\u00a0ISO 14001"
     assert thai_digits_in_prose(typed) == "PM2.5\n\tปี  ๒๕๖๗\u00a0ISO 14001"
+
+
+def test_a_count_after_a_latin_name_is_thai_prose():
+    assert thai_digits_in_prose("ประชุมผ่าน Zoom 2 ครั้ง และ EIA 3 ฉบับ") == "ประชุมผ่าน Zoom ๒ ครั้ง และ EIA ๓ ฉบับ"
+    assert thai_digits_in_prose("Passcode 2563 วันที่ 4") == "Passcode 2563 วันที่ ๔"

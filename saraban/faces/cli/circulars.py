@@ -48,12 +48,12 @@ def _guard(action):
         fail(str(e))
 
 
-def _check_email(db, settings, email: bool) -> None:
-    """--email without a mail server: refused before anything is numbered."""
+def _check_email(db, settings, email: bool, secrecy: str | None = None) -> None:
+    """--email without a mail server, or for a ลับที่สุด letter: refused before anything is numbered."""
     if email:
         from saraban.chain.emailing import check_emailing
 
-        _guard(lambda: check_emailing(db, settings))
+        _guard(lambda: check_emailing(db, settings, secrecy=secrecy))
 
 
 def _email(db, settings, letter_id: int) -> int:
@@ -95,8 +95,9 @@ def issue_command(
 
     settings, db = open_data()
     key = unit_key(db, sender)
-    _check_email(db, settings, email)
-    issued = _guard(lambda: issue_circular(db, settings, load_spec(spec), sender_key=key, to=to,
+    letter = _guard(lambda: load_spec(spec))
+    _check_email(db, settings, email, letter.secrecy)
+    issued = _guard(lambda: issue_circular(db, settings, letter, sender_key=key, to=to,
                                            actor=current_actor(), date_reason=date_reason))
     if pdf:
         _guard(lambda: make_files(db, settings, [issued.letter_id], pdf=True))

@@ -38,6 +38,7 @@ from thai_text.linebreak import base_chars, strip_marks
 SIGNATURE_MARK = "saraban_signature"  # bookmark at the start of the signature block (scripts/build_templates.py)
 CARRY_WORDS_MIN = 6  # characters of the next page's first words in the carry-on words
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_LIST_MARKER = re.compile(r"^(?:\(?[0-9๐-๙]+[.)]|[•\-])\s*")
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 
 
@@ -216,16 +217,47 @@ def _set_text(paragraph, text: str, align, *, size: float = 16) -> None:
     rpr.append(szcs)
 
 
+def _text_from(p: etree._Element, offset: int, length: int = 80) -> str:
+    """The text of paragraph ``p`` from its ``offset``-th squeezed character (tabs as spaces); "" for a table."""
+    if p.tag != qn("w:p"):
+        return ""
+    n, i = _cut(p, offset)
+    pieces, seen = [], -1
+    for el in p.iter(qn("w:t"), qn("w:tab")):
+        if el.tag == qn("w:tab"):
+            if seen >= n:
+                pieces.append(" ")
+            continue
+        seen += 1
+        if seen == n:
+            pieces.append((el.text or "")[i:])
+        elif seen > n:
+            pieces.append(el.text or "")
+        if sum(map(len, pieces)) >= length:
+            break
+    return "".join(pieces)
+
+
+def _row_text(line: Line, page: list[Line]) -> str:
+    """The text of the whole row a line is on: pdftotext gives a list item's number (``๓.``) or a table's
+    cells as lines of their own."""
+    row = sorted((other for other in page if abs(other.y_min - line.y_min) < 3), key=lambda other: other.x_min)
+    return " ".join(other.text for other in row) or line.text
+
+
 def _carry_words(line: str) -> str:
     """``/<the first words of the next page>...``."""
     from pythainlp.tokenize import word_tokenize
 
-    words, taken = word_tokenize(strip_marks(line).strip(), engine="newmm", keep_whitespace=True), ""
+    text = strip_marks(line).strip()
+    marker = _LIST_MARKER.match(text)  # a list item's number goes with its first words, and is not counted
+    lead, text = (marker.group(), text[marker.end():]) if marker else ("", text)
+    words, taken = word_tokenize(text, engine="newmm", keep_whitespace=True), lead
     for word in words:
         taken += word
-        if len(taken.strip()) >= CARRY_WORDS_MIN:
+        if len(taken.strip()) - len(lead.strip()) >= CARRY_WORDS_MIN:
             break
-    return f"/{taken.strip()}..."
+    return f"/{taken.strip().rstrip('.')}..."
 
 
 def paginate(docx: bytes, pdf: Path) -> bytes | None:
@@ -264,13 +296,16 @@ def paginate(docx: bytes, pdf: Path) -> bytes | None:
             spot, line = same[-2] if len(same) >= 3 else (Spot(last, 0), same[0][1])
             if blocks[last].tag == qn("w:tbl"):
                 spot = Spot(last, 0)
-        starts.append((spot, line.text))
+        page_lines = lines[k] if line in lines[k] else lines[k - 1]
+        starts.append((spot, _row_text(line, page_lines)))
     # Make the sections, last page first so that block indexes stay valid.
     digits = _digits(doc.element)
     ends: list[etree._Element] = []
     carry: list[str] = []
     for spot, text in reversed(starts):
         block = blocks[spot.block]
+        # The words as typed (the PDF's text has spaces where justification spread a word).
+        text = _text_from(block, spot.offset) or text
         if block.tag == qn("w:tbl") or spot.offset == 0:
             end = _section_end(body, block)
         else:

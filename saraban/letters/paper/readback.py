@@ -27,6 +27,7 @@ class Figures:
     lines: int  # body lines found
     broken: int  # lines that start inside a word
     ragged: int  # lines short of the right margin that are not a paragraph's last
+    brackets: int = 0  # lines of the page that end with "(" or start with ")"
 
 
 def body_paragraphs(docx: bytes) -> list[str]:
@@ -67,4 +68,6 @@ def measure(pdf: Path, paragraphs: list[str]) -> Figures:
             line, width = lines[i]
             if n < len(inside) - 1 and line.x_max < width - RIGHT_MARGIN_PT - RAGGED_PT:
                 ragged += 1
-    return Figures(len(pages), body, broken, ragged)
+    brackets = sum(1 for page in pages for line in page.lines
+                   if line.text.rstrip().endswith("(") or line.text.lstrip().startswith(")"))
+    return Figures(len(pages), body, broken, ragged, brackets)
