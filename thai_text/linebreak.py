@@ -37,6 +37,7 @@ _GLUED_SPACES = [
     re.compile(rf"(?:พ\.ศ\.|ค\.ศ\.|ปี) +{_D}{{4}}"),
     re.compile(rf"{_D}+(?:[.:,]{_D}+)*(?: +{_D}+(?:[.:,]{_D}+)*)+"),  # ๐ ๗๕๖๑ ๑๒๓๔, 912 345 6789
     re.compile(rf"{_D}+(?:[.:]{_D}+)? +(?:น\.|บาท|คน|ราย|แห่ง|วัน|ครั้ง)"),  # ๐๘.๓๐ น., ๕๐๐ บาท
+    re.compile(rf"(?:โทร\.|โทรศัพท์|โทรสาร|มือถือ|ต่อ) +{_D}"),  # a phone's label and its number: ต่อ ๒๑๑๐
 ]
 # A title and the name after it: one unit, the name never split (it is in no dictionary).
 _TITLED_NAME = re.compile(r"(นางสาว|นาง|นาย|ดร\.|ผศ\.|รศ\.|ศ\.|ว่าที่ร้อยตรี) +([ก-๛]+)")

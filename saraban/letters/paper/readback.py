@@ -14,7 +14,7 @@ from pathlib import Path
 from docx import Document
 from docx.oxml.ns import qn
 
-from saraban.letters.paper.pages import read_pages, squeeze
+from saraban.letters.paper.pages import Line, read_pages, squeeze
 from thai_text.linebreak import word_boundaries
 
 RIGHT_MARGIN_PT = 2 / 2.54 * 72
@@ -40,12 +40,25 @@ def body_paragraphs(docx: bytes) -> list[str]:
     return out
 
 
+def _rows(lines: list[Line]) -> list[Line]:
+    """The lines of a page joined by row: pdftotext gives a list item's bullet or number a line of its own."""
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda one: (one.y_min, one.x_min)):
+        if rows and abs(rows[-1][0].y_min - line.y_min) < 3:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return [Line(" ".join(one.text for one in sorted(row, key=lambda one: one.x_min)),
+                 min(one.x_min for one in row), min(one.y_min for one in row),
+                 max(one.x_max for one in row), max(one.y_max for one in row)) for row in rows]
+
+
 def measure(pdf: Path, paragraphs: list[str]) -> Figures:
     """How the body paragraphs of one printed letter broke into lines."""
     pages = read_pages(pdf)
     stream, starts, lines = "", [], []
     for page in pages:
-        for line in page.lines:
+        for line in _rows(page.lines):
             text = squeeze(line.text)
             if text:
                 starts.append(len(stream))
