@@ -22,7 +22,7 @@ def test_units_a_clerk_reads_as_one():
     marked = mark_breaks("ตามหนังสือที่ กบ ๐๐๒๓.๖/ว ๑๗๗๕ ลงวันที่ ๒๖ มีนาคม ๒๕๖๗ ปีงบประมาณ พ.ศ. ๒๕๖๗ "
                          "ติดต่อนาย สมชาย โทร. ๐ ๗๕๖๑ ๑๒๓๔ เวลา ๐๘.๓๐ น. ณ สำนักงาน (สสส.)")
     pieces = [strip_marks(p) for p in re.split(f"[{ZWSP} ]", marked)]
-    for whole in ("ที่ กบ ๐๐๒๓.๖/ว ๑๗๗๕", "๒๖ มีนาคม ๒๕๖๗", "พ.ศ. ๒๕๖๗", "นาย สมชาย", "๐ ๗๕๖๑ ๑๒๓๔",
+    for whole in ("ที่ กบ ๐๐๒๓.๖/ว ๑๗๗๕", "๒๖ มีนาคม ๒๕๖๗", "พ.ศ. ๒๕๖๗", "นาย สมชาย", "โทร. ๐ ๗๕๖๑ ๑๒๓๔",
                   "๐๘.๓๐ น.", "สำนักงาน (สสส.)"):
         assert whole in pieces, whole
     assert NBSP in marked
