@@ -236,7 +236,9 @@ def test_disk_full_while_rendering_leaves_no_partial_file_and_the_next_run_compl
         if sys._getframe(1).f_code.co_name != "_temporary":  # count the files the store writes
             return real_fsync(fd)
         calls.append(fd)
-        if len(calls) == 4:  # the manifest, the letter and one copy are written, the next copy finds the disk full
+        # the manifest, the letter, its attached recipients list (to ทุกจังหวัด) and one copy are written,
+        # the next copy finds the disk full
+        if len(calls) == 5:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_fsync(fd)
 
@@ -292,7 +294,8 @@ def test_a_folder_that_cannot_be_written_is_found_before_the_number(tmp_path, da
     (data / "out" / "letters").unlink()  # the obstacle removed: the same command numbers and makes the files
     again = issue(tmp_path, "เรื่องแรก")
     assert again.exit_code == 0, again.output
-    assert len(list((data / "out" / "letters").rglob("*.docx"))) == 3  # the letter and its two copies
+    # the letter, its attached recipients list and its two copies
+    assert len(list((data / "out" / "letters").rglob("*.docx"))) == 4
     assert letters_in(tmp_path / "cli.db") == ["มท 0820.2/ว 1"]
 
 

@@ -66,6 +66,8 @@ def test_the_wheel_holds_every_file_of_the_source(wheel: Path) -> None:
     needed = {"examples/01-project-letter.yaml", "examples/02-department-memo.yaml",
               "examples/03-department-circular.yaml", "examples/programmes/eco-town-2565.yaml",
               "templates/letters/external.docx", "templates/letters/memo.docx", "templates/letters/stamped.docx",
+              "templates/letters/attachment.docx", "templates/wording/forward/letter.txt.j2",
+              "templates/wording/email/letter_delivery.txt.j2", "examples/krabi-working-group.csv",
               "templates/reports/status.docx", "templates/reports/register.docx", "templates/reports/programme.docx",
               "templates/images/emblem-placeholder.png", "saraban/records/migrations/script.py.mako",
               "saraban/records/migrations/env.py", "saraban/directory/data/central.csv",
@@ -124,7 +126,7 @@ def test_installed_saraban_finds_its_files_inside_the_install(site: Path, tmp_pa
     assert Path(found["package_root"]) == site
     for path in map(Path, found["paths"]):
         assert path.resolve().is_relative_to(site) and path.exists(), path
-    assert found["letters"] == ["external", "memo", "stamped"]
+    assert found["letters"] == ["external", "memo", "stamped", "external", "external", "external", "external"]
     assert found["programme"] == "eco-town-2565"
     assert found["units"] > 0
     assert found["migrated"]
