@@ -26,9 +26,9 @@ from typing import Any
 import yaml
 from pypdf import PdfReader
 
-from saraban import pdf as saraban_pdf
 from saraban.kernel.settings import load_settings
 from saraban.letters.batch import render_letters
+from saraban.letters.paper import pdf as saraban_pdf
 from saraban.letters.spec import LetterSpec, parse_spec
 
 REPO = Path(__file__).resolve().parent.parent
