@@ -11,9 +11,6 @@ import dataclasses
 import io
 import re
 import threading
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,35 +23,13 @@ from saraban.directory.imports import update_unit
 from saraban.notify.mail import send_mail
 from saraban.records.models import Delivery, Event, Mailing, Unit
 from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
-from tests.test_mail import free_port, smtp_server
+from tests.test_mail import Store, free_port, smtp_server
 from tests.web import web_world  # noqa: F401  (the web fixture)
 from thai_text import to_thai_digits
 
 BASE = "https://saraban.example.go.th"
 LINK = re.compile(r"https?://[^\s<>\"')]+")
 ADDRESSES = {"prov.81": "krabi@example.org", "prov.83": "nobody@phuket.example.org"}  # nobody@: refused
-
-
-class Store:
-    """Accepts every recipient except nobody@...; keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.envelopes = []
-        self.lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-    def messages(self) -> list[EmailMessage]:
-        return [BytesParser(policy=policy.default).parsebytes(e.content) for e in self.envelopes]
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ import datetime as dt
 import ipaddress
 import socket
 import ssl
+import threading
 from contextlib import contextmanager
 from email import policy
+from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -46,6 +48,7 @@ class Store:
     def __init__(self, data_replies: list[str] | None = None):
         self.envelopes = []
         self.data_replies = list(data_replies or [])
+        self.lock = threading.Lock()  # several senders at once (tests/test_email_delivery.py)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("nobody@"):
@@ -56,8 +59,12 @@ class Store:
     async def handle_DATA(self, server, session, envelope):
         if self.data_replies:
             return self.data_replies.pop(0)
-        self.envelopes.append(envelope)
+        with self.lock:
+            self.envelopes.append(envelope)
         return "250 Message accepted"
+
+    def messages(self) -> list[EmailMessage]:
+        return [BytesParser(policy=policy.default).parsebytes(e.content) for e in self.envelopes]
 
 
 def free_port() -> int:

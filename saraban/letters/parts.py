@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from saraban.kernel.email_address import Email
 from thai_text import ThaiDateError, be_year, parse_thai_date, to_arabic_digits
@@ -60,6 +60,17 @@ def link_problem(v: str) -> str | None:
     from saraban.letters.paper.qr import qr_problem  # numpy and zxing: only when a spec has a QR code
 
     return qr_problem(v)
+
+
+def _checked_link(v: str) -> str:
+    problem = link_problem(v)
+    if problem:
+        raise ValueError(problem)
+    return v
+
+
+# A link printed as a QR code (a QR code's, an online meeting's): checked that it reads back.
+QRLink = Annotated[str, Field(min_length=1), AfterValidator(_checked_link)]
 
 
 def _cell(v: Any) -> Any:
@@ -138,7 +149,7 @@ _NUMBER = re.compile(r"^(\d{1,3})\s*/\s*(\d{4})$")
 class Online(Part):
     """A video conference: its link (also printed as a QR code), Meeting ID and passcode as typed."""
 
-    url: str = Field(min_length=1)
+    url: QRLink
     platform: str | None = None  # Zoom Meeting, Microsoft Teams, Cisco Webex ...
     meeting_id: str | None = None
     passcode: str | None = None
@@ -148,14 +159,6 @@ class Online(Part):
     @classmethod
     def _as_typed(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        problem = link_problem(v)
-        if problem:
-            raise ValueError(problem)
-        return v
 
 
 class Meeting(Part):

@@ -29,8 +29,8 @@ from saraban.letters.parts import (
     Entry,
     Meeting,
     MeetingPlace,
+    QRLink,
     letter_date,
-    link_problem,
 )
 from saraban.letters.parts import Part as _Part
 from thai_text import RefNo
@@ -94,16 +94,8 @@ class Owner(_Part):
 
 
 class QRCode(_Part):
-    url: str = Field(min_length=1)
+    url: QRLink
     caption: str = Field(min_length=1)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        problem = link_problem(v)
-        if problem:
-            raise ValueError(problem)
-        return v
 
 
 class LetterSpec(_Part):

@@ -55,12 +55,12 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings) -
     pdfs = [out_dir / (Path(f).stem + ".pdf") for f in docx_files]
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".print-") as tmp:
         prints = [Path(tmp) / Path(f).name for f in docx_files]
-        for source, target in zip(docx_files, prints, strict=True):
-            target.write_bytes(print_ready(Path(source).read_bytes()))
+        sources = [Path(f).read_bytes() for f in docx_files]
+        for docx, target in zip(sources, prints, strict=True):
+            target.write_bytes(print_ready(docx))
         soffice_convert(prints, out_dir, settings)
         again = []
-        for source, target, pdf in zip(docx_files, prints, pdfs, strict=True):
-            docx = Path(source).read_bytes()
+        for source, docx, target, pdf in zip(docx_files, sources, prints, pdfs, strict=True):
             if _page_count(pdf) < 2 or SIGNATURE_MARK.encode() not in _document_xml(docx):
                 continue
             paged = paginate(docx, pdf)
