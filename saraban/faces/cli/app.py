@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from saraban.faces.cli import circulars, data, directory, log, programmes, registers, reminders, users, web
+from saraban.faces.cli import circulars, data, directory, flows, log, programmes, registers, reminders, users, web
 
 
 class GuardedGroup(TyperGroup):
@@ -56,6 +56,8 @@ app.add_typer(programmes.app, name="programme", help="โครงการป�
 app.command("apply")(programmes.apply_command)
 app.command("remind")(reminders.remind_command)
 app.command("serve")(reminders.serve_command)
+app.add_typer(flows.app, name="flows", help="งานบน Prefect server ของสำนักงาน (หลายเครื่อง) / The flows on "
+                                            "the office's Prefect server, run by workers on several machines.")
 app.command("log")(log.log_command)
 app.add_typer(users.app, name="user")
 app.command("web")(web.web_command)
