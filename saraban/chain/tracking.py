@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from saraban.kernel.clock import at_or_now
-from saraban.kernel.settings import Settings
+from saraban.kernel.settings import Settings, SettingsError
 from saraban.records.db import Database
 from saraban.records.events import record_event
 from saraban.records.models import Delivery, Letter, Unit
@@ -50,6 +50,18 @@ def secret_key(settings: Settings) -> bytes:
         finally:
             os.unlink(temporary)
     return path.read_text().strip().encode("utf-8")
+
+
+def require_shared_secret(settings: Settings, signers: str) -> None:
+    """Refuse to go on when links will be signed in more than one process (``signers``: who they are, e.g.
+    "the Dask task runner's workers") and ``SARABAN_SECRET`` is not set: the key made per data folder is one
+    per machine, so a link signed on one worker would be refused by a face on another."""
+    if not settings.secret:
+        raise SettingsError(
+            f"ต้องตั้ง SARABAN_SECRET เมื่อมีหลายกระบวนการลงนามลิงก์ติดตาม ({signers}) ตั้งค่าเดียวกันทุกเครื่อง / "
+            f"SARABAN_SECRET must be set when more than one process signs tracking links ({signers}): make one "
+            "with: python3 -c 'import secrets; print(secrets.token_hex(32))' and set the same value on every "
+            "machine (workers, the web face, the flows)")
 
 
 def _mac(key: bytes, nonce: bytes) -> bytes:

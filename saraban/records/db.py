@@ -1,13 +1,15 @@
 """The database: SQLite in the data folder by default (WAL), PostgreSQL by URL.
 
 ``SARABAN_DATABASE_URL`` chooses the database (``postgresql+psycopg2://user@host/db``); the schema is
-kept by Alembic migrations (saraban/migrations), applied by ``open_database``.
+kept by Alembic migrations (saraban/migrations), applied by ``open_database``. Work done many times in one
+process (a flow's tasks, on threads or on a Dask worker) shares one engine: ``shared_database``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -167,11 +169,32 @@ class Database:
             yield session
 
 
-def open_database(settings: Settings | None = None, url: str | None = None, *, check: bool = True) -> Database:
-    """Connect to the configured database, check a SQLite file (``check``) and apply any pending migrations."""
+def open_database(settings: Settings | None = None, url: str | None = None, *, check: bool = True,
+                  upgrade: bool = True) -> Database:
+    """Connect to the configured database, check a SQLite file (``check``) and apply any pending migrations
+    (``upgrade``; a caller that knows they were applied, e.g. a flow's task after the flow's start, skips it)."""
     settings = settings or load_settings()
     engine = make_engine(url or database_url(settings))
     if check and engine.dialect.name == "sqlite":
         check_sqlite(engine)
-    migrate(engine)
+    if upgrade:
+        migrate(engine)
     return Database(engine)
+
+
+_shared: dict[tuple[int, str], Database] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_database(settings: Settings | None = None) -> Database:
+    """The one :class:`Database` (engine and connection pool) of this process for the configured URL, made on
+    first use without migrating: the caller (a flow) has applied the migrations once at its start.
+
+    Keyed by process id as well: a worker process forked from one that had an engine makes its own (a
+    connection shared across a fork is corrupted by whichever process uses it next)."""
+    settings = settings or load_settings()
+    key = (os.getpid(), database_url(settings))
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = open_database(settings, key[1], upgrade=False)
+        return _shared[key]

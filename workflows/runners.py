@@ -1,0 +1,105 @@
+"""Where a flow's tasks run: Prefect's threads in the flow's own process, or a Dask cluster.
+
+The flows do not change with the engine: ``cascade_flow.with_options(task_runner=task_runner("dask", 2))``,
+or the environment of the process that starts the flow:
+
+- ``SARABAN_TASK_RUNNER``: ``threads`` (default: a pool of threads in the flow's process) or ``dask``;
+- ``SARABAN_TASK_WORKERS``: how many threads, or Dask worker processes of a LocalCluster (default: the cores;
+  threads at most 8: the work is mostly Python, which one process runs on one core at a time);
+- ``SARABAN_DASK_ADDRESS``: a running ``dask.distributed`` scheduler (``tcp://10.0.0.5:8786``) instead of a
+  LocalCluster started for the run. Its workers need saraban installed, LibreOffice and the fonts, the same
+  ``SARABAN_DATABASE_URL``, ``SARABAN_FILES`` and ``SARABAN_SECRET``, and ``PREFECT_API_URL`` naming the
+  Prefect server the flow reports to (README: several machines).
+
+A LocalCluster's workers are processes of one thread each, started with the environment (``SARABAN_*``)
+of the process that starts the flow, and that flow's Prefect API (even the local ephemeral one). A script
+that starts one must guard its work with ``if __name__ == "__main__":`` (the workers are spawned and
+import the script again).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Literal
+
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from saraban.kernel.settings import SettingsError
+
+RunnerKind = Literal["threads", "dask"]
+KINDS: tuple[RunnerKind, ...] = ("threads", "dask")
+MAX_THREADS = 8
+
+
+def _workers(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"SARABAN_TASK_WORKERS ต้องเป็นจำนวนเต็มตั้งแต่ 1 / SARABAN_TASK_WORKERS must be a whole "
+                            f"number from 1, not {value!r}")
+    return int(value)
+
+
+def task_runner(kind: str = "threads", workers: int | None = None, address: str | None = None) -> TaskRunner:
+    """A task runner of ``kind`` (``threads`` or ``dask``) with ``workers`` threads or Dask processes (default:
+    the cores), or a Dask runner connected to the scheduler at ``address`` (its workers are its own)."""
+    if kind not in KINDS:
+        raise SettingsError(f"SARABAN_TASK_RUNNER ต้องเป็น threads หรือ dask / SARABAN_TASK_RUNNER must be threads or "
+                            f"dask, not {kind!r}")
+    if kind == "threads":
+        return ThreadPoolTaskRunner(max_workers=workers or min(os.cpu_count() or 1, MAX_THREADS))
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return _local_dask_runner()(cluster_class="distributed.LocalCluster", cluster_kwargs={
+        "n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
+        "dashboard_address": None})  # no web dashboard: no port to collide with another run's
+
+
+@cache  # one class: imported on first use (importing Dask costs a second), never before
+def _local_dask_runner() -> type[TaskRunner]:
+    from prefect.client.orchestration import get_client
+    from prefect_dask import DaskTaskRunner
+
+    class LocalDaskTaskRunner(DaskTaskRunner):
+        """A LocalCluster whose workers report to the flow's own Prefect API. Without PREFECT_API_URL (the
+        local ephemeral server, saraban's default) each worker process would start a temporary Prefect server
+        of its own: seconds each, on the same Prefect database, and task runs that nobody sees."""
+
+        def __enter__(self) -> LocalDaskTaskRunner:
+            with get_client(sync_client=True) as client:  # the flow's server (an ephemeral one is shared)
+                api = str(client.api_url).rstrip("/")
+            self.cluster_kwargs = {**self.cluster_kwargs,
+                                   "env": {**self.cluster_kwargs.get("env", {}), "PREFECT_API_URL": api}}
+            return super().__enter__()
+
+    return LocalDaskTaskRunner
+
+
+def runner_from_environment() -> TaskRunner:
+    """The task runner ``SARABAN_TASK_RUNNER``, ``SARABAN_TASK_WORKERS`` and ``SARABAN_DASK_ADDRESS`` name."""
+    address = os.environ.get("SARABAN_DASK_ADDRESS") or None
+    kind = os.environ.get("SARABAN_TASK_RUNNER") or ("dask" if address else "threads")
+    return task_runner(kind, _workers(os.environ.get("SARABAN_TASK_WORKERS")), address)
+
+
+def in_process(runner: TaskRunner | None) -> bool:
+    """Whether tasks run inside the flow's own process (threads): no other process signs links."""
+    return runner is None or isinstance(runner, ThreadPoolTaskRunner)
+
+
+def parallelism(runner: TaskRunner | None) -> int:
+    """How many tasks the runner runs at once: its threads, or the Dask cluster's worker threads."""
+    if isinstance(runner, ThreadPoolTaskRunner):
+        return max(1, min(runner._max_workers, os.cpu_count() or 1))  # noqa: SLF001 (no public accessor)
+    client = getattr(runner, "client", None)
+    if client is not None:  # prefect-dask: ask the scheduler (a remote cluster has its own size)
+        return max(1, sum(client.nthreads().values()))
+    return os.cpu_count() or 1
+
+
+def chunk_size(count: int, workers: int, most: int = 200) -> int:
+    """Letters per task such that every worker gets several tasks (the last ones finish together)."""
+    return max(1, min(most, -(-count // (4 * workers))))
