@@ -42,4 +42,4 @@ templates: setup
 	$(BIN)/python scripts/build_templates.py
 
 clean:
-	rm -rf data/out data/libreoffice-profile
+	rm -rf data/out data/libreoffice-profile-*

@@ -14,6 +14,7 @@ it and makes the TH Sarabun family names resolve to it. Nothing outside the data
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -61,8 +62,10 @@ def fontconfig_file(fonts_dir: Path, font_name: str) -> Path:
     fonts_dir.mkdir(parents=True, exist_ok=True)
     for style in STYLES:
         target = fonts_dir / f"SarabanTH-{style}.ttf"
-        if not target.exists():
-            derive_th_face(sarabun_file(style), target, style)
+        if not target.exists():  # written whole, then renamed: another process may be reading it meanwhile
+            partial = target.with_name(f".{target.name}.{os.getpid()}")
+            derive_th_face(sarabun_file(style), partial, style)
+            os.replace(partial, target)
     aliases = dict.fromkeys((font_name, *SARABUN_ALIASES))
     alias_xml = "\n".join(
         f"  <alias binding=\"same\"><family>{escape(name)}</family>"
@@ -80,5 +83,7 @@ def fontconfig_file(fonts_dir: Path, font_name: str) -> Path:
 """
     path = fonts_dir / "fonts.conf"
     if not path.exists() or path.read_text(encoding="utf-8") != conf:
-        path.write_text(conf, encoding="utf-8")
+        partial = path.with_name(f".fonts.conf.{os.getpid()}")
+        partial.write_text(conf, encoding="utf-8")
+        os.replace(partial, path)
     return path

@@ -1,16 +1,26 @@
-"""docx → PDF with LibreOffice (headless), many files per LibreOffice start."""
+"""docx → PDF with LibreOffice (headless), many files per LibreOffice start, on a pool of LibreOffice workers.
+
+A LibreOffice instance converts one file at a time and cannot share its profile with another running
+instance: ``settings.pdf_workers`` profiles (``<data>/libreoffice-profile-<i>``) let as many convert at
+once, in threads of one process or in several processes (Prefect's Dask workers) alike, each taking a
+free profile (:func:`free_profile`). One call with many files splits them among the workers.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import io
+import itertools
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from saraban.kernel.settings import Settings
@@ -20,6 +30,8 @@ from saraban.letters.paper.typeset import print_ready
 
 # One LibreOffice start costs ~1.5 s; each extra file in the same call ~0.2 s.
 BATCH = 200
+PROFILE_POLL = 0.05  # seconds between looks for a free LibreOffice profile when every one is taken
+_TURNS = itertools.count()
 
 
 class PdfError(RuntimeError):
@@ -82,32 +94,75 @@ def _document_xml(docx: bytes) -> bytes:
         return z.read("word/document.xml")
 
 
-def soffice_convert(docx_files: Sequence[Path], out_dir: Path, settings: Settings) -> None:
-    """The .docx files as they are, to ``out_dir/<stem>.pdf``: one LibreOffice run per BATCH files."""
+def soffice_convert(docx_files: Sequence[Path], out_dir: Path, settings: Settings, *,
+                    workers: int | None = None) -> None:
+    """The .docx files as they are, to ``out_dir/<stem>.pdf``: split into at most ``workers`` (default
+    ``settings.pdf_workers``) chunks converted at once, each by a LibreOffice of its own (:func:`free_profile`),
+    one LibreOffice run per BATCH files of a chunk."""
     if not docx_files:
         return
     soffice = soffice_path(settings)
-    profile = settings.libreoffice_profile
-    profile.mkdir(parents=True, exist_ok=True)
+    # The fonts folder is made before the threads start (each machine makes its own, in its data folder).
     env = dict(os.environ,
                FONTCONFIG_FILE=str(fontconfig_file(settings.data_dir / "fonts", settings.font_name)))
-    pdfs = [out_dir / (Path(f).stem + ".pdf") for f in docx_files]
-    # LibreOffice refuses to share a profile between two running instances: take turns.
-    with open(profile / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        for start in range(0, len(docx_files), BATCH):
-            chunk = [str(Path(f).resolve()) for f in docx_files[start:start + BATCH]]
-            for pdf in pdfs[start:start + BATCH]:
-                pdf.unlink(missing_ok=True)
-            cmd = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
-                   "--norestore", "--convert-to", "pdf:writer_pdf_Export", "--outdir",
-                   str(out_dir.resolve()), *chunk]
+    files = [Path(f) for f in docx_files]
+    n = max(1, min(workers or settings.pdf_workers, len(files)))
+    size = -(-len(files) // n)  # ceil: n chunks of (nearly) equal length, in order
+    chunks = [files[start:start + size] for start in range(0, len(files), size)]
+    if len(chunks) == 1:
+        _convert_chunk(soffice, chunks[0], out_dir, settings, env)
+        return
+    with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="soffice") as pool:
+        for done in [pool.submit(_convert_chunk, soffice, chunk, out_dir, settings, env) for chunk in chunks]:
+            done.result()
+
+
+def _convert_chunk(soffice: str, files: list[Path], out_dir: Path, settings: Settings, env: dict[str, str]) -> None:
+    with free_profile(settings) as profile:
+        for start in range(0, len(files), BATCH):
+            _soffice_run(soffice, profile, files[start:start + BATCH], out_dir, env)
+
+
+@contextmanager
+def free_profile(settings: Settings) -> Iterator[Path]:
+    """A LibreOffice profile no other instance uses (LibreOffice refuses to share one between two running
+    instances), held until the block ends: the first of ``settings.pdf_workers`` profiles whose lock is
+    free, threads and processes alike (an exclusive flock on ``<profile>/.lock``); when all are taken,
+    wait for one."""
+    profiles = [settings.libreoffice_profile(i) for i in range(settings.pdf_workers)]
+    # Start at a different profile per call and process, so that those starting together do not all try
+    # the same one first.
+    first = (os.getpid() + next(_TURNS)) % len(profiles)
+    order = profiles[first:] + profiles[:first]
+    while True:
+        for profile in order:
+            profile.mkdir(parents=True, exist_ok=True)
+            lock = open(profile / ".lock", "w")  # noqa: SIM115 (held past this loop, closed below)
             try:
-                result = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                                        timeout=120 + 5 * len(chunk))
-            except subprocess.TimeoutExpired:
-                raise PdfError(f"LibreOffice did not finish converting {len(chunk)} files in time") from None
-            missing = [p for p in pdfs[start:start + BATCH] if not p.exists()]
-            if missing:
-                raise PdfError(f"LibreOffice made no PDF for {', '.join(p.name for p in missing)}: "
-                               f"{(result.stderr or result.stdout).strip()[-500:]}")
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                continue
+            try:
+                yield profile
+            finally:
+                lock.close()  # releases the lock
+            return
+        time.sleep(PROFILE_POLL)
+
+
+def _soffice_run(soffice: str, profile: Path, files: list[Path], out_dir: Path, env: dict[str, str]) -> None:
+    pdfs = [out_dir / (f.stem + ".pdf") for f in files]
+    for pdf in pdfs:
+        pdf.unlink(missing_ok=True)
+    cmd = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
+           "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir.resolve()),
+           *(str(f.resolve()) for f in files)]
+    try:
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120 + 5 * len(files))
+    except subprocess.TimeoutExpired:
+        raise PdfError(f"LibreOffice did not finish converting {len(files)} files in time") from None
+    missing = [p for p in pdfs if not p.exists()]
+    if missing:
+        raise PdfError(f"LibreOffice made no PDF for {', '.join(p.name for p in missing)}: "
+                       f"{(result.stderr or result.stdout).strip()[-500:]}")
