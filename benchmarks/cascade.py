@@ -1,12 +1,21 @@
 """The national cascade: one circular from the department to every provincial office, district office
-and local administration, numbered, received and forwarded at every hop.
+and local administration, numbered, received and forwarded at every hop; with --pdf, every PDF too.
 
-    .venv/bin/python benchmarks/cascade.py [--database URL] [--pdf-sample N] [--no-prefect]
+    .venv/bin/python benchmarks/cascade.py [--pdf] [--runner threads|dask] [--workers N]
+                                           [--database URL] [--provinces N] [--no-prefect]
 
 The directory is the built-in skeleton (76 provincial offices, 878 district offices, 76 PAOs) plus a
 SYNTHETIC layer of one local administration per subdistrict (7,256 outside Bangkok), on a fresh
-database (SQLite in data/bench/cascade by default). The cascade runs through the Prefect flow (one task
-per province) unless --no-prefect. PDF throughput is measured on a sample of the letters made.
+database (SQLite in data/bench/cascade by default; a PostgreSQL database given by URL is emptied first).
+The cascade runs through the Prefect flow on the task runner chosen (``threads``: Prefect's default, in
+this process; ``dask``: a LocalCluster of --workers processes, or SARABAN_DASK_ADDRESS) unless
+--no-prefect. Printed, each measured in this run:
+
+    naive: <ms> ms per copy                       (plain docxtpl + a fresh qrcode per copy: benchmarks/naive.py)
+    cascade: <N> deliveries in <S> s, <R> letters/s (docx)   (and its ratio to the naive way)
+    lo-one: <ms> ms per document in one batched LibreOffice conversion of 40 of the cascade's letters
+    cascade-pdf: <N> files in <S> s               (every letter's PDF, every copy's, every stamped copy)
+    lo-bound: <S> s = <letters> letters x <ms> ms / <cores> cores; the PDFs took <x> times the bound
 """
 
 from __future__ import annotations
@@ -14,34 +23,92 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SARABAN_DATA_DIR", str(ROOT / "data" / "bench" / "cascade"))
+# More than one process signs tracking links on the Dask runner: they must share the key.
+os.environ.setdefault("SARABAN_SECRET", "benchmark-cascade-" + "0" * 32)
 DATA = Path(os.environ["SARABAN_DATA_DIR"])
+SPEC = ROOT / "examples" / "03-department-circular.yaml"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def lo_per_document(db, settings, letters: int = 40) -> float:
+    """Seconds per document of one batched LibreOffice conversion of ``letters`` of the cascade's letters,
+    as LibreOffice is given them (the print-ready copy), on one profile: the unit of the bound."""
+    from sqlalchemy import select
+
+    from saraban.letters.paper.pdf import soffice_convert
+    from saraban.letters.paper.typeset import print_ready
+    from saraban.records.models import Letter
+
+    with db.reading() as s:
+        letter_ids = list(s.scalars(select(Letter.id).order_by(Letter.id).limit(letters)))
+    sources = [letter_bytes(db, settings, i) for i in letter_ids]
+    with tempfile.TemporaryDirectory(dir=settings.data_dir) as tmp:
+        docs = []
+        for i, data in enumerate(sources):
+            docs.append(Path(tmp) / f"{i:03d}.docx")
+            docs[-1].write_bytes(print_ready(data))
+        soffice_convert(docs[:1], Path(tmp) / "warm", settings, workers=1)  # the first start is slow
+        start = time.perf_counter()
+        soffice_convert(docs, Path(tmp) / "out", settings, workers=1)
+        return (time.perf_counter() - start) / len(docs)
+
+
+def letter_bytes(db, settings, letter_id: int) -> bytes:
+    """The .docx of a letter, as the file store holds it."""
+    from saraban.records.file_store import file_store
+    from saraban.records.models import Letter
+
+    with db.reading() as s:
+        key = s.get(Letter, letter_id).docx_key
+    return file_store(settings).read_bytes(key)
+
+
+def count_pdfs(db, settings) -> int:
+    """Every PDF the cascade issued: the letters', the copies', the stamped copies' (table issued_files)."""
+    from sqlalchemy import func, select
+
+    from saraban.records.models import IssuedFile
+
+    with db.reading() as s:
+        return s.scalar(select(func.count()).select_from(IssuedFile))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", help="database URL (default: a fresh SQLite file in the data folder); "
                                            "a PostgreSQL database is emptied first")
-    parser.add_argument("--pdf-sample", type=int, default=40, help="letters whose PDFs (and copies) to time")
-    parser.add_argument("--no-prefect", action="store_true", help="call saraban's core directly")
+    parser.add_argument("--pdf", action="store_true", help="make and time every PDF of the cascade too")
+    parser.add_argument("--runner", choices=["threads", "dask"], default="threads",
+                        help="Prefect's task runner: threads in this process (default) or Dask")
+    parser.add_argument("--workers", type=int, default=None, help="Dask workers (default: the cores)")
+    parser.add_argument("--provinces", type=int, default=None, help="carry down only the first N provinces")
+    parser.add_argument("--naive-copies", type=int, default=20, help="copies the naive way is timed on")
+    parser.add_argument("--no-prefect", action="store_true", help="call saraban's core directly (docx only)")
     args = parser.parse_args()
 
     from fresh_data import fresh_data  # benchmarks/, the script's own folder
+    from naive import naive_ms_per_copy
 
-    fresh_data(DATA, args.database, "cascade.db")
+    url = fresh_data(DATA, args.database, "cascade.db")
 
     from sqlalchemy import func, select
 
-    from saraban.chain.circulars import make_files
+    from saraban.chain.circulars import recipients_of
     from saraban.directory.skeleton import add_synthetic_local_layer, ensure_directory
+    from saraban.kernel.clock import today
     from saraban.kernel.settings import load_settings
     from saraban.records.db import open_database
-    from saraban.records.models import Delivery, Letter, RegisterEntry
+    from saraban.records.models import Delivery, Letter, RegisterEntry, Unit
 
     settings = load_settings()
     db = open_database(settings)
@@ -49,51 +116,69 @@ def main() -> None:
     ensure_directory(db)
     with db.transaction() as s:
         synthetic = add_synthetic_local_layer(s)
-    print(f"directory: skeleton + {synthetic} synthetic local administrations in {time.perf_counter() - t:.1f} s",
-          file=sys.stderr)
-    spec = str(ROOT / "examples" / "03-department-circular.yaml")
+    log(f"directory: skeleton + {synthetic} synthetic local administrations in {time.perf_counter() - t:.1f} s")
+    naive = naive_ms_per_copy(args.naive_copies)
+    print(f"naive: {naive:.1f} ms per copy", flush=True)
 
     if args.no_prefect:
-        from saraban.chain.circulars import carry_down, issue_circular, receive_many, recipients_of
-        from saraban.kernel.clock import today
+        from saraban.chain.circulars import carry_down, issue_circular, receive_many
         from saraban.letters.spec import load_spec
 
         start = time.perf_counter()
-        issued = issue_circular(db, settings, load_spec(Path(spec)).model_copy(update={"ref": None, "date": today()}),
+        issued = issue_circular(db, settings, load_spec(SPEC).model_copy(update={"ref": None, "date": today()}),
                                 sender_key="dla.env.2", to="all:province_office")
         receive_many(db, settings, issued.letter_id)
-        for i, key in enumerate(recipients_of(db, issued.letter_id), 1):
+        keys = recipients_of(db, issued.letter_id)[:args.provinces]
+        for i, key in enumerate(keys, 1):
             carry_down(db, settings, issued.letter_id, key)
             if i % 10 == 0:
-                print(f"  {i}/76 provinces, {time.perf_counter() - start:.1f} s", file=sys.stderr)
+                log(f"  {i}/{len(keys)} provinces, {time.perf_counter() - start:.1f} s")
         elapsed = time.perf_counter() - start
+        letter_ids: list[int] = []
+        runner = "no prefect"
     else:
-        from saraban.kernel.clock import today
-        from workflows.cascade import cascade_flow
+        from workflows.cascade import cascade_flow, pdfs_flow
         from workflows.letters import render_letters_flow
+        from workflows.runners import task_runner
 
         render_letters_flow([], str(DATA / "warm"), pdf=False)  # start Prefect's server before timing
+        branches = None
+        if args.provinces is not None:
+            with db.transaction() as s:
+                branches = sorted(s.scalars(select(Unit.key).where(Unit.level == "province_office")))
+            branches = branches[:args.provinces]
+        runner = args.runner if args.runner == "threads" else f"dask, {args.workers or os.cpu_count()} workers"
+        flow = cascade_flow.with_options(task_runner=task_runner(args.runner, args.workers))
         start = time.perf_counter()
-        cascade_flow(spec, "dla.env.2", "all:province_office", dated=today())
+        result = flow(str(SPEC), "dla.env.2", "all:province_office", dated=today(), branches=branches)
         elapsed = time.perf_counter() - start
+        letter_ids = list(result["letters"])
 
-    with db.transaction() as s:
+    with db.reading() as s:
         deliveries = s.scalar(select(func.count()).select_from(Delivery))
         received = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.received_at.is_not(None)))
         letters = s.scalar(select(func.count()).select_from(Letter))
         lines = s.scalar(select(func.count()).select_from(RegisterEntry))
-        sample = list(s.scalars(select(Letter.id).order_by(Letter.id.desc()).limit(args.pdf_sample)))
-        sample_copies = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.letter_id.in_(sample)))
-    print(f"letters {letters}, deliveries {deliveries} (received {received}), register lines {lines}, "
-          f"docx files {letters + deliveries}")
+    kind = "postgresql" if url.startswith("postgresql") else "sqlite"
+    log(f"letters {letters}, deliveries {deliveries} (received {received}), register lines {lines}, "
+        f"docx files {letters + deliveries}; {kind}, {runner}")
+    print(f"cascade: {deliveries} deliveries in {elapsed:.1f} s, {letters / elapsed:.1f} letters/s (docx); "
+          f"{naive * deliveries / 1000 / elapsed:.1f}x the naive way ({naive * deliveries / 1000:.0f} s)", flush=True)
 
-    t = time.perf_counter()
-    make_files(db, settings, sample, pdf=True)
-    pdf_time = time.perf_counter() - t
-    print(f"pdf: {len(sample)} letters and their {sample_copies} copies (stamped where received) in {pdf_time:.1f} s, "
-          f"{(len(sample) + sample_copies) / pdf_time:.1f} files/s; at that rate the whole cascade's PDFs would "
-          f"take {(letters + deliveries) / ((len(sample) + sample_copies) / pdf_time):.0f} s")
-    print(f"cascade: {deliveries} deliveries in {elapsed:.1f} s, {letters / elapsed:.1f} letters/s (docx)")
+    if args.pdf and letter_ids:
+        per_document = lo_per_document(db, settings)
+        print(f"lo-one: {1000 * per_document:.0f} ms per document in one batched LibreOffice conversion of 40 of "
+              f"the cascade's letters", flush=True)
+        flow = pdfs_flow.with_options(task_runner=task_runner(args.runner, args.workers))
+        start = time.perf_counter()
+        flow(letter_ids)
+        pdf_time = time.perf_counter() - start
+        files = count_pdfs(db, settings)
+        cores = os.cpu_count() or 1
+        bound = letters * per_document / cores
+        print(f"cascade-pdf: {files} files in {pdf_time:.1f} s ({runner})")
+        print(f"lo-bound: {bound:.1f} s = {letters} letters x {1000 * per_document:.0f} ms / {cores} cores; "
+              f"the PDFs took {pdf_time / bound:.2f} times the bound")
 
 
 if __name__ == "__main__":

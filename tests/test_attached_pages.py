@@ -21,6 +21,7 @@ from saraban.letters.spec import SpecError, parse_spec
 from saraban.records.models import Delivery, Letter, Unit
 from tests.conftest import example_dict
 from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
+from tests.stored import local
 from thai_text import to_thai_digits
 
 AT = datetime(2024, 3, 29, 10, 30, tzinfo=BANGKOK)
@@ -123,6 +124,28 @@ def test_a_wrong_attachment_is_refused_with_a_clear_message(attachment, message)
     assert any(p.startswith(message) for p in e.value.problems), e.value.problems
 
 
+HOSTILE_UNITS = ["เทศบาล A & B <ทดสอบ>", "{{ x }} {% if y %} {#", "อบต. 'ก' \"ข\" 1999-01-01T00:00:00Z"]
+
+
+def test_compiled_attachment_shapes_give_the_same_bytes_as_docxtpl(tmp_path):
+    """The attached pages, rendered by docxtpl once per shape and then filled, are exactly what docxtpl writes:
+    hostile text, another number of rows (another shape), a later letter of a shape, a group's recipients."""
+    from saraban.kernel.settings import load_settings
+    from saraban.letters.attachments import render_attachment_docx
+
+    settings = load_settings()
+    for units in (UNITS[:3], HOSTILE_UNITS, UNITS[3:6], UNITS):
+        for subject in ("เรื่อง A & B <ทดสอบ> 1999-01-01T00:00:00Z", "เรื่องอื่น"):
+            spec = with_attachments(subject=subject)
+            spec["attachments"][1]["units"] = units
+            parsed = parse_spec(spec)
+            assert render_attachment_docx(parsed, settings) == render_attachment_docx(parsed, settings, shapes=False)
+    group = parse_spec(example_dict("03-department-circular"))
+    for names in (UNITS[:7], HOSTILE_UNITS + UNITS[:4]):
+        assert render_attachment_docx(group, settings, recipients=names) == \
+            render_attachment_docx(group, settings, recipients=names, shapes=False)
+
+
 def test_a_spec_without_attachments_keeps_its_hash():
     """Letters issued before attachments existed are still found as issued (the hash compares specs)."""
     spec = example_dict("03-department-circular")
@@ -145,7 +168,7 @@ def test_a_circular_to_every_province_carries_the_list_of_its_recipients(db, set
         names = s.scalars(select(Unit.name).join(Delivery, Delivery.unit_id == Unit.id)
                           .where(Delivery.letter_id == letter.id)).all()
         copy = s.scalars(select(Delivery).where(Delivery.letter_id == letter.id).limit(1)).one()
-        pdf = Path(letter.pdf_path)
+        pdf = local(settings, letter.pdf_key)
         verdict = check_file(s, pdf.read_bytes())
     assert len(names) == 76
     texts = page_texts(pdf)
@@ -157,7 +180,7 @@ def test_a_circular_to_every_province_carries_the_list_of_its_recipients(db, set
     assert sorted(map(letters_of, listed)) == sorted(map(letters_of, names))  # every recipient, once
     # The PDF recorded for /verify is the one with the list; each recipient's copy carries the list too.
     assert verdict.found and verdict.matches[0].kind == "letter"
-    copy_texts = page_texts(Path(copy.pdf_path))
+    copy_texts = page_texts(local(settings, copy.pdf_key))
     assert len(copy_texts) == len(texts) and "บัญชีรายชื่อ" in compact(copy_texts[list_at])
 
 
@@ -172,12 +195,12 @@ def test_a_forward_carries_the_received_letter_stamped(db, settings):
     with db.reading() as s:
         letter = s.get(Letter, fwd.letter_id)
         received = s.get(Delivery, letter.forwards_delivery_id)
-        stamped = Path(received.stamped_pdf_path)
-        verdict = check_file(s, Path(letter.pdf_path).read_bytes())
-    doc = "\n".join(p.text for p in Document(letter.docx_path).paragraphs)
+        stamped = local(settings, received.stamped_pdf_key)
+        verdict = check_file(s, local(settings, letter.pdf_key).read_bytes())
+    doc = "\n".join(p.text for p in Document(local(settings, letter.docx_key)).paragraphs)
     assert "สำเนาหนังสือกรมส่งเสริมการปกครองท้องถิ่น ที่ มท ๐๘๒๐.๒/ว ๑ ลงวันที่ ๒๙ มีนาคม ๒๕๖๗" in doc
     assert "รายละเอียดปรากฏตามสิ่งที่ส่งมาพร้อมนี้" in doc
-    texts = page_texts(Path(letter.pdf_path))
+    texts = page_texts(local(settings, letter.pdf_key))
     own = len(texts) - pages_of(stamped)  # the forwarding letter and its list of districts, then the received one
     assert own >= 2 and "ที่ กบ" in texts[0] and "บัญชีรายชื่อ" in compact(texts[own - 1])
     after = compact(texts[own])  # the department's letter, stamped by Krabi
@@ -186,7 +209,7 @@ def test_a_forward_carries_the_received_letter_stamped(db, settings):
     # The districts' copies carry it too, each with its own tracking code on the first page.
     with db.reading() as s:
         copy = s.scalars(select(Delivery).where(Delivery.letter_id == fwd.letter_id).limit(1)).one()
-    copy_texts = page_texts(Path(copy.pdf_path))
+    copy_texts = page_texts(local(settings, copy.pdf_key))
     assert "ที่มท๐๘๒๐.๒/ว๑" in compact(copy_texts[len(copy_texts) - pages_of(stamped)])
 
 
@@ -200,7 +223,7 @@ def test_the_demo_chain_carries_each_received_letter_down(db, settings):
     with db.reading() as s:
         province, district = (s.get(Letter, i) for i in made)
         refs = [x.ref_text for x in (province, district)]
-    district_pages = compact("".join(page_texts(Path(district.pdf_path))))
+    district_pages = compact("".join(page_texts(local(settings, district.pdf_key))))
     for ref in ["มท 0820.2/ว 1", *refs]:
         assert compact("ที่ " + to_thai_digits(ref)) in district_pages, ref
     assert district_pages.count("เลขรับ") >= 2  # stamped by the province and by the district

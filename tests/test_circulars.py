@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 import yaml
@@ -31,6 +30,7 @@ from saraban.records.models import Delivery, Letter, RegisterEntry
 from saraban.records.registers import entries
 from tests.conftest import EXAMPLES
 from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
+from tests.stored import local
 
 AT = datetime(2024, 3, 29, 10, 30, tzinfo=BANGKOK)
 
@@ -53,10 +53,10 @@ def test_issue_numbers_in_the_circular_series_and_sends_a_copy_to_every_province
         assert (line.number, line.ref_text, line.subject) == (1, "มท 0820.2/ว 1", letter.subject)
         assert line.to_text == "สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัด ทุกจังหวัด"
         deliveries = s.scalars(select(Delivery).where(Delivery.letter_id == letter.id)).all()
-    assert first_line(letter.docx_path) == "ที่ มท ๐๘๒๐.๒/ว ๑"
+    assert first_line(local(settings, letter.docx_key)) == "ที่ มท ๐๘๒๐.๒/ว ๑"
     assert len({d.token for d in deliveries}) == 76
     assert all(token_is_genuine(d.token, secret_key(settings)) for d in deliveries)
-    assert all(Path(d.docx_path).exists() for d in deliveries)
+    assert all(local(settings, d.docx_key).exists() for d in deliveries)
 
 
 def test_each_copy_carries_its_own_tracking_qr(db, settings):
@@ -64,7 +64,7 @@ def test_each_copy_carries_its_own_tracking_qr(db, settings):
     with db.transaction() as s:
         some = s.scalars(select(Delivery).where(Delivery.letter_id == issued.letter_id).limit(2)).all()
     for d in some:
-        doc = Document(d.docx_path)
+        doc = Document(local(settings, d.docx_key))
         decoded = set()
         for rel in doc.part.rels.values():
             if "image" in rel.reltype:
@@ -134,7 +134,7 @@ def test_forward_makes_the_province_own_circular_citing_the_department(db, setti
     assert fwd.ref == "กบ 0023.6/ว 1" and fwd.new
     with db.transaction() as s:
         letter = s.get(Letter, fwd.letter_id)
-    doc = Document(letter.docx_path)
+    doc = Document(local(settings, letter.docx_key))
     lines = [p.text for p in doc.paragraphs if p.text.strip()]
     assert lines[0] == "ที่ กบ ๐๐๒๓.๖/ว ๑"
     assert lines[1] == ("ถึง\tที่ว่าการอำเภอ ทุกอำเภอ ที่ทำการองค์การบริหารส่วนจังหวัดกระบี่ "
@@ -196,7 +196,7 @@ def test_a_crash_after_numbering_loses_nothing_and_numbers_nothing_twice(db, set
     assert (rerun.ref, rerun.new) == ("มท 0820.2/ว 1", False)
     with db.transaction() as s:
         deliveries = s.scalars(select(Delivery)).all()
-        assert len(deliveries) == 76 and all(Path(d.docx_path).exists() for d in deliveries)
+        assert len(deliveries) == 76 and all(local(settings, d.docx_key).exists() for d in deliveries)
         assert s.scalar(select(func.count()).select_from(RegisterEntry)) == 1
 
 
@@ -223,9 +223,9 @@ def test_the_receipt_stamp_is_printed_on_the_recipient_pdf_copy(db, settings):
     make_files(db, settings, [a.letter_id], pdf=True)
     receive(db, settings, a.letter_id, "prov.11", at=datetime(2024, 3, 30, 9, 5, tzinfo=BANGKOK))
     r = receive(db, settings, a.letter_id, "prov.81", at=datetime(2024, 3, 30, 10, 30, tzinfo=BANGKOK))
-    assert r.stamped_pdf is not None and r.stamped_pdf.exists()
-    text = subprocess.run(["pdftotext", "-layout", str(r.stamped_pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    assert r.stamped_pdf_key is not None and local(settings, r.stamped_pdf_key).exists()
+    text = subprocess.run(["pdftotext", "-layout", str(local(settings, r.stamped_pdf_key)), "-"],
+                          capture_output=True, text=True, check=True).stdout
     compact = "".join(text.split())  # a long unit name wraps onto two lines of the stamp
     for expected in ("สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดกระบี่", "เลขรับ๑", "วันที่๓๐มี.ค.๒๕๖๗", "เวลา๑๐.๓๐น."):
         assert expected in compact, expected

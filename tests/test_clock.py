@@ -38,6 +38,7 @@ from tests.dbs import (  # noqa: F401  (the db and settings fixtures)
     fresh_database,
     own_output_settings,
 )
+from tests.stored import local
 
 ZONES = ("UTC", "Asia/Bangkok")
 INSTANT = datetime(2026, 12, 31, 17, 30, tzinfo=UTC)
@@ -115,8 +116,8 @@ def test_a_receipt_at_half_past_midnight_on_new_years_day(db, settings, fixed_cl
         assert row.number == "๑" and row.received == MOMENT and row.note == ""
 
     assert stamp_lines(unit.name, r.number, r.received_at)[1:] == ["เลขรับ ๑", STAMP_DATE, STAMP_TIME]
-    stamped = subprocess.run(["pdftotext", str(r.stamped_pdf), "-"], capture_output=True, text=True,
-                             check=True).stdout
+    stamped = subprocess.run(["pdftotext", str(local(settings, r.stamped_pdf_key)), "-"], capture_output=True,
+                             text=True, check=True).stdout
     lines = [x.strip() for x in stamped.splitlines() if x.strip()]
     assert "เลขรับ ๑" in lines and STAMP_DATE in lines and STAMP_TIME in lines
 

@@ -170,14 +170,38 @@ def test_docx_members_are_copied_without_recompression(master, maker):
     assert maker.docx_for(BASE + TOKENS[0]) == copy  # the same payload, the same bytes
 
 
+def test_a_spliced_docx_is_what_zipfile_writes(master):
+    """ZipSplice (a copy's image, a compiled shape's text) gives the bytes zipfile gives for the same members."""
+    from saraban.letters.render import docx_zip
+    from saraban.letters.zip_splice import ZipSplice, ZipSpliceError
+
+    with zipfile.ZipFile(io.BytesIO(master[0])) as z:
+        members = {info.filename: z.read(info) for info in z.infolist()}
+    image = next(name for name in members if name.endswith(".png"))
+    changed = {"word/document.xml": members["word/document.xml"].replace(b"</w:body>", b"<w:p/></w:body>"),
+               image: tracking_qr_png(BASE + TOKENS[1])}
+    original = docx_zip(members)
+    assert ZipSplice(original).with_members(changed) == docx_zip(members | changed)
+    assert ZipSplice(original).with_members({}) == original
+    with pytest.raises(ZipSpliceError, match="no member"):
+        ZipSplice(original).with_members({"word/other.xml": b""})
+
+
 def test_swap_docx_image_without_the_placeholder_says_so(master):
     with pytest.raises(PlaceholderNotFound):
         swap_docx_image(master[0], tracking_qr_png(BASE + TOKENS[0]), PLACEHOLDER)
 
 
-def test_a_payload_of_another_length_is_refused(maker):
+def test_a_shorter_payload_takes_the_placeholders_size_and_a_longer_one_is_refused(maker, tmp_path):
+    """A copy's code is drawn at the placeholder's QR version: a payload shorter than the placeholder's (the
+    file copy's master fits its verify link, longer than a tracking link) still fills its place exactly."""
+    short = BASE + "short"
+    (png,) = docx_images(maker.docx_for(short))[-1:]
+    assert Image.open(io.BytesIO(png)).size == Image.open(io.BytesIO(PLACEHOLDER)).size
+    assert decode(png) == [short]
+    assert decode(page_png(maker.pdf_for(short), tmp_path)) == sorted([HANDBOOK, short])
     with pytest.raises(CopyError, match="length"):
-        maker.docx_for(BASE + "short")
+        maker.docx_for(BASE + 40 * "y")
     with pytest.raises(CopyError, match="length"):
         maker.pdf_for(BASE + 40 * "y")
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from saraban.faces.cli.app import app
 from saraban.kernel.clock import today
-from saraban.kernel.files import IssuedFileError, write_new, write_replacing
+from saraban.kernel.files import IssuedFileError, write_new, write_new_many, write_replacing
 from tests.conftest import ROOT, example_dict
 from tests.dbs import KINDS, database_param, fresh_database
 
@@ -166,6 +166,33 @@ def test_an_issued_file_is_written_whole_once_and_never_replaced(tmp_path):
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
 
+def test_many_issued_files_are_flushed_together_whole_and_never_replaced(tmp_path, monkeypatch):
+    """write_new_many (a letter's copies): each file fsynced before it takes its name, all at once; the same
+    rules as write_new; a full disk names the file and leaves nothing half-written or temporary."""
+    import saraban.kernel.files as files
+
+    real_fsync, flushed = os.fsync, []
+    monkeypatch.setattr(files.os, "fsync", lambda fd: flushed.append(fd) or real_fsync(fd))
+    copies = [(tmp_path / "a" / "copies" / f"{n}.docx", f"copy {n}".encode()) for n in range(5)]
+    assert write_new_many([*copies, (tmp_path / "b" / "letter.docx", b"letter")])[-1] == tmp_path / "b" / "letter.docx"
+    assert len(flushed) >= 6 and all(path.read_bytes() == data for path, data in copies)
+    assert stat.S_IMODE(copies[0][0].stat().st_mode) == 0o600
+    write_new_many(copies)  # the same bytes again: harmless
+    with pytest.raises(IssuedFileError) as refused:
+        write_new_many([(tmp_path / "a" / "copies" / "new.docx", b"new"), (copies[1][0], b"other")])
+    assert refused.value.filename == str(copies[1][0]) and copies[1][0].read_bytes() == b"copy 1"
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    with pytest.raises(OSError) as e:
+        write_new_many([(tmp_path / "c" / "1.docx", b"1"), (tmp_path / "c" / "2.docx", b"2")])
+    assert e.value.errno == errno.ENOSPC and e.value.filename == str(tmp_path / "c" / "1.docx")
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == [*(f"a/copies/{n}.docx" for n in range(5)), "b/letter.docx"]
+
+
 def test_an_issued_letter_in_the_way_is_not_overwritten(tmp_path, data):
     """A file left at an issued letter's place (another database's, a hand edit) stops the rendering."""
     folder = data / "out" / "letters" / f"dla.env.2-{today().year + 543}-w1"
@@ -233,11 +260,11 @@ def test_disk_full_while_rendering_leaves_no_partial_file_and_the_next_run_compl
     real_fsync, calls = os.fsync, []
 
     def fsync(fd):
-        if sys._getframe(1).f_code.co_name != "_temporary":  # count the files the store writes
+        if sys._getframe(1).f_code.co_name not in ("_temporary", "_named"):  # count the files the store writes
             return real_fsync(fd)
         calls.append(fd)
-        # the manifest, the letter, its attached recipients list (to ทุกจังหวัด) and one copy are written,
-        # the next copy finds the disk full
+        # the manifest, the letter and its attached recipients list (to ทุกจังหวัด) are written; the copies,
+        # written together, find the disk full
         if len(calls) == 5:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_fsync(fd)
@@ -249,7 +276,7 @@ def test_disk_full_while_rendering_leaves_no_partial_file_and_the_next_run_compl
     assert "/copies/" in line  # names the path
     letters = data / "out" / "letters"
     assert not [p for p in letters.rglob("*") if p.name.endswith(".part")]
-    assert len(list(letters.rglob("copies/*.docx"))) == 1
+    assert len(list(letters.rglob("copies/*.docx"))) == 0
 
     monkeypatch.setattr(files.os, "fsync", real_fsync)
     again = issue(tmp_path, "เรื่องแรก", to="prov.81,prov.12,prov.50")

@@ -23,6 +23,7 @@ from saraban.directory.imports import update_unit
 from saraban.notify.mail import send_mail
 from saraban.records.models import Delivery, Event, Mailing, Unit
 from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
+from tests.stored import local
 from tests.test_mail import Store, free_port, smtp_server
 from tests.web import web_world  # noqa: F401  (the web fixture)
 from thai_text import to_thai_digits
@@ -79,7 +80,7 @@ def test_copies_go_by_email_once_with_the_pdf_and_the_link_and_a_refusal_shows(w
     with web.db.reading() as s:
         copy = s.scalar(select(Delivery).join(Unit, Unit.id == Delivery.unit_id)
                         .where(Delivery.letter_id == issued.letter_id, Unit.key == "prov.81"))
-    with open(copy.pdf_path, "rb") as f:
+    with open(local(settings, copy.pdf_key), "rb") as f:
         assert pdf.get_content() == f.read()  # the addressee's own copy (its tracking QR), not the file copy
 
     # the tracking link resolves through the app: the copy's page, with the ลงรับ button for its clerk

@@ -79,7 +79,7 @@ def test_issuing_the_same_spec_at_once_gives_one_number(db, settings):
     assert count(db, Delivery) == 76
     assert count(db, Event, Event.kind == "letter.issued") == 1
     with db.transaction() as s:  # the files were made once, whole (the late callers waited on the letter's lock)
-        assert all(p for (p,) in s.execute(select(Delivery.docx_path)))
+        assert all(p for (p,) in s.execute(select(Delivery.docx_key)))
 
 
 def test_receiving_the_same_delivery_at_once_gives_one_receive_number(db, settings):
@@ -157,7 +157,7 @@ def test_issuing_an_issued_circular_to_more_units_adds_them_under_the_same_numbe
     assert count(db, RegisterEntry, RegisterEntry.unit_id == sender) == 1
     assert count(db, Event, Event.kind == "letter.recipients_added") == 1
     with db.transaction() as s:  # the added units have their copies too
-        assert all(p for (p,) in s.execute(select(Delivery.docx_path)))
+        assert all(p for (p,) in s.execute(select(Delivery.docx_key)))
     receipt = receive(db, settings, first.letter_id, "prov.50", at=AT)
     assert receipt.number == 1
     cancel_letter(db, first.letter_id, reason="ออกผิดเรื่อง", at=LATER)

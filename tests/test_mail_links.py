@@ -159,7 +159,7 @@ def test_the_acknowledgement_and_the_reminders_carry_working_links_and_the_pdf(w
         assert "ตรงกับสำเนาที่ส่งถึงหน่วยงานผู้รับทุกไบต์" in verified(web, data)
     with web.db.reading() as s:  # each reminder letter has its PDF now, made in one run for both
         for r in results:
-            assert s.get(Letter, r.letter_id).pdf_path.endswith(".pdf")
+            assert s.get(Letter, r.letter_id).pdf_key.endswith(".pdf")
 
 
 def _arabic(text: str) -> str:
@@ -179,4 +179,4 @@ def test_without_a_mail_server_no_pdf_is_made_for_nothing(web):
     result = apply(web.db, web.settings, world.key, TOWN, contact={"name": "นาย ก", "email": "a@example.org"})
     assert result.mail is not None and not result.mail.ok and "not configured" in result.mail.error
     with web.db.reading() as s:
-        assert s.get(Letter, result.ack_letter_id).pdf_path is None
+        assert s.get(Letter, result.ack_letter_id).pdf_key is None

@@ -6,7 +6,6 @@ import copy
 import dataclasses
 import io
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import typer
@@ -34,6 +33,7 @@ from saraban.records.models import Application, Delivery, Event, Letter, Program
 from saraban.records.registers import entries
 from tests.conftest import EXAMPLES
 from tests.dbs import directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
+from tests.stored import local
 
 FILE = EXAMPLES / "programmes" / "eco-town-2565.yaml"
 KEY = "eco-town-2565"
@@ -246,14 +246,14 @@ def test_the_acknowledgement_letter(db, settings, programme):
         assert (letter.kind, letter.circular, letter.letter_date) == ("stamped", False, AT.date())
         lines = entries(s, letter.unit_id, 2565, "send")
         assert [(x.number, x.to_text) for x in lines] == [(1, "เทศบาลตำบลหน้าพระลาน"), (2, "เทศบาลตำบลเบิกไพร")]
-        copy_path = s.scalar(select(Delivery.docx_path).where(Delivery.letter_id == letter.id))
-    text = docx_text(letter.docx_path)
+        copy_path = s.scalar(select(Delivery.docx_key).where(Delivery.letter_id == letter.id))
+    text = docx_text(local(settings, letter.docx_key))
     assert "ที่ ทส ๐๙๐๓/๑" in text
     assert f"ตามที่ เทศบาลตำบลหน้าพระลาน ได้สมัครเข้าร่วม{NAME} ประจำปี ๒๕๖๕" in text
     assert ("กรมส่งเสริมคุณภาพสิ่งแวดล้อม ได้รับใบสมัครของท่านแล้ว เมื่อวันที่ ๑๐ มกราคม ๒๕๖๕ เวลา ๑๐.๓๐ น."
             in text)
     assert "ขอแสดงความนับถือ" not in text  # a stamped letter: no closing, no signature
-    assert Path(copy_path).exists()
+    assert local(settings, copy_path).exists()
 
 
 def test_the_acknowledgement_is_mailed_and_recorded(db, settings, programme, monkeypatch):
@@ -271,8 +271,8 @@ def test_the_acknowledgement_is_mailed_and_recorded(db, settings, programme, mon
     (mail,) = sent
     assert mail.to == [CONTACT["email"], "saraban@boekphrai.go.th"]
     # the unit's copy as PDF (never the editable .docx), named by the acknowledgement's number
-    assert [(p.suffix, name) for p, name in mail.attachments] == [(".pdf", "ทส 0903-2.pdf")]
-    assert all(p.exists() for p, _ in mail.attachments)
+    # the copy's bytes, read from the file store
+    assert [(data[:5], name) for data, name in mail.attachments] == [(b"%PDF-", "ทส 0903-2.pdf")]
     assert "ทส ๐๙๐๓/๒" in mail.body
     with db.transaction() as s:
         assert s.scalar(select(Event).where(Event.kind == "mail.sent")).letter_id == other.ack_letter_id
@@ -318,7 +318,7 @@ def test_scores_are_checked_and_give_a_provisional_level(db, settings, programme
         a = s.get(Application, result.application_id)
         assert (a.scores["1.1"], a.scores["4.8"], a.provisional_level) == (5, 4, "ระดับทอง")
         letter = s.get(Letter, result.ack_letter_id)
-    assert "ผลการประเมินตนเองเบื้องต้นของท่านอยู่ในระดับทอง" in docx_text(letter.docx_path)
+    assert "ผลการประเมินตนเองเบื้องต้นของท่านอยู่ในระดับทอง" in docx_text(local(settings, letter.docx_key))
 
 
 # ------------------------------------------------------------------------------------------- invitation
@@ -344,11 +344,11 @@ def test_the_invitation_goes_out_as_a_circular_with_its_qr_codes(db, settings, p
         deliveries = s.scalars(select(Delivery).where(Delivery.letter_id == letter.id)).all()
     assert (letter.kind, letter.circular) == ("external", True)
     assert len(deliveries) == issued.recipients >= 4
-    text = docx_text(letter.docx_path)
+    text = docx_text(local(settings, letter.docx_key))
     assert "สแกน QR ลงรับเพื่อสมัคร" in text and "ที่ ทส ๐๙๐๓/ว ๑" in text
     d = deliveries[0]
-    assert decoded_qr(d.docx_path) >= {f"{settings.base_url}/t/{d.token}", f"{settings.base_url}/apply/{KEY}",
-                                       "https://meet.example.org/eco-town-2565"}
+    assert decoded_qr(local(settings, d.docx_key)) >= {
+        f"{settings.base_url}/t/{d.token}", f"{settings.base_url}/apply/{KEY}", "https://meet.example.org/eco-town-2565"}
 
 
 # ------------------------------------------------------------------------------------------------- CLI

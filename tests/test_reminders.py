@@ -8,7 +8,6 @@ import socket
 from datetime import datetime, timedelta
 from email import policy as email_policy
 from email.parser import BytesParser
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -39,6 +38,7 @@ from tests.dbs import (  # noqa: F401  (the db and settings fixtures)
     fresh_database,
     own_output_settings,
 )
+from tests.stored import local
 
 SENT = datetime(2024, 4, 1, 9, 0, tzinfo=BANGKOK)
 LATE = ("prov.50", "prov.81", "prov.90")  # sorted by key: the order the reminders are numbered in
@@ -170,8 +170,8 @@ def test_the_email_carries_the_reminder_letter(db, cfg, smtp):
     (attachment,) = list(message.iter_attachments())
     # the addressee's copy of the letter as PDF (never the editable .docx), named by the reminder's number
     assert attachment.get_filename() == "มท 0820.2-1.pdf" and attachment.get_content_type() == "application/pdf"
-    assert attachment.get_content() == Path(copy.pdf_path).read_bytes()
-    assert Path(copy.pdf_path).parent.parent == Path(letter.docx_path).parent
+    assert attachment.get_content() == local(cfg, copy.pdf_key).read_bytes()
+    assert local(cfg, copy.pdf_key).parent.parent == local(cfg, letter.docx_key).parent
     assert "ยังไม่ได้รับการลงรับหนังสือดังกล่าว" in message.get_body(("plain",)).get_content()
 
 

@@ -29,6 +29,7 @@ from tests.browser import (  # noqa: F401 (fixtures)
     screenshots_of_test,
     serve_app,
 )
+from tests.stored import local
 from tests.web import PASSWORD
 
 WRONG_LOGIN = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"
@@ -125,8 +126,9 @@ def test_story_of_a_circular_down_the_chain(live_server, tab_of, screenshots, tm
     dept = tab_of("dept.clerk")
     letter_id = issue_on_the_web(dept, tab_of("dept.head"), screenshots)
     krabi_copy = copy_of(live_server, letter_id, "prov.81")
-    assert krabi_copy.pdf_path, "กระบี่'s copy has no PDF"
-    (link,) = tracking_links(Path(krabi_copy.pdf_path), live_server.url, tmp_path)  # as a phone scans the print
+    assert krabi_copy.pdf_key, "กระบี่'s copy has no PDF"
+    # as a phone scans the print
+    (link,) = tracking_links(local(live_server.settings, krabi_copy.pdf_key), live_server.url, tmp_path)
     krabi = receive_from_the_qr_code(tab_of(), link, krabi_copy.id, screenshots)
     others_scan_the_qr_code(tab_of("phuket.clerk"), link, screenshots)
     forward_id = forward_to_the_districts(krabi, screenshots)

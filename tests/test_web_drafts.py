@@ -20,6 +20,7 @@ from saraban.letters.spec import SpecError, parse_spec
 from saraban.records.models import Delivery, Draft, Event, Letter, RegisterEntry, Unit
 from saraban.records.registers import entries
 from tests.conftest import example_dict
+from tests.stored import local
 from tests.web import web_world  # noqa: F401  (the web fixture)
 from thai_text import to_thai_digits
 
@@ -140,7 +141,7 @@ def test_a_circular_written_approved_and_issued_once(web) -> None:
     draft = draft_of(web.db, draft_id)
     assert (draft.status, draft.letter_id) == ("issued", letter_id)
     assert kinds == ["draft.saved", "draft.saved", "draft.submitted", "draft.approved", "draft.issued"]
-    text = "\n".join(p.text for p in Document(letter.docx_path).paragraphs)
+    text = "\n".join(p.text for p in Document(local(web.settings, letter.docx_key)).paragraphs)
     assert text.splitlines()[0] == "ที่ มท ๐๘๒๐.๒/ว ๑"
     assert to_thai_digits(HOSTILE) in text and "๔๙" not in text  # the letter's digits are Thai; nothing evaluated
 

@@ -18,6 +18,7 @@ from saraban.directory.selectors import select_units
 from saraban.faces.web.jobs import wait_for_files
 from saraban.kernel.clock import today
 from saraban.records.models import Delivery, Letter, RegisterEntry, Unit
+from tests.stored import local
 from tests.web import web_world  # noqa: F401
 
 KRABI_NEXT_HOP = {"amphoe.8101", "amphoe.8102", "amphoe.8103", "amphoe.8104", "amphoe.8105", "amphoe.8106",
@@ -123,7 +124,7 @@ def test_krabi_previews_edits_and_forwards_to_its_districts(web):
         assert s.get(Delivery, delivery_id).forwarded_letter_id == letter_id
     assert circular_lines(web) == before + 1
     assert recipients(web, letter_id) == KRABI_NEXT_HOP
-    text = docx_text(letter.docx_path)
+    text = docx_text(local(web.settings, letter.docx_key))
     assert EDITED in text and "กบ ๐๐๒๓.๖/ว ๑" in text
     assert "ทำไฟล์ครบแล้ว" in text_of(clerk.get(f"/letters/{letter_id}/progress"))
 

@@ -7,7 +7,6 @@ import io
 import subprocess
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import zxingcpp
 from PIL import Image
@@ -16,6 +15,7 @@ from sqlalchemy import func, insert, select
 from saraban.chain.tracking import new_token, secret_key, tracking_url
 from saraban.kernel.clock import now, today
 from saraban.records.models import Assignment, Delivery, Event, Letter, RegisterEntry, Unit, User
+from tests.stored import local
 from tests.web import web_world  # noqa: F401  (the web fixture)
 
 DEPT = "กรมส่งเสริมการปกครองท้องถิ่น"
@@ -121,7 +121,7 @@ def test_the_inbox_pages_by_fifty_in_the_database(web) -> None:
 def test_receive_through_the_page_stamps_the_copy_and_a_second_press_gives_the_same_number(web) -> None:
     issued = circular(web)
     d = delivery_of(web, issued.letter_id)
-    assert d.pdf_path is None  # the circular's copies are .docx only: ลงรับ makes the PDFs first
+    assert d.pdf_key is None  # the circular's copies are .docx only: ลงรับ makes the PDFs first
     client = web.client("krabi.clerk")
     page = client.get(f"/deliveries/{d.id}")
     assert page.status_code == 200
@@ -157,7 +157,7 @@ def test_receive_through_the_page_stamps_the_copy_and_a_second_press_gives_the_s
     assert tracking_url(web.settings.base_url, d.token) in decoded  # this copy's own tracking link
     assert client.get(f"/deliveries/{d.id}/page1.png").content == png.content  # drawn once, kept
     with web.db.reading() as s:
-        stamped_pdf = Path(s.get(Delivery, d.id).stamped_pdf_path)
+        stamped_pdf = local(web.settings, s.get(Delivery, d.id).stamped_pdf_key)
     assert stamped_pdf.with_name(f"{stamped_pdf.stem}-page1.png").read_bytes() == png.content  # the stamped copy
     pdf = client.get(f"/deliveries/{d.id}/file/pdf")
     assert pdf.content.startswith(b"%PDF") and pdf.content != stamped.content
@@ -251,7 +251,7 @@ def test_another_office_gets_404_for_krabis_delivery(web) -> None:
         assert phuket.get(path).status_code == 404, path
     assert phuket.post(f"/deliveries/{d.id}/receive").status_code == 404
     assert phuket.post(f"/deliveries/{d.id}/assign", {"user_id": str(user_id(web, "phuket.staff"))}).status_code == 404
-    assert receive_lines(web, d.id) == [] and delivery_of(web, issued.letter_id).pdf_path is None
+    assert receive_lines(web, d.id) == [] and delivery_of(web, issued.letter_id).pdf_key is None
     with web.db.reading() as s:
         assert s.scalar(select(func.count(Assignment.id))) == 0
 
@@ -272,4 +272,4 @@ def test_a_cancelled_letter_shows_as_cancelled_and_cannot_be_received(web) -> No
     fragment = client.post(f"/deliveries/{d.id}/receive", headers=HX)
     assert fragment.status_code == 200 and 'class="error"' in fragment.text and "ถูกยกเลิกแล้ว" in fragment.text
     assert receive_lines(web, d.id) == []
-    assert Path(delivery_of(web, issued.letter_id).docx_path).exists()
+    assert local(web.settings, delivery_of(web, issued.letter_id).docx_key).exists()

@@ -1,6 +1,7 @@
 """The QR lands somewhere: /t/<token> shows anyone that a copy is genuine and to whom it went, nothing
 confidential; the addressed office's clerk gets ลงรับ right there; a token that is not ours is refused with
-a plain page. And the sender's own file copy carries no tracking QR (real PDFs, zxing, pdftotext)."""
+a plain page. And the sender's own file copy carries, in the same place, the letter's public check (/verify)
+instead of a tracking link (real PDFs, zxing, pdftotext)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from sqlalchemy import func, select
 
 from saraban.chain.tracking import new_token, secret_key
 from saraban.records.models import Delivery, Event, Letter, Unit
+from tests.stored import local
 from tests.web import web_world  # noqa: F401  (the web fixture)
 
 SUBJECT = "ส่งมอบคู่มือท้องถิ่นพัฒนาอุตสาหกรรมสีเขียวและเศรษฐกิจหมุนเวียน"
 KRABI = "สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดกระบี่"
 PHUKET = "สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดภูเก็ต"
 REFUSED = "ไม่พบหนังสือตามรหัสนี้"
-TRACKING_CAPTION = "QR สำหรับลงรับ"
+TRACKING_CAPTION = "QR สำหรับตรวจสอบ"  # the caption's start (it may wrap): the same on every copy
 
 
 def circular(web, **changes):
@@ -153,8 +155,9 @@ def docx_qr_codes(path: str) -> set[str]:
     return found
 
 
-def test_the_senders_file_copy_carries_no_tracking_qr_while_each_recipients_copy_does(web, tmp_path):
+def test_the_senders_file_copy_carries_the_verify_link_where_each_recipients_copy_has_its_tracking_qr(web, tmp_path):
     from saraban.chain.circulars import make_files
+    from saraban.chain.verification import check_file, verify_link
 
     if web.db.engine.dialect.name != "sqlite":
         pytest.skip("files do not depend on the database: one LibreOffice run is enough")
@@ -165,17 +168,23 @@ def test_the_senders_file_copy_carries_no_tracking_qr_while_each_recipients_copy
     krabi = copy_of(web, issued.letter_id, "prov.81")
     handbook = "https://example.org/greenlocal/handbook.pdf"
     tracking = f"{web.settings.base_url}/t/"
+    check = verify_link(web.settings.base_url, letter.ref_text, letter.letter_date)
 
-    own_pdf = pdf_qr_codes(Path(letter.pdf_path), tmp_path)
-    assert handbook in own_pdf and not any(url.startswith(tracking) for url in own_pdf)
-    assert TRACKING_CAPTION not in pdf_text(Path(letter.pdf_path))
-    own_docx = docx_qr_codes(letter.docx_path)
-    assert handbook in own_docx and not any(url.startswith(tracking) for url in own_docx)
+    own_pdf = pdf_qr_codes(local(web.settings, letter.pdf_key), tmp_path)
+    assert own_pdf == {handbook, check}
+    own_text = pdf_text(local(web.settings, letter.pdf_key))
+    assert TRACKING_CAPTION in own_text
+    assert docx_qr_codes(local(web.settings, letter.docx_key)) == {handbook, check}
+    # Opened, the link answers with the letter's head (tests/test_web_verify.py); its PDF is recorded as issued.
+    assert "ระบบสารบรรณนี้ออกหนังสือ" in web.client().get(check.removeprefix(web.settings.base_url)).text
+    with web.db.reading() as s:
+        (match,) = check_file(s, local(web.settings, letter.pdf_key).read_bytes()).matches
+    assert (match.kind, match.letter.letter_id) == ("letter", letter.id)
 
-    copy_pdf = pdf_qr_codes(Path(krabi.pdf_path), tmp_path)
+    copy_pdf = pdf_qr_codes(local(web.settings, krabi.pdf_key), tmp_path)
     assert {handbook, f"{tracking}{krabi.token}"} <= copy_pdf
-    assert TRACKING_CAPTION in pdf_text(Path(krabi.pdf_path))
-    assert f"{tracking}{krabi.token}" in docx_qr_codes(krabi.docx_path)
+    assert pdf_text(local(web.settings, krabi.pdf_key)) == own_text  # the same letter, only the QR differs
+    assert f"{tracking}{krabi.token}" in docx_qr_codes(local(web.settings, krabi.docx_key))
 
 
 def test_the_clerk_receiving_on_the_tracking_page_comes_back_to_it(web):

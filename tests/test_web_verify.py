@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 from pypdf import PdfWriter
 from sqlalchemy import func, select
 
 from saraban.records.models import Delivery, Event, IssuedFile, Letter, Unit
+from tests.stored import local
 from tests.web import web_world  # noqa: F401  (the web fixture)
 
 SUBJECT = "ส่งมอบคู่มือท้องถิ่นพัฒนาอุตสาหกรรมสีเขียวและเศรษฐกิจหมุนเวียน"
@@ -68,16 +68,16 @@ def shows_nothing_else(text: str) -> None:
 def test_a_file_we_issued_is_recognised_exactly_and_nothing_else_is_shown(web):
     letter, copies = issued_world(web)
     krabi, phuket = copies["prov.81"], copies["prov.83"]
-    assert krabi.stamped_pdf_path and not phuket.stamped_pdf_path
+    assert krabi.stamped_pdf_key and not phuket.stamped_pdf_key
     with web.db.reading() as s:  # every PDF that left saraban has its hash recorded
         kinds = sorted(s.scalars(select(IssuedFile.kind).where(IssuedFile.letter_id == letter.id)))
     assert kinds == ["copy", "copy", "letter", "stamped"]
     before = counts(web)
     visitor = Visitor(web)
     head = "ที่ มท ๐๘๒๐.๒/ว ๑"
-    for path, kind in ((letter.pdf_path, "letter"), (phuket.pdf_path, "copy"), (krabi.pdf_path, "copy"),
-                       (krabi.stamped_pdf_path, "stamped")):
-        page = visitor.upload(Path(path).read_bytes())
+    for path, kind in ((letter.pdf_key, "letter"), (phuket.pdf_key, "copy"), (krabi.pdf_key, "copy"),
+                       (krabi.stamped_pdf_key, "stamped")):
+        page = visitor.upload(local(web.settings, path).read_bytes())
         assert page.status_code == 200, page.text
         assert GENUINE in page.text and head in page.text and SENDER in page.text, path
         assert EXACT[kind] in page.text, (path, kind)
@@ -86,7 +86,7 @@ def test_a_file_we_issued_is_recognised_exactly_and_nothing_else_is_shown(web):
         shows_nothing_else(page.text)
 
     # one byte changed in the middle of the stamped copy: still a PDF, no longer ours
-    data = bytearray(Path(krabi.stamped_pdf_path).read_bytes())
+    data = bytearray(local(web.settings, krabi.stamped_pdf_key).read_bytes())
     data[len(data) // 2] ^= 0x01
     page = visitor.upload(bytes(data))
     assert page.status_code == 200 and NOT_OURS in page.text and "อาจถูกแก้ไข" in page.text
@@ -145,6 +145,33 @@ def test_a_reference_number_and_date_are_found_however_typed(web, typed):
     assert page.status_code == 200 and "ไม่พบหนังสือเลขที่และวันที่นี้" in page.text and SENDER not in page.text
     page = visitor.reference(typed.replace("1", "2").replace("๑", "๒"), day.isoformat())  # not issued yet
     assert "ไม่พบหนังสือเลขที่และวันที่นี้" in page.text
+
+
+def test_the_link_in_a_letters_own_qr_fills_the_check_and_answers_it(web):
+    """The QR code of the sender's file copy carries /verify?ref=..&date=..: opened, the form is filled and
+    answered (the letter's head only); a link that was altered says so, and nothing is written."""
+    from urllib.parse import urlsplit
+
+    from saraban.chain.verification import verify_link
+    from thai_text import format_thai_date
+
+    if web.db.engine.dialect.name != "sqlite":
+        pytest.skip("one database is enough")
+    issued = web.circular()
+    with web.db.reading() as s:
+        letter = s.get(Letter, issued.letter_id)
+    link = urlsplit(verify_link(web.settings.base_url, letter.ref_text, letter.letter_date))
+    before = counts(web)
+    page = web.client().get(f"{link.path}?{link.query}")
+    assert page.status_code == 200, page.text
+    assert "ระบบสารบรรณนี้ออกหนังสือ" in page.text and "ที่ มท ๐๘๒๐.๒/ว ๑" in page.text and SENDER in page.text
+    assert f"ลงวันที่ {format_thai_date(letter.letter_date)}" in page.text
+    assert 'value="มท 0820.2/ว 1"' in page.text and f'value="{letter.letter_date.isoformat()}"' in page.text
+    shows_nothing_else(page.text)
+    page = web.client().get(f"{link.path}?{link.query.replace('date=', 'date=x')}")
+    assert page.status_code == 400 and "วันที่ไม่ถูกต้อง" in page.text
+    assert "ตรวจด้วยไฟล์ PDF" in web.client().get("/verify").text  # no query: the plain form
+    assert counts(web) == before
 
 
 def test_the_tracking_page_links_to_the_check(web):

@@ -25,6 +25,7 @@ from saraban.records.models import Delivery, Letter, Mailing, Unit
 from saraban.reports.programmes import step_text
 from tests.conftest import EXAMPLES
 from tests.dbs import circular_spec, directory_db, own_output_settings  # noqa: F401  (the db and settings fixtures)
+from tests.stored import local
 
 AT = datetime(2024, 3, 29, 10, 30, tzinfo=BANGKOK)
 FORWARDED_AT = datetime(2024, 4, 9, 10, 0, tzinfo=BANGKOK)
@@ -78,15 +79,15 @@ def office_copy(tmp_path: Path, name: str, text: str) -> Path:
     return tmp_path / "office"
 
 
-def text_lines(letter: Letter) -> list[str]:
+def text_lines(settings, letter: Letter) -> list[str]:
     """The letter's text: its paragraphs from the first, "ด้วย...", on."""
-    lines = [p.text for p in Document(letter.docx_path).paragraphs if p.text.strip()]
+    lines = [p.text for p in Document(local(settings, letter.docx_key)).paragraphs if p.text.strip()]
     return lines[next(i for i, line in enumerate(lines) if line.startswith("ด้วย")):]
 
 
-def owner_cell(letter: Letter) -> str:
+def owner_cell(settings, letter: Letter) -> str:
     """The owner block as printed (the foot table's first cell)."""
-    return next(c.text for t in Document(letter.docx_path).tables for r in t.rows for c in r.cells
+    return next(c.text for t in Document(local(settings, letter.docx_key)).tables for r in t.rows for c in r.cells
                 if c.text.startswith("สำนักงาน") or c.text.startswith("ที่ว่าการ"))
 
 
@@ -141,6 +142,9 @@ def test_an_office_copy_put_in_place_while_running_wins_at_once(settings, tmp_pa
     office_copy(tmp_path, "programmes/announcement_closing", "ประกาศ ณ {{ owner }} ฉบับของสำนักงาน\n")
     after = wording_paragraphs(own, "programmes/announcement_closing", **values)
     assert after == ["ประกาศ ณ กรม ฉบับของสำนักงาน"] and before != after
+    # compiled once, kept while the file stays as it is; edited, it is read again
+    office_copy(tmp_path, "programmes/announcement_closing", "ประกาศ ณ {{ owner }} ฉบับแก้ไข\n")
+    assert wording_paragraphs(own, "programmes/announcement_closing", **values) == ["ประกาศ ณ กรม ฉบับแก้ไข"]
 
 
 @pytest.mark.parametrize("value", ["{{ 7 * 7 }} {% if x %}", "<b>A & B</b> &amp;", "ราคา 10% {#"])
@@ -193,7 +197,7 @@ def test_the_forwarding_letter_reads_like_the_field_example(db, settings):
     _, krabi = _forwarded(db, settings)
     with db.reading() as s:
         letter = s.get(Letter, krabi)
-    first, second = text_lines(letter)[:2]
+    first, second = text_lines(settings, letter)[:2]
     assert first.startswith("ด้วยจังหวัดกระบี่ได้รับแจ้งจากกรมส่งเสริมการปกครองท้องถิ่น ตามหนังสือที่ มท ๐๘๒๐.๒/ว ๑ "
                             "ลงวันที่ ๒๙ มีนาคม ๒๕๖๗ ว่า ได้รับแจ้งจากโครงการท้องถิ่นนำร่องลดมลพิษ")
     assert first.count("กรมส่งเสริมการปกครองท้องถิ่น") == 1  # the department named once, its letter cited once
@@ -201,7 +205,7 @@ def test_the_forwarding_letter_reads_like_the_field_example(db, settings):
     assert second.startswith("จังหวัดกระบี่พิจารณาแล้ว จึงขอให้องค์กรปกครองส่วนท้องถิ่นทราบ และประชาสัมพันธ์ให้ทราบ"
                              "โดยทั่วกัน สำหรับอำเภอให้แจ้งองค์กรปกครองส่วนท้องถิ่นในพื้นที่ทราบต่อไป รายละเอียดปรากฏตาม")
     assert second.endswith("QR Code ท้ายหนังสือฉบับนี้")
-    assert owner_cell(letter).split("\n") == ["สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดกระบี่",
+    assert owner_cell(settings, letter).split("\n") == ["สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดกระบี่",
                                              "กลุ่มงานบริการสาธารณะท้องถิ่นและประสานงานท้องถิ่นอำเภอ",
                                              "โทร. ๐ ๗๕๖๑ ๑๒๓๔"]
 
@@ -215,12 +219,12 @@ def test_a_district_forwarding_to_its_local_administrations_asks_no_one_to_pass_
     district = forward(db, settings, krabi, "amphoe.8101", at=FORWARDED_AT)
     with db.reading() as s:
         letter = s.get(Letter, district.letter_id)
-    lines = text_lines(letter)
+    lines = text_lines(settings, letter)
     assert lines[0].startswith("ด้วยอำเภอเมืองกระบี่ได้รับแจ้งจากจังหวัดกระบี่ ตามหนังสือที่ กบ ๐๐๒๓.๖/ว ๑ "
                                "ลงวันที่ ๙ เมษายน ๒๕๖๗ ว่า ได้รับแจ้งจากกรมส่งเสริมการปกครองท้องถิ่น")
     assert lines[1].startswith("อำเภอเมืองกระบี่พิจารณาแล้ว จึงขอให้องค์กรปกครองส่วนท้องถิ่นทราบ")
     assert "สำหรับอำเภอ" not in lines[1]
-    assert owner_cell(letter).split("\n") == ["ที่ว่าการอำเภอเมืองกระบี่", "โทร. ๐ ๗๕๖๑ ๑๐๐๐"]
+    assert owner_cell(settings, letter).split("\n") == ["ที่ว่าการอำเภอเมืองกระบี่", "โทร. ๐ ๗๕๖๑ ๑๐๐๐"]
 
 
 def test_without_a_working_group_the_owner_block_is_the_office(db, settings):
@@ -231,7 +235,7 @@ def test_without_a_working_group_the_owner_block_is_the_office(db, settings):
     krabi = forward(db, settings, a.letter_id, "prov.81", at=FORWARDED_AT)
     with db.reading() as s:
         letter = s.get(Letter, krabi.letter_id)
-    assert owner_cell(letter).split("\n") == ["สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดกระบี่", "โทร. ๐ ๗๕๖๒ ๐๐๐๐"]
+    assert owner_cell(settings, letter).split("\n") == ["สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดกระบี่", "โทร. ๐ ๗๕๖๒ ๐๐๐๐"]
 
 
 def test_an_office_copy_changes_the_forwarding_letter(db, settings, tmp_path):
@@ -242,7 +246,7 @@ def test_an_office_copy_changes_the_forwarding_letter(db, settings, tmp_path):
     own = dataclasses.replace(settings, templates_dir=office_copy(tmp_path, "forward/letter", ours))
     _, krabi = _forwarded(db, own)
     with db.reading() as s:
-        lines = text_lines(s.get(Letter, krabi))
+        lines = text_lines(settings, s.get(Letter, krabi))
     assert lines[1].startswith("จังหวัดกระบี่จึงขอให้องค์กรปกครองส่วนท้องถิ่นทราบและถือปฏิบัติ และประชาสัมพันธ์")
 
 

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
+from functools import lru_cache, partial
+from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 from sqlalchemy import insert, select, update
@@ -35,12 +36,12 @@ from saraban.chain.distribution import describe_recipients, forward_spec, owner_
 from saraban.chain.expectations import chain_recipients, expected_to_forward, expects_to_forward
 from saraban.chain.numbering import LetterDateError, check_letter_date, letter_code_problem, register_year
 from saraban.chain.tracking import longest_tracking_link, new_token, secret_key, tracking_url
-from saraban.chain.verification import issued_row, record_issued
+from saraban.chain.verification import issued_row, record_issued, verify_link
 from saraban.directory.levels import DirectoryError
 from saraban.directory.selectors import select_units
 from saraban.directory.units import descendants, get_unit
 from saraban.kernel.clock import at_or_now
-from saraban.kernel.files import IssuedFileError, folder_lock, make_folder, write_new
+from saraban.kernel.files import IssuedFileError
 from saraban.kernel.settings import Settings
 from saraban.kernel.text_input import TextInputError, clean_text, normalise_text, text_problem
 from saraban.kernel.wording import WordingError, wording
@@ -49,13 +50,15 @@ from saraban.letters.paper.copies import CopyMaker
 from saraban.letters.paper.merge import append_pages
 from saraban.letters.paper.pdf import docx_to_pdf
 from saraban.letters.paper.qr import placeholder_qr_png
-from saraban.letters.paper.stamps import stamp_receipt
+from saraban.letters.paper.stamps import stamped_pdf
 from saraban.letters.preflight import NotRenderable, check_renderable
 from saraban.letters.shapes import renderer_for
 from saraban.letters.spec import LetterSpec, SpecError, parse_spec
 from saraban.records.data_folder import note_issued
 from saraban.records.db import Database
 from saraban.records.events import event_row, record_event
+from saraban.records.file_store import FileStore, file_store, sibling
+from saraban.records.locks import letter_lock
 from saraban.records.models import Delivery, Event, Letter, RegisterEntry, Unit
 from saraban.records.registers import (
     EntryText,
@@ -92,22 +95,24 @@ class Receipt:
     number: int
     received_at: datetime
     new: bool
-    stamped_pdf: Path | None = None
+    stamped_pdf_key: str | None = None  # in the file store (saraban.records.file_store)
 
 
-def _preflight(spec: LetterSpec, settings: Settings, *, tracked: bool) -> None:
-    """Refuse, before any number is taken, a letter that could not be rendered (saraban.letters.preflight);
-    ``tracked``: its recipients' copies carry a tracking link."""
+def _preflight(spec: LetterSpec, settings: Settings) -> None:
+    """Refuse, before any number is taken, a letter that could not be rendered (saraban.letters.preflight), with
+    the QR code every issued letter carries (its recipients' tracking links, its file copy's verify link: the
+    same place and size)."""
     try:
-        check_renderable(spec, settings, tracking_link=longest_tracking_link(settings.base_url) if tracked else None)
+        check_renderable(spec, settings, tracking_link=longest_tracking_link(settings.base_url))
     except NotRenderable as e:
         raise CircularError(str(e)) from None
 
 
-def letter_folder(settings: Settings, letter: Letter, unit: Unit) -> Path:
+def letter_folder(letter: Letter, unit: Unit) -> str:
+    """The folder of a letter's files in the file store, a key prefix: ``letters/<unit>-<year>-w<number>``."""
     slug = re.sub(r"[^0-9A-Za-z.]+", "-", f"{unit.key}-{letter.year}-{'w' if letter.circular else 's'}"
                                           f"{letter.number}")
-    return settings.output_dir / "letters" / slug
+    return f"letters/{slug}"
 
 
 def find_letter(session: Session, ident: str | int) -> Letter:
@@ -160,7 +165,7 @@ def issue_circular(db: Database, settings: Settings, spec: LetterSpec, *, sender
     if spec.ref is not None:
         raise SpecError(["ref: leave it out when issuing: the send register gives the number"])
     at = at_or_now(at)
-    _preflight(spec, settings, tracked=bool(circular or to))
+    _preflight(spec, settings)
     spec = spec.model_copy(update={"circular": circular})
     forwards_id = forwards.id if forwards is not None else None
     if isinstance(to, str) and to:  # resolved before: the write transaction (and lock) only checks and writes
@@ -292,32 +297,36 @@ def _record_issue(s: Session, settings: Settings, spec: LetterSpec, spec_hash: s
 
 
 def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, pdf: bool = False) -> None:
-    """Render what is missing: each letter's own file copy (letter.docx: what the sender keeps, no tracking
-    QR), each recipient's copy (its own tracking QR, made from a master carrying a placeholder QR); with
-    ``pdf``, the PDFs too (the file copy's and the master's, ``master.pdf``), one LibreOffice run for all.
+    """Render what is missing: each letter's own file copy (letter.docx: what the sender keeps, its QR the
+    letter's public check, ``/verify?ref=..&date=..``) and each recipient's copy (its own tracking QR), both
+    made from one master carrying a placeholder QR; with ``pdf``, the PDFs too: the master's
+    (``master.pdf``, one LibreOffice document per letter, all in one run) and from it the file copy's and
+    every copy's, the QR swapped in.
 
     No write transaction is open while rendering (SQLite's write lock would stop every ลงรับ meanwhile):
     read what to render in a short transaction, render to files, then record the paths in another short
     one, a chunk of copies at a time. Two callers making the same letter's files queue on a file lock
     of that letter (the second then finds them made)."""
-    placeholder = placeholder_qr_png(len(longest_tracking_link(settings.base_url)))
     letter_ids = list(dict.fromkeys(letter_ids))
     # A forwarding letter's PDF carries the received letter's PDF copy: that letter's files come first.
-    for generation in (_generations(db, letter_ids) if pdf else [letter_ids]):
+    for generation in (pdf_generations(db, letter_ids, settings) if pdf else [letter_ids]):
         for letter_id in generation:
-            with _letter_lock(settings, letter_id):
+            with _letter_lock(db, settings, letter_id):
                 _make_master(db, settings, letter_id)
         if pdf:
-            _make_pdfs(db, settings, generation, placeholder)
+            _make_pdfs(db, settings, generation)
         for letter_id in generation:
-            with _letter_lock(settings, letter_id):
-                _make_copies(db, settings, letter_id, placeholder)
+            with _letter_lock(db, settings, letter_id):
+                _make_copies(db, settings, letter_id)
     note_issued(db, settings)  # the output folder remembers what was issued (records.data_folder)
 
 
-def _generations(db: Database, letter_ids: Sequence[int]) -> list[list[int]]:
+def pdf_generations(db: Database, letter_ids: Sequence[int], settings: Settings | None = None) -> list[list[int]]:
     """``letter_ids`` in the order their PDFs can be made: a forwarding letter after the letter it forwards
-    when the copy it received has no PDF yet (that letter is then added, its files made first)."""
+    when the copy it received has no PDF yet (that letter is then added, its files made first). The letters
+    of one generation do not wait for each other: a flow may make them in parallel, a generation at a time.
+    With ``settings``, a received copy's PDF counts as made only if it is still in the file store."""
+    store = file_store(settings) if settings is not None else None
     upstream: dict[int, int | None] = {}
     todo = list(letter_ids)
     with db.reading() as s:
@@ -325,11 +334,12 @@ def _generations(db: Database, letter_ids: Sequence[int]) -> list[list[int]]:
             batch = [i for i in dict.fromkeys(todo) if i not in upstream]
             todo = []
             for start in range(0, len(batch), CHUNK):
-                rows = s.execute(select(Letter.id, Delivery.letter_id, Delivery.pdf_path).select_from(Letter)
+                rows = s.execute(select(Letter.id, Delivery.letter_id, Delivery.pdf_key).select_from(Letter)
                                  .outerjoin(Delivery, Delivery.id == Letter.forwards_delivery_id)
                                  .where(Letter.id.in_(batch[start:start + CHUNK]))).all()
                 for letter_id, up, up_pdf in rows:
-                    upstream[letter_id] = up if up is not None and not _made(up_pdf) else None
+                    made = bool(up_pdf) if store is None else _made(store, up_pdf)
+                    upstream[letter_id] = up if up is not None and not made else None
                     if upstream[letter_id] is not None:
                         todo.append(up)
     depth: dict[int, int] = {}
@@ -348,34 +358,47 @@ def _generations(db: Database, letter_ids: Sequence[int]) -> list[list[int]]:
 
 
 @contextmanager
-def _letter_lock(settings: Settings, letter_id: int) -> Iterator[None]:
-    """One process at a time makes a letter's files (an exclusive lock on a file of the data folder)."""
-    with folder_lock(settings.data_dir / "locks", f"letter-{letter_id}"):
+def _letter_lock(db: Database, settings: Settings, letter_id: int) -> Iterator[None]:
+    """One process at a time, on any machine, makes a letter's files (saraban.records.locks: PostgreSQL's
+    advisory lock; a file lock of the data folder on SQLite)."""
+    with letter_lock(db, settings, letter_id):
         yield
 
 
 def _make_master(db: Database, settings: Settings, letter_id: int) -> None:
-    """The sender's own file copy (letter.docx): the letter without any tracking QR code or its caption; and
-    beside it the pages attached after it (letter-แนบ.docx: reply form, list of recipients), if any."""
+    """The sender's own file copy (letter.docx): the master (:func:`_tracked_master`) with the letter's verify
+    link in place of the placeholder QR; and beside it the pages attached after it (letter-แนบ.docx: reply
+    form, list of recipients), if any."""
+    store = file_store(settings)
     with db.reading() as s:
         letter = s.get(Letter, letter_id)
-        made = _made(letter.docx_path)
-        folder = None if made else letter_folder(settings, letter, s.get(Unit, letter.unit_id))
-        own = Path(letter.docx_path) if folder is None else folder / "letter.docx"
+        made = _made(store, letter.docx_key)
+        own = letter.docx_key if made else f"{letter_folder(letter, s.get(Unit, letter.unit_id))}/letter.docx"
         attaches = bool(letter.spec.get("attachments")) or names_a_group(letter.spec.get("to") or "")
-        if made and (not attaches or attachment_path(own).exists()):
+        if made and (not attaches or store.exists(_attachment_key(own))):
             return
         spec = parse_spec(letter.spec)
         recipients = _recipient_names(s, letter_id) if attaches else []
+        placeholder, link = _placeholder(settings, letter), _verify_link(settings, letter)
+    files = []  # written together: flushed to disk at once (saraban.kernel.files.write_new_many)
     if not made:
-        make_folder(own.parent)
-        write_new(own, renderer_for(settings).render(spec))
+        files.append((own, CopyMaker(_tracked_master(settings, spec, placeholder), None, placeholder).docx_for(link)))
     attached = render_attachment_docx(spec, settings, recipients=recipients) if attaches else None
-    if attached is not None and not attachment_path(own).exists():
-        write_new(attachment_path(own), attached)
+    if attached is not None and not store.exists(_attachment_key(own)):
+        files.append((_attachment_key(own), attached))
+    store.write_new_many(files)
     if not made:
         with db.transaction() as s:
-            s.execute(update(Letter).where(Letter.id == letter_id).values(docx_path=str(own), pdf_path=None))
+            s.execute(update(Letter).where(Letter.id == letter_id).values(docx_key=own, pdf_key=None))
+
+
+def _attachment_key(docx_key: str) -> str:
+    """The key of a letter's attached pages (``letter-แนบ.docx``), beside its own."""
+    return attachment_path(PurePosixPath(docx_key)).as_posix()
+
+
+def _with_suffix(key: str, suffix: str) -> str:
+    return PurePosixPath(key).with_suffix(suffix).as_posix()
 
 
 def _recipient_names(s: Session, letter_id: int) -> list[str]:
@@ -390,42 +413,69 @@ def _tracked_master(settings: Settings, spec: LetterSpec, placeholder: bytes) ->
     return renderer_for(settings).render(spec, tracking_png=placeholder)
 
 
-def _master_pdf(docx_path: str) -> Path:
+def _verify_link(settings: Settings, letter: Letter) -> str:
+    """What the QR code of the letter's own file copy carries: its check on /verify (saraban.chain.verification)."""
+    return verify_link(settings.base_url, letter.ref_text, letter.letter_date)
+
+
+def _placeholder(settings: Settings, letter: Letter) -> bytes:
+    """The placeholder QR of a letter's master: as large as the longest code put in its place (the verify link
+    of the file copy, the tracking link of each recipient's copy); each is drawn at its size (CopyMaker)."""
+    return _placeholder_png(max(len(longest_tracking_link(settings.base_url).encode("utf-8")),
+                                len(_verify_link(settings, letter).encode("utf-8"))))
+
+
+@lru_cache(maxsize=16)
+def _placeholder_png(length: int) -> bytes:
+    return placeholder_qr_png(length)
+
+
+def _master_pdf(docx_key: str) -> str:
     """The PDF master of the recipients' copies, kept beside the file copy (not a copy anyone is sent)."""
-    return Path(docx_path).with_name("master.pdf")
+    return sibling(docx_key, "master.pdf")
 
 
-def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int], placeholder: bytes) -> None:
-    """The file copy's PDF of each letter, and the PDF master of the recipients' copies of each letter that
-    has recipients: all in one LibreOffice run."""
+def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int]) -> None:
+    """Each letter's PDF master (``master.pdf``: the letter with its placeholder QR, then its attached pages and
+    the received letter a forward carries), all in one LibreOffice run: one document per letter (and one for
+    its attached pages); then its own PDF (the file copy), the master with the verify QR swapped in. The
+    master stays beside it: the recipients' copies are made from it (:func:`_make_copies`)."""
+    store = file_store(settings)
     with db.reading() as s:
-        letters = [x for x in _rows_by_id(s, Letter, letter_ids) if _made(x.docx_path)]
-        todo = [(x.id, Path(x.docx_path)) for x in letters if not _made(x.pdf_path)]
+        letters = [x for x in _rows_by_id(s, Letter, letter_ids) if _made(store, x.docx_key)]
+        own = [x for x in letters if not _made(store, x.pdf_key)]
         sent = {i for start in range(0, len(letter_ids), CHUNK) for i in s.scalars(
             select(Delivery.letter_id).where(Delivery.letter_id.in_(letter_ids[start:start + CHUNK])).distinct())}
-        masters = [(x.docx_path, parse_spec(x.spec)) for x in letters
-                   if x.id in sent and not _master_pdf(x.docx_path).exists()]
-    jobs: list[tuple[Path | bytes, Path]] = [(docx, docx.with_suffix(".pdf")) for _, docx in todo]
-    jobs += [(_tracked_master(settings, spec, placeholder), _master_pdf(docx)) for docx, spec in masters]
-    # The pages after each letter's own (in its PDF and in its copies' master): its attached pages, made in
-    # the same LibreOffice run, then the received letter a forward carries.
-    made_now = {target for _, target in jobs}
-    targets = {x.id: [t for t in (Path(x.docx_path).with_suffix(".pdf"), _master_pdf(x.docx_path)) if t in made_now]
-               for x in letters}
-    received = _received_copies(db, settings, [x for x in letters if targets[x.id]])
-    attached: dict[Path, list[Path]] = {}
-    for x in letters:
-        extra = attachment_path(Path(x.docx_path))
-        pages = [extra.with_suffix(".pdf")] if extra.exists() and targets[x.id] else []
+        masters = [x for x in letters if (x in own or x.id in sent) and not store.exists(_master_pdf(x.docx_key))]
+        look = {x.id: (parse_spec(x.spec), _placeholder(settings, x), _verify_link(settings, x)) for x in letters}
+    jobs: list[tuple[str | bytes, str]] = [(_tracked_master(settings, look[x.id][0], look[x.id][1]),
+                                            _master_pdf(x.docx_key)) for x in masters]
+    # The pages after each letter's own: its attached pages, made in the same LibreOffice run, then the received
+    # letter a forward carries.
+    received = _received_copies(db, settings, masters)
+    attached: dict[str, list[str]] = {}
+    for x in masters:
+        extra = _attachment_key(x.docx_key)
+        pages = [_with_suffix(extra, ".pdf")] if store.exists(extra) else []
         jobs += [(extra, page) for page in pages]
-        pages += [received[x.id]] if x.id in received else []
-        attached |= {target: pages for target in targets[x.id]}
-    _pdfs_of(jobs, settings, attached)
-    if todo:
-        issued = [issued_row(docx.with_suffix(".pdf"), i, None, "letter") for i, docx in todo]  # for /verify
-        with db.transaction() as s:
-            s.execute(update(Letter), [{"id": i, "pdf_path": str(docx.with_suffix(".pdf"))} for i, docx in todo])
-            record_issued(s, issued)
+        attached[_master_pdf(x.docx_key)] = pages + ([received[x.id]] if x.id in received else [])
+    paged = _pdfs_of(jobs, settings, attached)
+    if not own:
+        return
+    issued = []
+    for x in own:
+        _, placeholder, link = look[x.id]
+        master = _master_pdf(x.docx_key)
+        maker = CopyMaker(paged.get(master), store.read_bytes(master), placeholder)
+        if master in paged:  # LibreOffice gave the letter its pages (saraban.letters.paper.pages): the .docx too
+            store.write_replacing(x.docx_key, maker.docx_for(link))
+        pdf_key = _with_suffix(x.docx_key, ".pdf")
+        with suppress(IssuedFileError):  # a concurrent run made it meanwhile, from the same master
+            store.write_new(pdf_key, maker.pdf_for(link))
+        issued.append(issued_row(store.read_bytes(pdf_key), x.id, None, "letter"))  # for /verify
+    with db.transaction() as s:
+        s.execute(update(Letter), [{"id": x.id, "pdf_key": _with_suffix(x.docx_key, ".pdf")} for x in own])
+        record_issued(s, issued)
 
 
 def _rows_by_id(s: Session, model: type[Letter] | type[Delivery], ids: Sequence[int]) -> list:
@@ -433,23 +483,25 @@ def _rows_by_id(s: Session, model: type[Letter] | type[Delivery], ids: Sequence[
             for row in s.scalars(select(model).where(model.id.in_(ids[start:start + CHUNK])))]
 
 
-def _made(path: str | None) -> bool:
-    """A file the database says was made, and that is still there."""
-    return bool(path) and Path(path).exists()
+def _made(store: FileStore, key: str | None) -> bool:
+    """A file the database says was made, and that is still in the store."""
+    return store.exists(key)
 
 
-def _pdfs_of(jobs: list[tuple[Path | bytes, Path]], settings: Settings,
-             attached: dict[Path, list[Path]] | None = None) -> None:
-    """Convert each .docx (a file, or its bytes) to the PDF named beside it, all in one LibreOffice run
+def _pdfs_of(jobs: list[tuple[str | bytes, str]], settings: Settings,
+             attached: dict[str, list[str]] | None = None) -> dict[str, bytes]:
+    """Convert each .docx (a key in the file store, or its bytes) to the PDF keyed beside it, all in one LibreOffice run
     (LibreOffice writes every output of a run into one folder, named after the file it read, which would
     make every letter.docx collide: convert hard links (or copies) with unique names in a staging folder,
     then move the PDFs). ``attached``: the PDFs whose pages follow a target's own (made in this run, or on
-    disk)."""
+    disk). Returns, for each .docx given as bytes that LibreOffice's pages were given to (a letter of more than
+    one page: saraban.letters.paper.pages), the paged .docx, by target."""
     # A PDF already in place was put there whole (write_new) from that same .docx by a run that stopped
     # before recording it: keep it (LibreOffice would not make the same bytes twice).
-    jobs = [(source, target) for source, target in jobs if not target.exists()]
+    store = file_store(settings)
+    jobs = [(source, target) for source, target in jobs if not store.exists(target)]
     if not jobs:
-        return
+        return {}
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix="pdf-") as tmp:
         links = []
@@ -457,95 +509,110 @@ def _pdfs_of(jobs: list[tuple[Path | bytes, Path]], settings: Settings,
             link = Path(tmp) / f"{i:06d}.docx"
             if isinstance(source, bytes):
                 link.write_bytes(source)
+            elif not store.is_local:
+                link.write_bytes(store.read_bytes(source))
             else:
                 try:
-                    os.link(source, link)
+                    os.link(store.path(source), link)
                 except OSError:  # another file system
-                    shutil.copyfile(source, link)
+                    shutil.copyfile(store.path(source), link)
             links.append(link)
         made_now = {target: made for made, (_, target) in zip(docx_to_pdf(links, Path(tmp) / "out", settings), jobs,
                                                                strict=True)}
         for target, made in made_now.items():
-            pages = [made_now[p].read_bytes() if p in made_now else p for p in (attached or {}).get(target, [])]
+            pages = [made_now[p].read_bytes() if p in made_now else store.read_bytes(p)
+                     for p in (attached or {}).get(target, [])]
             # A concurrent run (two clerks' ลงรับ at once) put it there meanwhile, from the same .docx: keep it.
             with suppress(IssuedFileError):
-                write_new(target, append_pages(made.read_bytes(), pages))
+                store.write_new(target, append_pages(made.read_bytes(), pages))
+        return {target: paged for link, (source, target) in zip(links, jobs, strict=True)
+                if isinstance(source, bytes) and (paged := link.read_bytes()) != source}
 
 
-def _received_copies(db: Database, settings: Settings, letters: Sequence[Letter]) -> dict[int, Path]:
+def _received_copies(db: Database, settings: Settings, letters: Sequence[Letter]) -> dict[int, str]:
     """For each forwarding letter among ``letters``: the PDF of the copy its unit received, stamped if it was
-    (stamped now when it was received and not stamped yet), which its PDF carries after its own pages."""
+    (stamped now when it was received and not stamped yet), which its PDF carries after its own pages: its key."""
     forwards = {x.forwards_delivery_id: x.id for x in letters if x.forwards_delivery_id is not None}
     if not forwards:
         return {}
     with db.reading() as s:
         rows = _rows_by_id(s, Delivery, list(forwards))
-    found: dict[int, Path] = {}
+    found: dict[int, str] = {}
+    store = file_store(settings)
     for d in rows:
-        with _letter_lock(settings, d.letter_id):
+        with _letter_lock(db, settings, d.letter_id):
             stamped = _stamp_all(db, settings, [d.id]).get(d.id)
-        if stamped is not None or _made(d.pdf_path):
-            found[forwards[d.id]] = stamped or Path(d.pdf_path)
+        if stamped is not None or _made(store, d.pdf_key):
+            found[forwards[d.id]] = stamped or d.pdf_key
     return found
 
 
-def _make_copies(db: Database, settings: Settings, letter_id: int, placeholder: bytes) -> None:
+def _make_copies(db: Database, settings: Settings, letter_id: int) -> None:
     """Each recipient's copy, rendered outside any transaction, recorded a chunk at a time (a run that
     stops half-way keeps what it recorded; the next run makes the rest)."""
+    store = file_store(settings)
     with db.reading() as s:
         letter = s.get(Letter, letter_id)
-        docx_path, pdf_path, spec = letter.docx_path, letter.pdf_path, letter.spec
-        rows = s.execute(select(Delivery.id, Delivery.token, Delivery.docx_path, Delivery.pdf_path,
+        docx_key, pdf_key, spec = letter.docx_key, letter.pdf_key, letter.spec
+        placeholder = _placeholder(settings, letter)
+        rows = s.execute(select(Delivery.id, Delivery.token, Delivery.docx_key, Delivery.pdf_key,
                                 Delivery.received_at, Unit.key).join(Unit, Unit.id == Delivery.unit_id)
                          .where(Delivery.letter_id == letter_id).order_by(Delivery.id)).all()
-    need_docx = [r for r in rows if not _made(r.docx_path)]
-    master_pdf = _master_pdf(docx_path) if _made(pdf_path) and _master_pdf(docx_path).exists() else None
-    need_pdf = [r for r in rows if master_pdf and not _made(r.pdf_path)]
+    need_docx = [r for r in rows if not _made(store, r.docx_key)]
+    master_pdf = _master_pdf(docx_key) if _made(store, pdf_key) and store.exists(_master_pdf(docx_key)) else None
+    need_pdf = [r for r in rows if master_pdf and not _made(store, r.pdf_key)]
     if not need_docx and not need_pdf:
         return
     maker = CopyMaker(_tracked_master(settings, parse_spec(spec), placeholder),
-                      master_pdf.read_bytes() if master_pdf else None, placeholder)
-    folder = make_folder(Path(docx_path).parent / "copies")
+                      store.read_bytes(master_pdf) if master_pdf else None, placeholder)
+    folder = sibling(docx_key, "copies")
+    # A chunk's files are written together: flushed to disk at once, not one after the other
+    # (saraban.kernel.files.write_new_many), then recorded.
     for start in range(0, len(need_docx), CHUNK):
-        made = []
-        for r in need_docx[start:start + CHUNK]:
-            path = folder / f"{r.key}.docx"
-            write_new(path, maker.docx_for(tracking_url(settings.base_url, r.token)))
-            made.append({"id": r.id, "docx_path": str(path)})
+        chunk = need_docx[start:start + CHUNK]
+        keys = store.write_new_many((f"{folder}/{r.key}.docx", maker.docx_for(tracking_url(settings.base_url, r.token)))
+                                    for r in chunk)
         with db.transaction() as s:
-            s.execute(update(Delivery), made)
+            s.execute(update(Delivery), [{"id": r.id, "docx_key": key} for r, key in zip(chunk, keys, strict=True)])
     for start in range(0, len(need_pdf), CHUNK):
-        made, issued = [], []
-        for r in need_pdf[start:start + CHUNK]:
-            path = folder / f"{r.key}.pdf"
-            write_new(path, pdf := maker.pdf_for(tracking_url(settings.base_url, r.token)))
-            made.append({"id": r.id, "pdf_path": str(path), "stamped_pdf_path": None})
-            issued.append(issued_row(pdf, letter_id, r.id, "copy"))  # for /verify
+        chunk, issued = need_pdf[start:start + CHUNK], []
+        keys = store.write_new_many(_pdf_copies(maker, chunk, folder, settings, letter_id, issued))
         with db.transaction() as s:
-            s.execute(update(Delivery), made)
+            s.execute(update(Delivery), [{"id": r.id, "pdf_key": key, "stamped_pdf_key": None}
+                                         for r, key in zip(chunk, keys, strict=True)])
             record_issued(s, issued)
     _stamp_all(db, settings, [r.id for r in need_pdf if r.received_at is not None])
 
 
-def _stamp_all(db: Database, settings: Settings, delivery_ids: Sequence[int]) -> dict[int, Path]:
-    """The stamped PDF of each received delivery that has a PDF copy (made now if missing), outside any
-    write transaction; the paths are recorded after. The caller holds the letter's lock."""
+def _pdf_copies(maker: CopyMaker, rows: Sequence, folder: str, settings: Settings, letter_id: int,
+                issued: list[dict]) -> Iterator[tuple[str, bytes]]:
+    """(key, PDF) of each row's copy, made as it is written; each one's row for /verify added to ``issued``."""
+    for r in rows:
+        pdf = maker.pdf_for(tracking_url(settings.base_url, r.token))
+        issued.append(issued_row(pdf, letter_id, r.id, "copy"))
+        yield f"{folder}/{r.key}.pdf", pdf
+
+
+def _stamp_all(db: Database, settings: Settings, delivery_ids: Sequence[int]) -> dict[int, str]:
+    """The stamped PDF (its key) of each received delivery that has a PDF copy (made now if missing), outside
+    any write transaction; the keys are recorded after. The caller holds the letter's lock."""
+    store = file_store(settings)
     with db.reading() as s:
         rows = s.execute(select(Delivery, Unit.name).join(Unit, Unit.id == Delivery.unit_id).where(
             Delivery.id.in_(delivery_ids), Delivery.received_at.is_not(None))).all() if delivery_ids else []
-    done = {d.id: Path(d.stamped_pdf_path) for d, _ in rows if _made(d.pdf_path) and _made(d.stamped_pdf_path)}
-    rows_by_id = {d.id: d for d, _ in rows}
-    made = {}
+    done = {d.id: d.stamped_pdf_key for d, _ in rows if _made(store, d.pdf_key) and _made(store, d.stamped_pdf_key)}
+    made: dict[int, str] = {}
+    issued = []
     for d, unit_name in rows:
-        if _made(d.pdf_path) and d.id not in done:
-            out = Path(d.pdf_path).with_name(Path(d.pdf_path).stem + "-received.pdf")
-            stamp_receipt(Path(d.pdf_path), out, unit_name=unit_name, number=d.receipt_number,
-                          received_at=d.received_at, settings=settings, issued=True)
-            made[d.id] = out
+        if _made(store, d.pdf_key) and d.id not in done:
+            stamped = stamped_pdf(store.read_bytes(d.pdf_key), unit_name=unit_name, number=d.receipt_number,
+                                  received_at=d.received_at, settings=settings, name=d.pdf_key)
+            out = sibling(d.pdf_key, f"{PurePosixPath(d.pdf_key).stem}-received.pdf")
+            made[d.id] = store.write_new(out, stamped)
+            issued.append(issued_row(stamped, d.letter_id, d.id, "stamped"))  # for /verify
     if made:
-        issued = [issued_row(p, rows_by_id[i].letter_id, i, "stamped") for i, p in made.items()]  # for /verify
         with db.transaction() as s:
-            s.execute(update(Delivery), [{"id": i, "stamped_pdf_path": str(p)} for i, p in made.items()])
+            s.execute(update(Delivery), [{"id": i, "stamped_pdf_key": k} for i, k in made.items()])
             record_issued(s, issued)
     return done | made
 
@@ -561,20 +628,29 @@ def receive_many(db: Database, settings: Settings, letter: str | int, unit_keys:
     """Receive one letter at many units in one transaction (``None``: every recipient); stamp their PDF
     copies after it (outside it: a ลงรับ holds the write lock only to number and record)."""
     at = at_or_now(at)
-    numbered = _exactly_once(db, lambda s: _receive_in(s, letter, unit_keys, actor, at))
-    receipts = [r for _, r in numbered]
-    if receipts:
-        with _letter_lock(settings, receipts[0].letter_id):
-            stamped = _stamp_all(db, settings, [i for i, _ in numbered])
-        receipts = [dataclasses.replace(r, stamped_pdf=stamped.get(i)) for i, r in numbered]
+    receipts = _stamp_received(db, settings, _exactly_once(db, lambda s: _receive_in(s, letter, unit_keys, actor,
+                                                                                     at)))
     note_issued(db, settings)
     return receipts
 
 
+def _stamp_received(db: Database, settings: Settings, numbered: list[tuple[int, Receipt, str | None]]) -> list[Receipt]:
+    """The receipts, with the stamped PDF of each copy that has a PDF (stamped now, outside any write
+    transaction)."""
+    receipts = [r for _, r, _ in numbered]
+    with_pdf = [i for i, _, pdf_key in numbered if pdf_key]  # only a copy with a PDF is stamped
+    if with_pdf:
+        with _letter_lock(db, settings, receipts[0].letter_id):
+            stamped = _stamp_all(db, settings, with_pdf)
+        receipts = [dataclasses.replace(r, stamped_pdf_key=stamped.get(i)) for i, r, _ in numbered]
+    return receipts
+
+
 def _receive_in(s: Session, letter: str | int, unit_keys: Sequence[str] | None, actor: str,
-                at: datetime) -> list[tuple[int, Receipt]]:
-    """The receipts, each with its delivery's id. The deliveries are locked first (PostgreSQL): a second
-    clerk receiving the same one waits here, then finds it received and gets the same number."""
+                at: datetime) -> list[tuple[int, Receipt, str | None]]:
+    """The receipts, each with its delivery's id and the key of its PDF copy (None: not made yet). The
+    deliveries are locked first (PostgreSQL): a second clerk receiving the same one waits here, then finds
+    it received and gets the same number."""
     found = find_letter(s, letter)
     _refuse_cancelled(s, found, "received")
     sender = s.get(Unit, found.unit_id)
@@ -607,7 +683,8 @@ def _receive_in(s: Session, letter: str | int, unit_keys: Sequence[str] | None, 
     receipts = []
     for key in keys:
         d, _ = by_key[key]
-        receipts.append((d.id, Receipt(found.id, key, d.receipt_year, d.receipt_number, d.received_at, d.id in fresh)))
+        receipts.append((d.id, Receipt(found.id, key, d.receipt_year, d.receipt_number, d.received_at, d.id in fresh),
+                         d.pdf_key))
     return receipts
 
 
@@ -618,7 +695,7 @@ class IncomingReceipt:
     number: int
     received_at: datetime
     new: bool = True
-    stamped_pdf: Path | None = None
+    stamped_pdf_key: str | None = None  # in the file store (saraban.records.file_store)
 
 
 def receive_incoming(db: Database, unit_key: str, *, ref: str, letter_date: date, sender: str, subject: str,
@@ -627,8 +704,8 @@ def receive_incoming(db: Database, unit_key: str, *, ref: str, letter_date: date
     """ลงรับ a letter from outside saraban (on paper or by e-mail): a line in the unit's receive register.
 
     The same letter (ที่, date and sender) received again returns its first line. With ``pdf`` (the scan
-    or the e-mailed file; ``settings`` then required), a copy stamped with the receipt is written to
-    ``<output>/received/``; a file that is missing or not a PDF is refused before anything is numbered,
+    or the e-mailed file; ``settings`` then required), a copy stamped with the receipt is kept in the file
+    store under ``received/``; a file that is missing or not a PDF is refused before anything is numbered,
     and a PDF that cannot be stamped leaves nothing numbered either (one transaction)."""
     try:  # typed by a clerk: one form, nothing invisible (saraban.kernel.text_input)
         ref, sender, subject = (clean_text(v, field=f) for f, v in (("ref", ref), ("sender", sender),
@@ -658,19 +735,22 @@ def receive_incoming(db: Database, unit_key: str, *, ref: str, letter_date: date
                          data={"ref": ref, "number": entry.number, "year": entry.year})
         stamped = None
         if pdf is not None:
-            out = settings.output_dir / "received" / f"{unit.key}-{entry.year}-r{entry.number}.pdf"
-            stamped = out if not new and out.exists() else _stamp_incoming(Path(pdf), out, unit, entry, settings)
+            out = f"received/{unit.key}-{entry.year}-r{entry.number}.pdf"
+            stamped = out if not new and file_store(settings).exists(out) else _stamp_incoming(Path(pdf), out, unit,
+                                                                                                entry, settings)
         receipt = IncomingReceipt(unit.id, entry.year, entry.number, entry.entered_at, new, stamped)
     if settings is not None:
         note_issued(db, settings)
     return receipt
 
 
-def _stamp_incoming(pdf: Path, out: Path, unit: Unit, entry: RegisterEntry, settings: Settings) -> Path:
-    """The outside letter's PDF stamped with its receipt (received again: the first stamped copy stays)."""
+def _stamp_incoming(pdf: Path, out: str, unit: Unit, entry: RegisterEntry, settings: Settings) -> str:
+    """The outside letter's PDF stamped with its receipt, kept under the key ``out`` (received again: the first
+    stamped copy stays)."""
     try:
-        return stamp_receipt(pdf, out, unit_name=unit.name, number=entry.number, received_at=entry.entered_at,
-                             settings=settings, issued=True)
+        stamped = stamped_pdf(pdf.read_bytes(), unit_name=unit.name, number=entry.number,
+                              received_at=entry.entered_at, settings=settings, name=str(pdf))
+        return file_store(settings).write_new(out, stamped)
     except OSError:  # disk full, read-only, an issued file in the way: nothing numbered, said as such
         raise
     except Exception as e:  # a damaged PDF: nothing is numbered (the transaction rolls back)
@@ -733,7 +813,7 @@ def forward_draft(db: Database, settings: Settings, letter: str | int, unit_key:
         if problem := letter_code_problem(unit):
             raise CircularError(problem)
         spec = _forwarding_spec(s, settings, found, unit, _forward_recipients(s, unit, to), at, subject, body)
-    _preflight(spec, settings, tracked=True)
+    _preflight(spec, settings)
     return spec
 
 
@@ -814,7 +894,7 @@ def _forward_in(s: Session, settings: Settings, letter: str | int, unit_key: str
         return Issued(done.id, done.ref_text, _count_deliveries(s, done.id), new=False)
     recipients = _forward_recipients(s, unit, to)
     spec = _forwarding_spec(s, settings, found, unit, recipients, at, subject, body)
-    _preflight(spec, settings, tracked=True)
+    _preflight(spec, settings)
     return _issue_in(s, settings, spec.model_copy(update={"circular": True}), unit.key, recipients, actor, at,
                      d.id, None, uncertain_code_ok)
 
@@ -845,32 +925,59 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
                auto_receive: bool = True, actor: str = "saraban", at: datetime | None = None) -> list[int]:
     """Carry a letter down the chain from one recipient: it forwards to the next hop, the next hop
     receives (when ``auto_receive``; otherwise only units that have really received go on) and forwards
-    in turn, to the bottom. Returns the ids of the letters made. Safe to repeat after a crash."""
+    in turn, to the bottom. Returns the ids of the letters made. Safe to repeat after a crash.
+
+    Each hop is one transaction (forward, the recipients' receipts, who of them carries it on), then its
+    files; only the first unit is looked up on its own. Whether a letter was cancelled is asked once per
+    letter (a letter made here was not, when it was made), and again when forward refuses."""
     at = at_or_now(at)
     made: list[int] = []
-    todo = [(letter, unit_key)]
+    with db.reading() as s:
+        found = find_letter(s, letter)
+        unit = get_unit(s, unit_key)
+        d = s.scalar(select(Delivery).where(Delivery.letter_id == found.id, Delivery.unit_id == unit.id))
+        starts = d is not None and d.received_at is not None and expects_to_forward(s, unit)
+    todo = [(found.id, unit_key)] if starts else []
+    cancelled: dict[int, bool] = {}
     while todo:
         current, key = todo.pop()
-        with db.transaction() as s:
-            found = find_letter(s, current)
-            unit = get_unit(s, key)
-            d = s.scalar(select(Delivery).where(Delivery.letter_id == found.id, Delivery.unit_id == unit.id))
-            received = d is not None and d.received_at is not None
-            goes_on = expects_to_forward(s, unit) and cancellation_of(s, found.id) is None
-        if not received or not goes_on:
+        if current not in cancelled:
+            with db.reading() as s:
+                cancelled[current] = cancellation_of(s, current) is not None
+        if cancelled[current]:
             continue
-        # Unattended: a guessed letter code (the built-in directory's) does not stop the chain.
-        issued = forward(db, settings, found.id, key, actor=actor, at=at, uncertain_code_ok=True)
+        try:
+            issued, numbered, keys = _exactly_once(db, partial(_carry_in, settings=settings, letter_id=current,
+                                                               unit_key=key, auto_receive=auto_receive,
+                                                               actor=actor, at=at))
+        except CircularError:
+            with db.reading() as s:  # cancelled meanwhile: it goes no further; anything else is an error
+                if cancellation_of(s, current) is None:
+                    raise
+            cancelled[current] = True
+            continue
         made.append(issued.letter_id)
-        if auto_receive:
-            receive_many(db, settings, issued.letter_id, actor=actor, at=at)
-        with db.transaction() as s:
-            # Only the recipients expected to forward carry it on: one query, not one per local administration.
-            keys = s.scalars(select(Unit.key).join(Delivery, Delivery.unit_id == Unit.id)
-                             .where(Delivery.letter_id == issued.letter_id, expected_to_forward(Unit))
-                             .order_by(Unit.key.desc())).all()
+        cancelled[issued.letter_id] = False
+        make_files(db, settings, [issued.letter_id])
+        _stamp_received(db, settings, numbered)
         todo += [(issued.letter_id, k) for k in keys]
+    if made and auto_receive:  # the last receipts (each forward's make_files noted the ones before)
+        note_issued(db, settings)
     return made
+
+
+def _carry_in(s: Session, *, settings: Settings, letter_id: int, unit_key: str, auto_receive: bool, actor: str,
+              at: datetime) -> tuple[Issued, list[tuple[int, Receipt, str | None]], list[str]]:
+    """One hop of carry_down, in one transaction: the unit forwards the letter (unattended: a guessed letter
+    code, the built-in directory's, does not stop the chain); its recipients receive it (``auto_receive``);
+    and the keys of those that received it and are expected to forward, who carry it on."""
+    issued = _forward_in(s, settings, letter_id, unit_key, None, actor, at, uncertain_code_ok=True)
+    numbered = _receive_in(s, issued.letter_id, None, actor, at) if auto_receive else []
+    keys = s.scalars(select(Unit.key).join(Delivery, Delivery.unit_id == Unit.id)
+                     .where(Delivery.letter_id == issued.letter_id, Delivery.received_at.is_not(None),
+                            expected_to_forward(Unit))
+                     .order_by(Unit.key.desc())).all()
+    return issued, numbered, list(keys)
 
 
 def recipients_of(db: Database, letter: str | int) -> list[str]:
@@ -881,5 +988,5 @@ def recipients_of(db: Database, letter: str | int) -> list[str]:
 
 
 __all__ = ["CircularError", "DirectoryError", "Issued", "Receipt", "RecipientsError", "cancel_letter", "carry_down",
-           "find_letter", "forward", "forward_draft", "issue_circular", "make_files", "receive", "receive_incoming",
-           "receive_many", "recipients_of"]
+           "find_letter", "forward", "forward_draft", "issue_circular", "make_files", "pdf_generations", "receive",
+           "receive_incoming", "receive_many", "recipients_of"]

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -144,6 +145,16 @@ def record_issued_pdf(session: Session, pdf: Path | str | bytes, letter_id: int,
 # ------------------------------------------------------------------------------------------------- checking
 
 
+def verify_link(base_url: str, ref_text: str, letter_date: date) -> str:
+    """The public check of a letter (``/verify`` filled with its ที่ and date): what the QR code on the letter's
+    own PDF (the sender's file copy) carries.
+
+    >>> verify_link("https://saraban.example", "มท 0820.2/ว 1144", date(2024, 3, 29))
+    'https://saraban.example/verify?ref=%E0%B8%A1%E0%B8%97+0820.2/%E0%B8%A7+1144&date=2024-03-29'
+    """
+    return f"{base_url}/verify?{urlencode({'ref': ref_text, 'date': letter_date.isoformat()}, safe='/')}"
+
+
 def mb_text(limit: int) -> str:
     return f"{limit / (1024 * 1024):g}"
 
@@ -224,4 +235,4 @@ def check_reference(session: Session, ref_text: str, letter_date: date | str) ->
 
 __all__ = ["KINDS", "MAX_UPLOAD_BYTES", "FileCheck", "FileMatch", "IssuedLetter", "VerificationError", "check_file",
            "check_reference", "check_upload", "issued_row", "mb_text", "parse_letter_date", "parse_reference",
-           "record_issued", "record_issued_pdf", "sha256_of"]
+           "record_issued", "record_issued_pdf", "sha256_of", "verify_link"]

@@ -3,7 +3,8 @@ never replaced.
 
 Every file is written under a temporary name in its own folder, flushed to disk, then put in place:
 ``write_new`` links it (an issued letter, copy or stamp: a file already there with other bytes is an
-error, the same bytes are fine, so rendering again is harmless); ``write_replacing`` renames it over the
+error, the same bytes are fine, so rendering again is harmless; ``write_new_many`` does so for many files,
+flushing them together); ``write_replacing`` renames it over the
 old one (a report, which may be made again). A failure (disk full, read-only folder) leaves no partial
 file behind.
 """
@@ -15,7 +16,8 @@ import fcntl
 import io
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import BinaryIO
 
@@ -102,6 +104,94 @@ def write_new(path: Path, data: bytes) -> Path:
         temporary.unlink(missing_ok=True)
     _sync_folder(path.parent)
     return path
+
+
+# Files written and flushed together by write_new_many: open at once (file descriptors), and fsyncs at once.
+MANY_AT_ONCE = 128
+FLUSHES_AT_ONCE = 16
+
+
+def write_new_many(files: Iterable[tuple[Path, bytes]]) -> list[Path]:
+    """Write many issued files (a letter's copies), each as :func:`write_new` would, flushed together.
+
+    ``write_new`` flushes each file and then its folder, one after the other: 1-2 ms a file, which a
+    national circular's 9,000 copies feel. Here a batch of files is written under temporary names, then
+    their fsyncs run at once (the file system commits them together), then each file takes its name,
+    then each folder is flushed once. A file never takes its name before its bytes are on disk, and an
+    error of any file's flush is seen (each file is fsynced, not the disk as a whole). A failure (disk
+    full, an issued file there with other bytes) names the file and leaves no temporary file behind; the
+    batches named before it stay, whole. ``files`` may be a generator: a batch at a time is in memory."""
+    paths: list[Path] = []
+    batch: list[tuple[Path, bytes]] = []
+    for path, data in files:
+        batch.append((Path(path), data))
+        if len(batch) == MANY_AT_ONCE:
+            _write_batch(batch)
+            paths += [p for p, _ in batch]
+            batch = []
+    if batch:
+        _write_batch(batch)
+        paths += [p for p, _ in batch]
+    return paths
+
+
+def _write_batch(files: list[tuple[Path, bytes]]) -> None:
+    todo: list[tuple[Path, bytes, Path, int]] = []  # (path, data, temporary, open descriptor)
+    try:
+        for path, data in files:
+            make_folder(path.parent)
+            if path.exists():
+                _same_or_refuse(path, data)
+                continue
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+            todo.append((path, data, Path(name), fd))
+            _named(path, _write_all, fd, data)
+        if len(todo) == 1:
+            _named(todo[0][0], os.fsync, todo[0][3])
+        elif todo:
+            flushes = [_flusher().submit(_named, path, os.fsync, fd) for path, _, _, fd in todo]
+            wait(flushes)  # all of them, before any descriptor is closed
+            for flushed in flushes:
+                flushed.result()
+        for path, data, temporary, _ in todo:
+            try:
+                os.link(temporary, path)
+            except FileExistsError:  # another process put it there meanwhile
+                _same_or_refuse(path, data)
+    finally:
+        for _, _, temporary, fd in todo:
+            os.close(fd)
+            temporary.unlink(missing_ok=True)
+    for folder in dict.fromkeys(path.parent for path, _, _, _ in todo):
+        _sync_folder(folder)
+
+
+_flushers: dict[int, ThreadPoolExecutor] = {}  # by process: a forked process has none of its parent's threads
+
+
+def _flusher() -> ThreadPoolExecutor:
+    """This process's threads that run write_new_many's fsyncs (kept: starting threads per batch costs). Two
+    threads making the first pool at once make two: harmless (a pool starts its threads when used)."""
+    pool = _flushers.get(os.getpid())
+    if pool is None:
+        pool = _flushers[os.getpid()] = ThreadPoolExecutor(FLUSHES_AT_ONCE, thread_name_prefix="saraban-fsync")
+    return pool
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _named(path: Path, call: Callable[..., object], *args: object) -> None:
+    """``call(*args)``; an OSError that does not say where (a full disk) names ``path``."""
+    try:
+        call(*args)
+    except OSError as e:
+        if e.filename is None:
+            raise OSError(e.errno, e.strerror, str(path)) from e
+        raise
 
 
 def _same_or_refuse(path: Path, data: bytes) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -42,18 +42,27 @@ class Settings:
     mail_from: str = "saraban@localhost"
     # The largest file a person may upload (evidence of an application), in bytes (SARABAN_UPLOAD_MAX_MB).
     upload_max_bytes: int = 10 * 1024 * 1024
+    # LibreOffice instances converting at once on this machine, each with its own profile (SARABAN_PDF_WORKERS).
+    pdf_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Where issued files are kept, by key (saraban.records.file_store): a local folder or an fsspec URL
+    # (SARABAN_FILES); None: the output folder.
+    files: str | None = None
 
     @property
     def output_dir(self) -> Path:
         return self.data_dir / "out"
 
     @property
+    def files_url(self) -> str:
+        return self.files or str(self.output_dir)
+
+    @property
     def prefect_home(self) -> Path:
         return self.data_dir / "prefect"
 
-    @property
-    def libreoffice_profile(self) -> Path:
-        return self.data_dir / "libreoffice-profile"
+    def libreoffice_profile(self, worker: int = 0) -> Path:
+        """The LibreOffice profile of PDF worker ``worker`` (0 .. pdf_workers - 1): one per running instance."""
+        return self.data_dir / f"libreoffice-profile-{worker}"
 
 
 def template_file(settings: Settings, relative: str) -> Path:
@@ -87,6 +96,30 @@ def _base_url(value: str) -> str:
     return value.strip().rstrip("/")
 
 
+def _files(value: str | None) -> str | None:
+    """SARABAN_FILES: a local folder (made absolute) or a URL of a file system fsspec knows and can load."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if "://" not in value:
+        return str(Path(value).expanduser().resolve())
+    protocol = value.split("://", 1)[0].lower()
+    if protocol == "file":
+        return str(Path(value.split("://", 1)[1]).expanduser().resolve())
+    import fsspec  # only when a URL is set: the commands that never touch files stay fast
+
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except ValueError:
+        raise SettingsError(f"SARABAN_FILES: ไม่รู้จักที่เก็บไฟล์ชนิด '{protocol}://' / unknown file store protocol "
+                            f"'{protocol}://' in {value!r}: give a local folder or an fsspec URL "
+                            "(s3://, gs://, sftp://, memory:// ...)") from None
+    except ImportError as e:
+        raise SettingsError(f"SARABAN_FILES: ที่เก็บไฟล์ '{protocol}://' ต้องติดตั้งแพ็กเกจเพิ่ม / the file store "
+                            f"'{protocol}://' needs a package that is not installed: {e}") from None
+    return value
+
+
 def _number(name: str, value: str, low: float, high: float) -> float:
     try:
         number = float(value)
@@ -96,6 +129,17 @@ def _number(name: str, value: str, low: float, high: float) -> float:
         raise SettingsError(f"{name} ต้องเป็นตัวเลขระหว่าง {low:g} ถึง {high:g} / {name} must be a number from {low:g} "
                             f"to {high:g}, not {value!r}")
     return number
+
+
+def _workers(value: str | None) -> int:
+    """SARABAN_PDF_WORKERS: LibreOffice instances at once, a whole number from 1 to 64 (default: the cores)."""
+    if value is None or not value.strip():
+        return os.cpu_count() or 1
+    number = _number("SARABAN_PDF_WORKERS", value, 1, 64)
+    if number != int(number):
+        raise SettingsError(f"SARABAN_PDF_WORKERS ต้องเป็นจำนวนเต็มตั้งแต่ 1 ถึง 64 / SARABAN_PDF_WORKERS must be a whole "
+                            f"number from 1 to 64, not {value!r}")
+    return int(number)
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -130,6 +174,8 @@ def load_settings() -> Settings:
         mail_from=env.get("SARABAN_MAIL_FROM", "saraban@localhost"),
         upload_max_bytes=int(_number("SARABAN_UPLOAD_MAX_MB", env.get("SARABAN_UPLOAD_MAX_MB", "10"), 0.01, 1024)
                              * 1024 * 1024),
+        pdf_workers=_workers(env.get("SARABAN_PDF_WORKERS")),
+        files=_files(env.get("SARABAN_FILES")),
     )
 
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound
 
 from saraban.kernel.settings import TEMPLATES_DIR, Settings
 
@@ -35,7 +35,7 @@ class WordingError(ValueError):
 def _environment(own: Path) -> Environment:
     folders = list(dict.fromkeys([str(own / FOLDER), str(TEMPLATES_DIR / FOLDER)]))  # the office's first
     # cache_size=0: Jinja's cache would keep saraban's template after an office puts its own copy in place
-    # while the web face or the reminders run (it only checks the file it loaded); parsing one is cheap.
+    # while the web face or the reminders run (it only checks the file it loaded); _compiled caches instead.
     return Environment(loader=FileSystemLoader(folders), undefined=StrictUndefined, trim_blocks=True,
                        lstrip_blocks=True, keep_trailing_newline=False, autoescape=False, cache_size=0)
 
@@ -46,10 +46,33 @@ def wording_file(settings: Settings, name: str) -> Path:
     return own if own.is_file() else TEMPLATES_DIR / FOLDER / f"{name}.txt.j2"
 
 
+# Compiled templates by (templates folder, name, the file read, its mtime and size): a national circular's
+# ~950 forwarding letters use two templates (compiling one takes ~3 ms), and an office's copy put in
+# place, or edited, while the server runs is another key, so it is read at its next use.
+_compiled: dict[tuple[Path, str, Path, int, int], Template] = {}
+MAX_COMPILED = 64
+
+
+def _template(settings: Settings, name: str) -> Template:
+    file = wording_file(settings, name)
+    try:
+        stat = file.stat()
+    except OSError:  # not there (the loader says so by name) or unreadable: no cache
+        return _environment(settings.templates_dir).get_template(f"{name}.txt.j2")
+    key = (settings.templates_dir, name, file, stat.st_mtime_ns, stat.st_size)
+    template = _compiled.get(key)
+    if template is None:
+        template = _environment(settings.templates_dir).get_template(f"{name}.txt.j2")
+        if len(_compiled) >= MAX_COMPILED:
+            _compiled.pop(next(iter(_compiled), None), None)  # tolerant: threads share it
+        _compiled[key] = template
+    return template
+
+
 def _render(settings: Settings, name: str, context: dict[str, Any]) -> str:
     file = f"{name}.txt.j2"
     try:
-        return _environment(settings.templates_dir).get_template(file).render(**context)
+        return _template(settings, name).render(**context)
     except TemplateNotFound:
         raise WordingError(f"ไม่พบแม่แบบข้อความ {file} / wording template {file} not found in "
                            f"{settings.templates_dir / FOLDER} nor {TEMPLATES_DIR / FOLDER}") from None

@@ -14,14 +14,16 @@ import io
 import zipfile
 from collections.abc import Sequence
 from datetime import datetime, time
-from pathlib import Path
-from typing import Any
+from functools import lru_cache
+from pathlib import Path, PurePath
+from typing import Any, TypeVar
 
 from docxtpl import DocxTemplate
 
 from saraban.kernel.settings import Settings, template_file
 from saraban.letters.attachment_spec import DEFAULT_REPLY_FIELDS, DEFAULT_TITLES, Attachment
-from saraban.letters.render import docx_zip, letter_text, use_office_font
+from saraban.letters.render import docx_jinja, docx_zip, letter_text, use_office_font
+from saraban.letters.shapes import Shapes, file_stamp
 from saraban.letters.spec import LetterSpec
 from thai_text import apply_digits
 
@@ -31,8 +33,12 @@ SUFFIX = "-แนบ"  # letter.docx → letter-แนบ.docx
 GROUP_WORD = "ทุก"
 
 
-def attachment_path(letter_docx: Path) -> Path:
-    """Where a letter's attached pages are written: beside it, ``<name>-แนบ.docx``."""
+P = TypeVar("P", bound=PurePath)
+
+
+def attachment_path(letter_docx: P) -> P:
+    """Where a letter's attached pages are written: beside it, ``<name>-แนบ.docx`` (a path, or a store key as a
+    PurePosixPath)."""
     return letter_docx.with_name(f"{letter_docx.stem}{SUFFIX}.docx")
 
 
@@ -86,26 +92,52 @@ def attached_context(spec: LetterSpec, recipients: Sequence[str] | None = None) 
     return {"reply_forms": forms, "recipient_lists": lists, "secrecy": spec.secrecy or ""}
 
 
-def render_attachment_docx(spec: LetterSpec, settings: Settings, *,
-                           recipients: Sequence[str] | None = None) -> bytes | None:
-    """The attached pages as .docx bytes (the same spec and recipients give the same bytes); None: none."""
+def render_attachment_docx(spec: LetterSpec, settings: Settings, *, recipients: Sequence[str] | None = None,
+                           shapes: bool = True) -> bytes | None:
+    """The attached pages as .docx bytes (the same spec and recipients give the same bytes); None: none.
+
+    Rendered by docxtpl once per shape (which pages, which texts: saraban.letters.shapes), then filled;
+    ``shapes=False``: by docxtpl outright (the same bytes, ~40 ms slower a letter)."""
     context = attached_context(spec, recipients)
     if context is None:
         return None
-    tpl = DocxTemplate(str(template_file(settings, TEMPLATE)))
-    tpl.render(context, autoescape=True)
-    use_office_font(tpl, settings.font_name)
-    core = tpl.docx.core_properties
     ref = letter_text(spec)["ref"]
-    core.title = f"สิ่งที่แนบท้าย{spec.kind_name} {ref}".strip()
-    core.subject, core.author, core.last_modified_by = spec.subject, spec.sender.name, "saraban"
-    core.comments = f"pages attached after the letter made by saraban from a letter spec (sha256 {spec.hash()})"
-    core.created = core.modified = datetime.combine(spec.date, time(0, 0))
-    core.revision = 1
+    core = {"p_title": f"สิ่งที่แนบท้าย{spec.kind_name} {ref}".strip(), "p_subject": spec.subject,
+            "p_author": spec.sender.name, "p_hash": spec.hash()}
+    created = datetime.combine(spec.date, time(0, 0))
+    template = template_file(settings, TEMPLATE)
+
+    def render(values: dict[str, Any], props: dict[str, str], when: datetime) -> dict[str, bytes]:
+        return _attachment_members(template, values, props, when, settings.font_name)
+
+    filled = _shapes_for(settings).render(file_stamp(template), context, core, created, render) if shapes else None
+    return filled if filled is not None else docx_zip(_attachment_members(template, context, core, created,
+                                                                          settings.font_name))
+
+
+@lru_cache(maxsize=8)
+def _shapes_for(settings: Settings) -> Shapes:
+    """The attached pages' compiled shapes, one set per process and settings: a recipients list's rows are
+    a table's, so one shape serves every number of recipients."""
+    return Shapes(table_rows=("rows",))
+
+
+def _attachment_members(template: Path, context: dict[str, Any], core: dict[str, str], created: datetime,
+                        font: str) -> dict[str, bytes]:
+    """docxtpl → the attached pages' .docx members; ``core``: title, subject, author and spec hash."""
+    tpl = DocxTemplate(str(template))
+    tpl.render(context, docx_jinja(), autoescape=True)
+    use_office_font(tpl, font)
+    props = tpl.docx.core_properties
+    props.title, props.subject, props.author = core["p_title"], core["p_subject"], core["p_author"]
+    props.last_modified_by = "saraban"
+    props.comments = f"pages attached after the letter made by saraban from a letter spec (sha256 {core['p_hash']})"
+    props.created = props.modified = created
+    props.revision = 1
     buffer = io.BytesIO()
     tpl.save(buffer)
     with zipfile.ZipFile(buffer) as z:
-        return docx_zip({info.filename: z.read(info.filename) for info in z.infolist()})
+        return {info.filename: z.read(info.filename) for info in z.infolist()}
 
 
 __all__ = ["DEFAULT_TITLES", "SUFFIX", "attached_context", "attachment_path", "names_a_group",

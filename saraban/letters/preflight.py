@@ -60,7 +60,8 @@ def renderability_problems(spec: LetterSpec, settings: Settings, *, tracking_lin
     checks = [_readable(template_file(settings, f"letters/{spec.kind}.docx"), "แม่แบบ / template", b"PK"),
               _readable(Path(settings.emblem), "ตราครุฑ / emblem"),
               *(_readable(sarabun_file(style), "ฟอนต์ / font") for style in STYLES),
-              _writable(settings.output_dir / "letters")]  # where every issued letter's folder is made
+              # where every issued letter's folder is made, when the file store is a local folder (SARABAN_FILES)
+              _writable(Path(settings.files_url) / "letters") if "://" not in settings.files_url else None]
     return problems + [p for p in checks if p]
 
 

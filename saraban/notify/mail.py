@@ -58,8 +58,9 @@ class OutgoingMail:
     to: list[str]
     subject: str
     body: str
-    # A file, or (file, the name the addressee sees: e.g. the letter's reference number, "ทส 0903-1.pdf").
-    attachments: list[Path | tuple[Path, str]] = field(default_factory=list)
+    # A file, or (file or its bytes, the name the addressee sees: e.g. the letter's reference number,
+    # "ทส 0903-1.pdf"; bytes: a file read from the file store).
+    attachments: list[Path | tuple[Path | bytes, str]] = field(default_factory=list)
     reply_to: str | None = None
 
 
@@ -108,11 +109,15 @@ def build_message(mail: OutgoingMail, sender: str, message_id: str | None = None
     msg["Message-ID"] = message_id or make_msgid(domain=sender.rpartition("@")[2] or None)
     msg.set_content(mail.body, charset="utf-8", cte="base64")  # 7-bit safe on any server
     for item in mail.attachments:
-        path, name = (Path(item[0]), item[1]) if isinstance(item, tuple) else (Path(item), Path(item).name)
-        if not path.is_file():
-            raise MailError(f"attachment not found: {path}")
-        maintype, subtype = mime_type(path)
-        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=name)
+        source, name = item if isinstance(item, tuple) else (item, Path(item).name)
+        if isinstance(source, bytes):
+            data = source
+        elif not Path(source).is_file():
+            raise MailError(f"attachment not found: {source}")
+        else:
+            data = Path(source).read_bytes()
+        maintype, subtype = mime_type(Path(name))
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return msg
 
 

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from saraban.chain.verification import issued_row, record_issued, sha256_of
 from saraban.directory.levels import provinces
 from saraban.kernel.clock import as_thai, at_or_now
-from saraban.kernel.files import folder_lock, write_new, write_replacing
+from saraban.kernel.files import write_new, write_replacing
 from saraban.kernel.settings import Settings
 from saraban.kernel.text_input import normalise_text, text_problem
 from saraban.kernel.wording import WordingError, wording_parts
@@ -64,6 +64,7 @@ from saraban.programmes.assessors import is_appointed
 from saraban.programmes.definitions import ProgrammeError, text_key
 from saraban.records.db import Database
 from saraban.records.events import record_event
+from saraban.records.locks import ANNOUNCEMENT_FILES, advisory_lock
 from saraban.records.models import (
     Announcement,
     Application,
@@ -412,9 +413,10 @@ def _issue_result_letters(db: Database, settings: Settings, programme_key: str, 
 
 
 @contextmanager
-def _announcement_lock(settings: Settings, programme_id: int) -> Iterator[None]:
-    """One process at a time makes an announcement's files (an exclusive lock on a file of the data folder)."""
-    with folder_lock(settings.data_dir / "locks", f"announcement-{programme_id}"):
+def _announcement_lock(db: Database, settings: Settings, programme_id: int) -> Iterator[None]:
+    """One process at a time makes an announcement's files (saraban.records.locks: PostgreSQL's advisory lock,
+    a file lock of the data folder on SQLite)."""
+    with advisory_lock(db, settings, ANNOUNCEMENT_FILES, programme_id):
         yield
 
 
@@ -429,7 +431,7 @@ def _make_files(db: Database, settings: Settings, programme_key: str, actor: str
     with db.reading() as s:
         programme = get_programme(s, programme_key)
         programme_id = programme.id
-    with _announcement_lock(settings, programme_id):
+    with _announcement_lock(db, settings, programme_id):
         with db.reading() as s:
             programme = s.get(Programme, programme_id)
             announcement = announcement_of(s, programme)

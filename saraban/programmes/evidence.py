@@ -27,13 +27,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from saraban.kernel.clock import at_or_now
-from saraban.kernel.files import write_new
 from saraban.kernel.settings import Settings
 from saraban.kernel.text_input import normalise_text
 from saraban.programmes.applications import is_open, window_text
 from saraban.programmes.definitions import ProgrammeError
 from saraban.records.db import Database
 from saraban.records.events import record_event
+from saraban.records.file_store import file_store
 from saraban.records.models import Application, EvidenceFile, Programme, Unit
 
 CHUNK = 1024 * 1024
@@ -183,7 +183,7 @@ def add_evidence(db: Database, settings: Settings, application_id: int, indicato
     with db.reading() as s:  # refused before anything is written (and again below, under the lock)
         if _attached(s, application_id, indicator, sha) is None:
             _refuse_full(s, application_id, indicator)
-    write_new(settings.output_dir / key, content)  # whole, then linked: never a partial file
+    file_store(settings).write_new(key, content)  # whole, never a partial file (saraban.records.file_store)
     with db.transaction() as s:
         # The application's row locked first (PostgreSQL): uploads of one application queue here.
         a = s.scalar(select(Application).where(Application.id == application_id).with_for_update()

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from saraban.kernel.files import make_folder, write_replacing
 from saraban.kernel.settings import Settings
 from saraban.records.db import Database
+from saraban.records.file_store import file_store
 from saraban.records.models import DataFolder, RegisterEntry
 
 MANIFEST = "saraban.json"
@@ -112,11 +113,9 @@ def _ensure_database_id(db: Database) -> str:
 
 
 def _has_issued_files(settings: Settings) -> bool:
-    for name in ISSUED_FOLDERS:
-        folder = settings.output_dir / name
-        if folder.is_dir() and any(p.is_file() for p in folder.rglob("*")):
-            return True
-    return False
+    """Whether the file store (the output folder by default: saraban.records.file_store) holds issued files."""
+    store = file_store(settings)
+    return any(store.any_file(name) for name in ISSUED_FOLDERS)
 
 
 def last_register_line(db: Database) -> int:

@@ -122,8 +122,9 @@ class Letter(Base):
     subject: Mapped[str] = mapped_column(Text)
     spec: Mapped[dict] = mapped_column(JSON)
     spec_hash: Mapped[str] = mapped_column(String(64))
-    docx_path: Mapped[str | None] = mapped_column(Text)
-    pdf_path: Mapped[str | None] = mapped_column(Text)
+    # Keys in the file store (saraban.records.file_store), e.g. "letters/dla-2569-w7/letter.docx" (migration 0010).
+    docx_key: Mapped[str | None] = mapped_column(Text)
+    pdf_key: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(ThaiTime)
     # The delivery this letter carries on (a forward), mirrored by Delivery.forwarded_letter_id. No foreign key:
     # letters and deliveries would reference each other; the unique index is what matters.
@@ -145,9 +146,9 @@ class Delivery(Base):
     receipt_year: Mapped[int | None] = mapped_column(Integer)
     receipt_number: Mapped[int | None] = mapped_column(Integer)
     received_by: Mapped[str | None] = mapped_column(String(120))
-    docx_path: Mapped[str | None] = mapped_column(Text)
-    pdf_path: Mapped[str | None] = mapped_column(Text)
-    stamped_pdf_path: Mapped[str | None] = mapped_column(Text)
+    docx_key: Mapped[str | None] = mapped_column(Text)  # keys in the file store, as Letter's
+    pdf_key: Mapped[str | None] = mapped_column(Text)
+    stamped_pdf_key: Mapped[str | None] = mapped_column(Text)
     # The recipient's own letter that carried this one on (a province's circular forwarding the department's).
     forwarded_letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), unique=True)
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from saraban.faces.cli.common import UNIT_HELP, current_actor, fail, open_data, receipt_text, unit_key
+from saraban.records.file_store import file_store, sibling
 
 app = typer.Typer(help="ออกและส่งต่อหนังสือเวียน / Issue and forward circulars (หนังสือเวียน).",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -103,7 +104,7 @@ def issue_command(
         _guard(lambda: make_files(db, settings, [issued.letter_id], pdf=True))
     typer.echo(_issued_text(issued, "ออกหนังสือแล้ว", "issued", "ออกไปแล้ว ไม่มีการออกเลขใหม่",
                             "already issued (nothing new numbered)"))
-    typer.echo(f"ไฟล์ / files: {settings.output_dir / 'letters'}")
+    typer.echo(f"ไฟล์ / files: {file_store(settings).describe('letters')}")
     if email:
         _email(db, settings, issued.letter_id)
 
@@ -140,18 +141,19 @@ def letter_issue_command(
         _guard(lambda: make_files(db, settings, [issued.letter_id], pdf=True))
     with db.transaction() as s:
         letter = s.get(Letter, issued.letter_id)
-        number, docx, made_pdf = register_number(letter.number, letter.year), letter.docx_path, letter.pdf_path
+        number, docx, made_pdf = register_number(letter.number, letter.year), letter.docx_key, letter.pdf_key
     if issued.new:
         typer.echo(f"ออกเลขหนังสือแล้ว ทะเบียนหนังสือส่ง เลขที่ {number} / issued: letter {issued.letter_id}, "
                    f"ที่ {issued.ref}, {issued.recipients} recipients")
     else:
         typer.echo(f"ออกเลขไปแล้ว ทะเบียนหนังสือส่ง เลขที่ {number} ไม่มีการออกเลขใหม่ / already issued (nothing new "
                    f"numbered): letter {issued.letter_id}, ที่ {issued.ref}, {issued.recipients} recipients")
-    typer.echo(f"หนังสือ / letter: {docx}")
+    store = file_store(settings)
+    typer.echo(f"หนังสือ / letter: {store.describe(docx)}")
     if made_pdf:
-        typer.echo(f"PDF: {made_pdf}")
+        typer.echo(f"PDF: {store.describe(made_pdf)}")
     if issued.recipients:
-        typer.echo(f"สำเนาของผู้รับ / recipients' copies: {Path(docx).parent / 'copies'}")
+        typer.echo(f"สำเนาของผู้รับ / recipients' copies: {store.describe(sibling(docx, 'copies'))}")
 
 
 @app.command("forward")
@@ -266,8 +268,8 @@ def receive_command(
     r = _guard(lambda: receive(db, settings, letter, key, actor=current_actor()))
     word = "ลงรับแล้ว / received" if r.new else "ลงรับไว้แล้ว / already received"
     typer.echo(f"{word}: {receipt_text(r.number, r.year)} ({moment_text(r.received_at)})")
-    if r.stamped_pdf:
-        typer.echo(f"ฉบับประทับตรารับ / stamped copy: {r.stamped_pdf}")
+    if r.stamped_pdf_key:
+        typer.echo(f"ฉบับประทับตรารับ / stamped copy: {file_store(settings).describe(r.stamped_pdf_key)}")
 
 
 def _receive_external(unit: str, ref: str | None, letter_date: str | None, sender: str | None,
@@ -291,8 +293,8 @@ def _receive_external(unit: str, ref: str | None, letter_date: str | None, sende
                                         actor=current_actor()))
     word = "ลงรับหนังสือจากภายนอกแล้ว / received" if r.new else "ลงรับไว้แล้ว / already received"
     typer.echo(f"{word}: {receipt_text(r.number, r.year)} ({moment_text(r.received_at)})")
-    if r.stamped_pdf:
-        typer.echo(f"ฉบับประทับตรารับ / stamped copy: {r.stamped_pdf}")
+    if r.stamped_pdf_key:
+        typer.echo(f"ฉบับประทับตรารับ / stamped copy: {file_store(settings).describe(r.stamped_pdf_key)}")
 
 
 def status_command(

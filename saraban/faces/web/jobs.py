@@ -77,10 +77,10 @@ def files_progress(db: Database, letter_id: int) -> FilesProgress:
     with db.reading() as s:
         letter = s.get(Letter, letter_id)
         recipients, copies, pdfs = s.execute(select(
-            func.count(Delivery.id), func.count(Delivery.docx_path), func.count(Delivery.pdf_path))
+            func.count(Delivery.id), func.count(Delivery.docx_key), func.count(Delivery.pdf_key))
             .where(Delivery.letter_id == letter_id)).one()
         mail = mail_totals(s, [letter_id])
-    master = bool(letter is not None and letter.docx_path and letter.pdf_path)
+    master = bool(letter is not None and letter.docx_key and letter.pdf_key)
     with _lock:
         thread = _running.get(letter_id)
         running = thread is not None and thread.is_alive()

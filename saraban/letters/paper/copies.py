@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image, ImageChops
 from pypdf import PdfReader, PdfWriter
@@ -37,8 +37,10 @@ from pypdf.generic import (
     StreamObject,
 )
 
-from saraban.letters.paper.qr import tracking_qr_image, tracking_qr_png
+from saraban.letters.paper.qr import tracking_qr_image, tracking_qr_png, tracking_qr_version_of
+from saraban.letters.zip_splice import ZipSplice, ZipSpliceError
 
+T = TypeVar("T")
 # A PDF image shows the placeholder when at most this share of its pixels differ from it in black
 # and white (JPEG re-encoding blurs module edges; a different code of the same version differs in
 # about a quarter of its pixels).
@@ -64,20 +66,6 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 # ---------------------------------------------------------------------------------------------- docx
 
-_EOCD = struct.Struct("<4s4H2LH")  # end of central directory
-_CDH = struct.Struct("<4s6H3L5H2L")  # central directory header
-_LFH = struct.Struct("<4s5H3L2H")  # local file header
-
-
-@dataclass
-class _ZipEntry:
-    name: str
-    offset: int  # of the local header
-    block: bytes  # local header + data (+ data descriptor), as in the master
-    central: bytes  # central directory record, as in the master
-    replace: bool
-
-
 class DocxTemplate:
     """A .docx (any zip) parsed once; :meth:`render` gives it with the placeholder member's bytes
     replaced. The other members' local headers and compressed data are copied as they are."""
@@ -87,78 +75,19 @@ class DocxTemplate:
         self.placeholder = placeholder
         try:
             archive = zipfile.ZipFile(io.BytesIO(master))
-        except zipfile.BadZipFile as e:
-            raise CopyError(f"the master .docx is not a zip archive: {e}") from e
+            self._zip = ZipSplice(master)
+        except (zipfile.BadZipFile, ZipSpliceError) as e:
+            raise CopyError(f"the master .docx is not a zip archive we can copy: {e}") from e
         crc = zlib.crc32(placeholder)
-        hits = {
+        self.hits = [
             info.filename for info in archive.infolist()
             if info.file_size == len(placeholder) and crc == info.CRC and archive.read(info) == placeholder
-        }
-        if not hits:
+        ]
+        if not self.hits:
             raise PlaceholderNotFound("the master .docx has no image equal to the placeholder QR code")
-        self.compress_type = {i.filename: i.compress_type for i in archive.infolist() if i.filename in hits}
-        eocd_at = master.rfind(b"PK\x05\x06")
-        _sig, disk, cd_disk, n_disk, n_total, _size, cd_offset, _comment = _EOCD.unpack_from(master, eocd_at)
-        if disk or cd_disk or n_disk != n_total or cd_offset == 0xFFFFFFFF or n_total == 0xFFFF:
-            raise CopyError("the master .docx is a multi-disk or ZIP64 archive")
-        self.eocd = master[eocd_at:]
-        entries: list[_ZipEntry] = []
-        at = cd_offset
-        for _ in range(n_total):
-            fields = _CDH.unpack_from(master, at)
-            name_len, extra_len, comment_len = fields[10], fields[11], fields[12]
-            raw_name = master[at + 46:at + 46 + name_len]
-            name = raw_name.decode("utf-8" if fields[3] & 0x800 else "cp437")
-            end = at + 46 + name_len + extra_len + comment_len
-            entries.append(_ZipEntry(name, fields[16], b"", master[at:end], name in hits))
-            at = end
-        entries.sort(key=lambda e: e.offset)
-        ends = [e.offset for e in entries[1:]] + [cd_offset]
-        for entry, end in zip(entries, ends, strict=True):
-            entry.block = master[entry.offset:end]
-        self.entries = entries
-        self.prefix = master[:entries[0].offset] if entries else b""
-
-    def _member(self, entry: _ZipEntry, data: bytes) -> tuple[bytes, bytes]:
-        """The new local block and central record of a replaced member."""
-        compress_type = self.compress_type[entry.name]
-        if compress_type == zipfile.ZIP_STORED:
-            packed = data
-        else:
-            compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
-            packed = compressor.compress(data) + compressor.flush()
-            compress_type = zipfile.ZIP_DEFLATED
-        crc = zlib.crc32(data)
-        local = list(_LFH.unpack_from(entry.block, 0))
-        name_extra = entry.block[30:30 + local[9] + local[10]]
-        local[2] &= ~0x08  # sizes in the header, no data descriptor
-        local[3] = compress_type
-        local[6], local[7], local[8] = crc, len(packed), len(data)
-        central = bytearray(entry.central)
-        flags, = struct.unpack_from("<H", central, 8)
-        struct.pack_into("<HH", central, 8, flags & ~0x08, compress_type)
-        struct.pack_into("<3L", central, 16, crc, len(packed), len(data))
-        return _LFH.pack(*local) + name_extra + packed, bytes(central)
 
     def render(self, new_png: bytes) -> bytes:
-        parts = [self.prefix]
-        centrals = []
-        offset = len(self.prefix)
-        for entry in self.entries:
-            if entry.replace:
-                block, central = self._member(entry, new_png)
-            else:
-                block, central = entry.block, entry.central
-            if offset != entry.offset:
-                central = bytearray(central)
-                struct.pack_into("<L", central, 42, offset)
-            parts.append(block)
-            centrals.append(central)
-            offset += len(block)
-        directory = b"".join(centrals)
-        eocd = bytearray(self.eocd)
-        struct.pack_into("<2L", eocd, 12, len(directory), offset)
-        return b"".join(parts) + directory + bytes(eocd)
+        return self._zip.with_members(dict.fromkeys(self.hits, new_png))
 
 
 def swap_docx_image(master_docx: bytes, old_png: bytes, new_png: bytes) -> bytes:
@@ -441,29 +370,32 @@ class CopyMaker:
     >>> maker.docx_for(url), maker.pdf_for(url)  # doctest: +SKIP
     """
 
-    def __init__(self, master_docx: bytes, master_pdf: bytes | Path | None, placeholder_png: bytes) -> None:
+    def __init__(self, master_docx: bytes | None, master_pdf: bytes | Path | None, placeholder_png: bytes) -> None:
         self.placeholder_png = placeholder_png
         self.size = _png_size(placeholder_png)
-        self._docx = DocxTemplate(master_docx, placeholder_png)
+        # Every code is drawn at the placeholder's version: a payload shorter than the one it was made for
+        # (a tracking link where the placeholder fits the longer verify link) gets the same pixel size.
+        self.version = tracking_qr_version_of(self.size[0])
+        self._docx = DocxTemplate(master_docx, placeholder_png) if master_docx is not None else None
         self._pdf = PdfTemplate(_as_bytes(master_pdf), placeholder_png) if master_pdf is not None else None
 
-    def _check(self, image_size: tuple[int, int], payload: str) -> None:
-        if image_size != self.size:
+    def _image(self, payload: str, draw: Callable[[str, int], T] = tracking_qr_image) -> T:
+        try:
+            return draw(payload, self.version)
+        except ValueError:
             raise CopyError(
-                f"the code for {payload!r} is {image_size} pixels, the placeholder {self.size}: "
-                "tracking payloads of one circular must all have the placeholder's length")
+                f"{payload!r} is too long for the placeholder ({self.size[0]} pixels, QR version {self.version}): "
+                "a copy's payload must be no longer than the placeholder's length") from None
 
     def docx_for(self, payload: str) -> bytes:
-        png = tracking_qr_png(payload)
-        self._check(_png_size(png), payload)
-        return self._docx.render(png)
+        if self._docx is None:
+            raise CopyError("this CopyMaker was made without a master .docx")
+        return self._docx.render(self._image(payload, tracking_qr_png))
 
     def pdf_for(self, payload: str) -> bytes:
         if self._pdf is None:
             raise CopyError("this CopyMaker was made without a master PDF")
-        image = tracking_qr_image(payload)
-        self._check(image.size, payload)
-        return self._pdf.render(image)
+        return self._pdf.render(self._image(payload))
 
     def copies_for(self, payloads: Sequence[str], *, pdf: bool = True) -> list[tuple[bytes, bytes | None]]:
         """(docx, pdf) for each payload, in order."""

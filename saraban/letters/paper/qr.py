@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import qrcode
@@ -30,7 +32,7 @@ def qr_png(payload: str) -> bytes:
 # by the length, so every code of a length has the same pixel size: a copy of a letter swaps its
 # placeholder image for the recipient's code, pixel for pixel.
 TRACKING_ERROR_CORRECTION = ERROR_CORRECT_M
-TRACKING_BOX_SIZE = 8  # pixels per module
+TRACKING_BOX_SIZE = 8  # pixels per module: one byte of a 1-bit row (_tracking_rows counts on it)
 TRACKING_BORDER = 4  # modules of quiet zone
 
 
@@ -74,30 +76,68 @@ def tracking_qr_size(length: int) -> int:
     return modules * TRACKING_BOX_SIZE
 
 
-def tracking_qr_image(payload: str) -> Image.Image:
-    """The tracking code as a 1-bit image (black on white), see :func:`tracking_qr_png`.
+def tracking_qr_version_of(pixels: int) -> int:
+    """The version of a tracking code ``pixels`` wide (the inverse of :func:`tracking_qr_size`).
 
-    Drawn by zxing-cpp's writer (~1 ms; the qrcode package takes ~3 ms in pure Python, which a national
-    circular's 9,000 copies feel) at the version the payload's length calls for.
+    >>> tracking_qr_version_of(tracking_qr_size(48))
+    4
     """
-    version = tracking_qr_version(len(payload.encode("utf-8")))
+    return (pixels // TRACKING_BOX_SIZE - 2 * TRACKING_BORDER - 17) // 4
+
+
+def _tracking_rows(payload: str, version: int | None) -> tuple[bytes, int, int]:
+    """The tracking code's pixel rows packed 8 pixels a byte (1 = white, as PNG and PDF 1-bit grey read
+    them), quiet zone included; and its width and height in pixels.
+
+    zxing-cpp draws the modules (~0.2 ms; the qrcode package takes ~3 ms in pure Python, which a national
+    circular's 9,000 copies feel); numpy scales them: no image library between the code and its bytes."""
+    needed = tracking_qr_version(len(payload.encode("utf-8")))
+    if version is not None and version < needed:
+        raise ValueError(f"{payload!r} needs a QR code of version {needed}, more than {version}")
+    version = version or needed
     code = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M", version=version)
-    pixels = np.asarray(code.to_image(scale=TRACKING_BOX_SIZE, add_quiet_zones=True))
-    return Image.fromarray(pixels).convert("1", dither=Image.Dither.NONE)
+    white = np.pad(np.asarray(code.to_image(scale=1, add_quiet_zones=False)) != 0, TRACKING_BORDER,
+                   constant_values=True)
+    # 8 pixels a module: a module is one byte of a packed row, 0xFF white, 0x00 black.
+    rows = np.where(white, np.uint8(0xFF), np.uint8(0)).repeat(TRACKING_BOX_SIZE, axis=0)
+    height, width = rows.shape[0], rows.shape[1] * 8
+    return rows.tobytes(), width, height
 
 
-def tracking_qr_png(payload: str) -> bytes:
+def tracking_qr_image(payload: str, version: int | None = None) -> Image.Image:
+    """The tracking code as a 1-bit image (black on white), see :func:`tracking_qr_png`; at the version the
+    payload's length calls for, or at ``version`` (at least that: a copy's codes all take the size of its
+    master's placeholder, which fits the longest of them)."""
+    rows, width, height = _tracking_rows(payload, version)
+    return Image.frombytes("1", (width, height), rows)
+
+
+def tracking_qr_png(payload: str, version: int | None = None) -> bytes:
     """A tracking code as PNG bytes: error correction M, the version a byte-mode payload of its length
-    calls for, 8 pixels a module, a 4-module quiet zone. Codes of payloads of the
+    calls for (or ``version``), 8 pixels a module, a 4-module quiet zone. Codes of payloads of the
     same length (in UTF-8 bytes) have the same version and the same pixel size.
+
+    Written directly (1-bit grey, no row filter, deflate level 1: ~650 bytes, and no slower to read): ~0.2 ms,
+    a quarter of what an image library takes.
 
     >>> from PIL import Image
     >>> Image.open(io.BytesIO(tracking_qr_png("https://saraban.example/t/" + 22 * "A"))).size
     (328, 328)
     """
-    out = io.BytesIO()
-    tracking_qr_image(payload).save(out, format="PNG", compress_level=6)
-    return out.getvalue()
+    rows, width, height = _tracking_rows(payload, version)
+    stride = len(rows) // height
+    scanlines = np.zeros((height, stride + 1), dtype=np.uint8)  # each row led by its filter byte 0: none
+    scanlines[:, 1:] = np.frombuffer(rows, dtype=np.uint8).reshape(height, stride)
+    header = struct.pack(">2I5B", width, height, 1, 0, 0, 0, 0)  # 1 bit, grey, deflate, no filter, no interlace
+    return b"".join([_PNG_SIGNATURE, _png_chunk(b"IHDR", header),
+                     _png_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 1)), _png_chunk(b"IEND", b"")])
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def placeholder_qr_png(length: int) -> bytes:

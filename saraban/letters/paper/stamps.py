@@ -599,13 +599,24 @@ def stamp_receipt(
 
     The other pages, and the first page's own content, are left byte for byte as they were.
     """
+    stamped = stamped_pdf(Path(pdf_in).read_bytes(), unit_name=unit_name, number=number, received_at=received_at,
+                          digits=digits, settings=settings, name=str(pdf_in))
+    pdf_out = Path(pdf_out)
+    (write_new if issued else write_replacing)(pdf_out, stamped)
+    return pdf_out
+
+
+def stamped_pdf(source: bytes, *, unit_name: str, number: int, received_at: datetime, digits: str = "thai",
+                settings: Settings | None = None, name: str = "the PDF") -> bytes:
+    """``source`` (a PDF's bytes) with the receipt stamp on its first page (see :func:`stamp_receipt`);
+    ``name`` says which file in an error."""
+    pdf_in = name
     settings = settings or load_settings()
     lines = stamp_lines(unit_name, number, received_at, digits)
     fonts_dir = settings.data_dir / "fonts"
     fontconfig_file(fonts_dir, settings.font_name)  # makes the Saraban TH faces if missing
     name_face, text_face = _face(fonts_dir, WEIGHTS["name"]), _face(fonts_dir, WEIGHTS["text"])
 
-    source = Path(pdf_in).read_bytes()
     try:
         writer = PdfWriter(io.BytesIO(source), incremental=True)
     except Exception as e:  # pypdf raises several kinds for a file that is not a PDF
@@ -647,6 +658,4 @@ def stamp_receipt(
         [writer._add_object(save), *own, writer._add_object(restore), stamp])
     out = io.BytesIO()
     writer.write(out)
-    pdf_out = Path(pdf_out)
-    (write_new if issued else write_replacing)(pdf_out, out.getvalue())
-    return pdf_out
+    return out.getvalue()

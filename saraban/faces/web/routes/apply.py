@@ -11,19 +11,20 @@ at once. Evidence files per indicator are attached to the application (saraban.p
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from saraban.accounts.authority import Actor, NotAllowed
 from saraban.faces.web.deps import ActorDep, DbDep, FormDep, SettingsDep, authorise, office_of, render
+from saraban.faces.web.files import stored_file
 from saraban.faces.web.routes.sent import download_name
 from saraban.kernel.settings import Settings
 from saraban.programmes.definitions import CONTACT_KEYS, ProgrammeError
 from saraban.records.db import Database
+from saraban.records.file_store import file_store
 from saraban.records.models import Application, Delivery, EvidenceFile, Letter, Programme
 
 router = APIRouter()
@@ -200,14 +201,14 @@ def acknowledgement_pdf(application_id: int, actor: ActorDep, db: DbDep, setting
     query = select(Delivery).where(Delivery.letter_id == a.ack_letter_id, Delivery.unit_id == a.unit_id)
     with db.reading() as s:
         copy, letter = s.scalar(query), s.get(Letter, a.ack_letter_id)
-    if copy is None or not _exists(copy.pdf_path):
+    if copy is None or not _exists(settings, copy.pdf_key):
         make_files(db, settings, [a.ack_letter_id], pdf=True)
         with db.reading() as s:
             copy = s.scalar(query)
-    if copy is None or not _exists(copy.pdf_path):
+    if copy is None or not _exists(settings, copy.pdf_key):
         return _missing()
-    return FileResponse(copy.pdf_path, media_type="application/pdf",
-                        filename=download_name(letter.ref_text, "pdf"))
+    return stored_file(settings, copy.pdf_key, media_type="application/pdf",
+                       filename=download_name(letter.ref_text, "pdf"))
 
 
 def _missing() -> Response:
@@ -216,8 +217,8 @@ def _missing() -> Response:
     raise HTTPException(404, "ยังไม่มีไฟล์นี้ / this file has not been made (yet)")
 
 
-def _exists(path: str | None) -> bool:
-    return bool(path) and Path(path).exists()
+def _exists(settings: Settings, key: str | None) -> bool:
+    return file_store(settings).exists(key)
 
 
 # --- evidence ------------------------------------------------------------------------------------------------
@@ -269,16 +270,16 @@ def _evidence(db: Database, a: Application, evidence_id: int) -> EvidenceFile:
 def evidence_file(application_id: int, evidence_id: int, actor: ActorDep, db: DbDep,
                   settings: SettingsDep) -> Response:
     """The file, for the applicant unit's people and the programme owner's watchers (an assessor: appointed)."""
-    from saraban.programmes.evidence import EvidenceError, evidence_path
+    from saraban.records.file_store import FileStoreError, check_key
 
     row = _evidence(db, _application(db, actor, application_id, watchers=True), evidence_id)
     try:
-        path = evidence_path(settings, row)
-    except EvidenceError:  # a key leading out of the output folder: no file of the application's
+        key = check_key(row.file_key)
+    except FileStoreError:  # a key leading out of the file store: no file of the application's
         return _missing()
-    if row.removed_at is not None or not path.is_file():  # removed: its row stays for the history, not offered
+    if row.removed_at is not None or not _exists(settings, key):  # removed: its row stays for the history
         return _missing()
-    return FileResponse(path, media_type=row.content_type, filename=row.filename)
+    return stored_file(settings, key, media_type=row.content_type, filename=row.filename)
 
 
 @router.post("/applications/{application_id}/evidence/{evidence_id}/remove")

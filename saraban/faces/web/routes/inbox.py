@@ -8,19 +8,21 @@ that has no PDF yet (the cascade makes .docx only) gets its PDFs made first, so 
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from saraban.accounts.authority import Actor, may
 from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, render
 from saraban.faces.web.errors import error_page
+from saraban.faces.web.files import stored_file
 from saraban.faces.web.routes.sent import download_name
 from saraban.faces.web.security import safe_path
 from saraban.kernel.settings import Settings
 from saraban.records.db import Database
+from saraban.records.file_store import file_store, is_legacy_path, sibling
 
 router = APIRouter()
 
@@ -47,15 +49,15 @@ def _with_pdf(db: Database, settings: Settings, view, *, pdf: bool = True):
     from saraban.chain.inbox import delivery_view
 
     d = view.delivery
-    if _exists(d.pdf_path if pdf else d.docx_path):
+    if _exists(settings, d.pdf_key if pdf else d.docx_key):
         return view
     make_files(db, settings, [d.letter_id], pdf=pdf)
     with db.reading() as s:
         return delivery_view(s, d.id)
 
 
-def _exists(path: str | None) -> bool:
-    return bool(path) and Path(path).exists()
+def _exists(settings: Settings, key: str | None) -> bool:
+    return file_store(settings).exists(key)
 
 
 def _page_links(q: str, page: int, pages: int) -> list[tuple[int | None, str]]:
@@ -102,20 +104,25 @@ def delivery_page(request: Request, delivery_id: int, actor: ActorDep, db: DbDep
 def page_image(delivery_id: int, actor: ActorDep, db: DbDep, settings: SettingsDep) -> Response:
     """Page 1 of the office's PDF copy (once received: of the copy with the receipt stamp), drawn once and kept
     beside the PDF (the copy is never replaced)."""
-    from saraban.kernel.files import write_replacing
     from saraban.letters.paper.preview import pdf_pages_png
 
     view = _with_pdf(db, settings, _view(db, actor, delivery_id, "read_assigned"))
-    stamped = view.delivery.stamped_pdf_path
-    pdf = Path(stamped if _exists(stamped) else view.delivery.pdf_path)
-    png = pdf.with_name(f"{pdf.stem}-page1.png")
-    if not png.exists() or png.stat().st_mtime < pdf.stat().st_mtime:
-        write_replacing(png, pdf_pages_png(pdf, first=1, last=1, dpi=PAGE_DPI)[0])
-    return FileResponse(png, media_type="image/png")
+    store = file_store(settings)
+    stamped = view.delivery.stamped_pdf_key
+    pdf = stamped if store.exists(stamped) else view.delivery.pdf_key
+    png = sibling(pdf, f"{PurePosixPath(pdf).stem}-page1.png")
+    if is_legacy_path(png):  # a PDF kept by path outside the store (before keys): its drawing goes in the store
+        png = f"previews/{delivery_id}-{PurePosixPath(pdf).stem}-page1.png"
+    # A local PDF made again after its drawing (deleted, then remade) is drawn again.
+    stale = store.is_local and store.exists(png) and store.path(png).stat().st_mtime < store.path(pdf).stat().st_mtime
+    if not store.exists(png) or stale:
+        with store.local_copy(pdf) as local:
+            store.write_replacing(png, pdf_pages_png(local, first=1, last=1, dpi=PAGE_DPI)[0])
+    return stored_file(settings, png, media_type="image/png")
 
 
-FILES = {"pdf": ("pdf_path", "pdf", ""), "docx": ("docx_path", "docx", ""),
-         "stamped": ("stamped_pdf_path", "pdf", "-ลงรับ")}
+FILES = {"pdf": ("pdf_key", "pdf", ""), "docx": ("docx_key", "docx", ""),
+         "stamped": ("stamped_pdf_key", "pdf", "-ลงรับ")}
 
 
 @router.get("/deliveries/{delivery_id}/file/{kind}")
@@ -128,10 +135,10 @@ def delivery_file(delivery_id: int, kind: str, actor: ActorDep, db: DbDep, setti
         raise HTTPException(404, "ยังไม่ได้ลงรับ จึงยังไม่มีฉบับประทับตรารับ / not received yet: there is no stamped copy")
     view = _with_pdf(db, settings, view, pdf=kind != "docx")
     field, extension, suffix = FILES[kind]
-    path = getattr(view.delivery, field)
-    if not _exists(path):
+    key = getattr(view.delivery, field)
+    if not _exists(settings, key):
         raise HTTPException(404, "ยังไม่มีไฟล์นี้ / this file has not been made (yet)")
-    return FileResponse(path, filename=download_name(view.letter.ref_text, extension, suffix))
+    return stored_file(settings, key, filename=download_name(view.letter.ref_text, extension, suffix))
 
 
 @router.post("/deliveries/{delivery_id}/receive")

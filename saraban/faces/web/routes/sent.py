@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from saraban.faces.web.deps import ActorDep, DbDep, SettingsDep, authorise, render
+from saraban.faces.web.files import stored_file
 from saraban.faces.web.jobs import files_progress, make_files_later
+from saraban.records.file_store import file_store
 from saraban.records.models import Letter
 
 router = APIRouter()
@@ -45,13 +45,13 @@ def make_missing_files(letter_id: int, actor: ActorDep, db: DbDep, settings: Set
 
 
 @router.get("/letters/{letter_id}/file/{kind}")
-def letter_file(letter_id: int, kind: str, actor: ActorDep, db: DbDep) -> Response:
+def letter_file(letter_id: int, kind: str, actor: ActorDep, db: DbDep, settings: SettingsDep) -> Response:
     """The office's own copy of the letter: ``docx`` or ``pdf``."""
     letter = office_letter(db, actor, letter_id)
-    path = {"docx": letter.docx_path, "pdf": letter.pdf_path}.get(kind)
-    if not path or not Path(path).exists():
+    key = {"docx": letter.docx_key, "pdf": letter.pdf_key}.get(kind)
+    if not file_store(settings).exists(key):
         raise HTTPException(404, "ยังไม่มีไฟล์นี้ / this file has not been made (yet)")
-    return FileResponse(path, filename=download_name(letter.ref_text, kind))
+    return stored_file(settings, key, filename=download_name(letter.ref_text, kind))
 
 
 def download_name(ref_text: str, kind: str, suffix: str = "") -> str:

@@ -2,8 +2,10 @@
 the letter itself, a copy sent to an office, a stamped copy) or by its reference number and date.
 
 Public, and it shows only the head of a letter (ที่, ลงวันที่, the sending office): never the subject or to whom
-it went (saraban.chain.verification). Nothing is written. An upload that is not a PDF, or larger than
-the site's upload limit (``SARABAN_UPLOAD_MAX_MB``), is refused with a clear message before it is looked up.
+it went (saraban.chain.verification). Nothing is written. ``GET /verify?ref=<ที่>&date=<YYYY-MM-DD>`` (the QR code
+on a letter's own PDF: saraban.chain.verification.verify_link) fills the form and answers it. An upload that
+is not a PDF, or larger than the site's upload limit (``SARABAN_UPLOAD_MAX_MB``), is refused with a clear
+message before it is looked up.
 """
 
 from __future__ import annotations
@@ -29,8 +31,19 @@ def _page(request: Request, settings: Settings, status_code: int = 200, **contex
 
 
 @router.get("/verify")
-def verify_form(request: Request, settings: SettingsDep, user: OptionalUserDep) -> Response:
-    return _page(request, settings)
+def verify_form(request: Request, db: DbDep, settings: SettingsDep, user: OptionalUserDep, ref: str = "",
+                date: str = "") -> Response:
+    """The form; with ``ref`` and ``date`` (the link in the QR code of a letter's own PDF), filled and answered."""
+    from saraban.chain.verification import VerificationError, check_reference
+
+    if not (ref.strip() or date.strip()):
+        return _page(request, settings)
+    try:
+        with db.reading() as s:
+            letters = check_reference(s, ref, date)
+    except VerificationError as e:
+        return _page(request, settings, status_code=400, error=str(e), ref=ref, date=date)
+    return _page(request, settings, letters=letters, asked=True, ref=ref, date=date)
 
 
 @router.post("/verify")
