@@ -235,3 +235,27 @@ def test_a_killed_holder_lets_go_of_the_lock(kind, tmp_path, settings):
     finally:
         holder.kill()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("db", [database_param("sqlite")], indirect=True)  # a second database beside it
+def test_a_second_machine_on_the_shared_store_and_database_is_accepted(db, tmp_path, monkeypatch):
+    """Two machines, each its own data folder, one database and one shared store (SARABAN_FILES): the
+    manifest that pairs the store with the database is kept in the store, so the second machine's check
+    passes, and a database that is not the store's is still refused there."""
+    from saraban.records.data_folder import DataFolderError, check_data_folder, read_manifest
+
+    monkeypatch.setenv("SARABAN_FILES", str(tmp_path / "shared"))
+    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "machine-a"))
+    first = load_settings()
+    check_data_folder(db, first)
+    issue_circular(db, first, circular_spec(), sender_key="dla.env.2", to="prov.81", at=AT)
+    assert (tmp_path / "shared" / "saraban.json").is_file()
+    monkeypatch.setenv("SARABAN_DATA_DIR", str(tmp_path / "machine-b"))
+    second = load_settings()
+    check_data_folder(db, second)  # the other machine's data folder is new: the store's manifest is what counts
+    assert read_manifest(second) == read_manifest(first)
+    assert not (tmp_path / "machine-b" / "out" / "saraban.json").exists()
+    other = fresh_database(db.dialect, tmp_path / "other")
+    with pytest.raises(DataFolderError):
+        check_data_folder(other, second)
+    other.engine.dispose()

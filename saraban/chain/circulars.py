@@ -581,7 +581,8 @@ def _make_copies(db: Database, settings: Settings, letter_id: int) -> None:
             s.execute(update(Delivery), [{"id": r.id, "pdf_key": key, "stamped_pdf_key": None}
                                          for r, key in zip(chunk, keys, strict=True)])
             record_issued(s, issued)
-    _stamp_all(db, settings, [r.id for r in need_pdf if r.received_at is not None])
+    # Every new PDF copy: one received while it was being made is stamped too (_stamp_all reads received_at again).
+    _stamp_all(db, settings, [r.id for r in need_pdf])
 
 
 def _pdf_copies(maker: CopyMaker, rows: Sequence, folder: str, settings: Settings, letter_id: int,

@@ -15,7 +15,6 @@ folder the database's id).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import uuid
 from dataclasses import dataclass
@@ -23,10 +22,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from saraban.kernel.files import make_folder, write_replacing
 from saraban.kernel.settings import Settings
 from saraban.records.db import Database
 from saraban.records.file_store import file_store
+from saraban.records.locks import MANIFEST_FILE, advisory_lock
 from saraban.records.models import DataFolder, RegisterEntry
 
 MANIFEST = "saraban.json"
@@ -84,11 +83,12 @@ def manifest_path(settings: Settings) -> Path:
 
 
 def read_manifest(settings: Settings) -> dict | None:
-    path = manifest_path(settings)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """The manifest kept in the file store beside the issued files (shared by every machine using it)."""
+    store = file_store(settings)
+    path = store.describe(MANIFEST)
+    if not store.exists(MANIFEST):
         return None
+    text = store.read_bytes(MANIFEST).decode("utf-8", errors="replace")
     try:
         manifest = json.loads(text)
     except ValueError:
@@ -141,28 +141,25 @@ def check_data_folder(db: Database, settings: Settings) -> None:
     if problem:
         raise DataFolderError(problem)
     if not state.has_manifest:
-        with _manifest_lock(settings):
+        with _manifest_lock(db, settings):
             _write_manifest(settings, _ensure_database_id(db), state.last_line)
 
 
 def _write_manifest(settings: Settings, ident: str, line: int) -> None:
     data = {"database_id": ident, "register_lines": line}
-    write_replacing(manifest_path(settings), (json.dumps(data, indent=1) + "\n").encode())
+    file_store(settings).write_replacing(MANIFEST, (json.dumps(data, indent=1) + "\n").encode())
 
 
-@contextlib.contextmanager
-def _manifest_lock(settings: Settings):
-    make_folder(settings.output_dir)
-    with open(settings.output_dir / ".saraban.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+def _manifest_lock(db: Database, settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """One writer of the manifest at a time: on every machine (PostgreSQL), on this one (SQLite)."""
+    return advisory_lock(db, settings, MANIFEST_FILE, 0)
 
 
 def note_issued(db: Database, settings: Settings) -> None:
     """After an act wrote its files: the manifest remembers the database's last register line (never
     lowered); a folder without a manifest gets one with the database's id."""
     line = last_register_line(db)
-    with _manifest_lock(settings):
+    with _manifest_lock(db, settings):
         manifest = read_manifest(settings)
         if manifest is None:
             _write_manifest(settings, _ensure_database_id(db), line)
@@ -180,6 +177,6 @@ def adopt(db: Database, settings: Settings) -> str:
             f"given to another database. Move it aside first (e.g. mv {settings.output_dir} "
             f"{settings.output_dir}.old), then run saraban data adopt again")
     ident = _ensure_database_id(db)
-    with _manifest_lock(settings):
+    with _manifest_lock(db, settings):
         _write_manifest(settings, ident, last_register_line(db))
     return ident

@@ -99,7 +99,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         _sqlite_setup(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A letter lock (records.locks) holds a connection beside its work's: room for two per worker thread.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def head_revisions() -> set[str]:

@@ -19,7 +19,8 @@ from saraban.records.db import Database
 # The first half of a two-key advisory lock: what is locked (the second half is the row's id).
 LETTER_FILES = 1301
 ANNOUNCEMENT_FILES = 1302
-_NAMES = {LETTER_FILES: "letter", ANNOUNCEMENT_FILES: "announcement"}
+MANIFEST_FILE = 1303  # the data folder's manifest (records.data_folder)
+_NAMES = {LETTER_FILES: "letter", ANNOUNCEMENT_FILES: "announcement", MANIFEST_FILE: "manifest"}
 
 
 @contextmanager
@@ -44,4 +45,4 @@ def letter_lock(db: Database, settings: Settings, letter_id: int) -> AbstractCon
     return advisory_lock(db, settings, LETTER_FILES, letter_id)
 
 
-__all__ = ["ANNOUNCEMENT_FILES", "LETTER_FILES", "advisory_lock", "letter_lock"]
+__all__ = ["ANNOUNCEMENT_FILES", "LETTER_FILES", "MANIFEST_FILE", "advisory_lock", "letter_lock"]

@@ -15,6 +15,7 @@ it and makes the TH Sarabun family names resolve to it. Nothing outside the data
 from __future__ import annotations
 
 import os
+import threading
 from importlib.resources import files
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -63,7 +64,7 @@ def fontconfig_file(fonts_dir: Path, font_name: str) -> Path:
     for style in STYLES:
         target = fonts_dir / f"SarabanTH-{style}.ttf"
         if not target.exists():  # written whole, then renamed: another process may be reading it meanwhile
-            partial = target.with_name(f".{target.name}.{os.getpid()}")
+            partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
             derive_th_face(sarabun_file(style), partial, style)
             os.replace(partial, target)
     aliases = dict.fromkeys((font_name, *SARABUN_ALIASES))
@@ -83,7 +84,7 @@ def fontconfig_file(fonts_dir: Path, font_name: str) -> Path:
 """
     path = fonts_dir / "fonts.conf"
     if not path.exists() or path.read_text(encoding="utf-8") != conf:
-        partial = path.with_name(f".fonts.conf.{os.getpid()}")
+        partial = path.with_name(f".fonts.conf.{os.getpid()}.{threading.get_ident()}")
         partial.write_text(conf, encoding="utf-8")
         os.replace(partial, path)
     return path

@@ -33,7 +33,9 @@ def _roots() -> list[PurePosixPath]:
 
     settings = load_settings()
     root = Path(settings.files) if settings.files and "://" not in settings.files else settings.output_dir
-    return list(dict.fromkeys(PurePosixPath(p) for p in (str(root), str(root.resolve()))))
+    # The output folder too: letters made before SARABAN_FILES was set are there.
+    places = (root, settings.output_dir)
+    return list(dict.fromkeys(PurePosixPath(p) for r in places for p in (str(r), str(r.resolve()))))
 
 
 def key_of(value: str | None, roots: list[PurePosixPath]) -> str | None:
