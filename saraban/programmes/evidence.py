@@ -20,7 +20,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from sqlalchemy import func, select, update
@@ -231,14 +231,5 @@ def evidence_of(session: Session, application_id: int) -> dict[str, list[Evidenc
     return out
 
 
-def evidence_path(settings: Settings, row: EvidenceFile) -> Path:
-    """The file of a row, inside the output folder (a key that would lead out of it is refused)."""
-    root = settings.output_dir.resolve()
-    path = (root / row.file_key).resolve()
-    if root not in path.parents:
-        raise EvidenceError("ที่เก็บไฟล์ไม่ถูกต้อง / the file's key leads outside the output folder")
-    return path
-
-
 __all__ = ["ACCEPTED", "Added", "EvidenceError", "EvidenceTooLarge", "TYPES", "add_evidence", "clean_filename",
-           "content_type", "evidence_of", "evidence_path", "read_limited", "remove_evidence", "too_large_message"]
+           "content_type", "evidence_of", "read_limited", "remove_evidence", "too_large_message"]
