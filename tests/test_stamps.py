@@ -17,6 +17,9 @@ from pypdf import PdfReader, PdfWriter
 from saraban.kernel.clock import BANGKOK
 from saraban.kernel.settings import load_settings
 from saraban.letters.batch import render_letters
+from saraban.letters.paper.page_marks import marked_pdf
+from saraban.letters.paper.pages import PageMark
+from saraban.letters.paper.pdf_text import saraban_face, shape
 from saraban.letters.paper.stamps import (
     BOX_HEIGHT,
     BOX_RIGHT_GAP,
@@ -24,8 +27,6 @@ from saraban.letters.paper.stamps import (
     BOX_WIDTH,
     CM,
     StampError,
-    _face,
-    _shape,
     stamp_lines,
     stamp_receipt,
 )
@@ -97,6 +98,40 @@ def raw(obj) -> str:
     return repr(obj)
 
 
+def updated_objects(update: bytes) -> list[int]:
+    """The object numbers a classic cross-reference section (of an incremental update) lists."""
+    table = update[update.index(b"\nxref") + 5:update.index(b"trailer")]
+    numbers = []
+    for first, count in re.findall(rb"(?m)^(\d+) (\d+)\s*$", table):
+        numbers += range(int(first), int(first) + int(count))
+    return numbers
+
+
+def handmade_pdf(rotate: int = 0) -> bytes:
+    """One page two levels down a page tree, its media box, resources and rotation inherited, its contents an
+    indirect array, a font already named as the stamp's would be."""
+    content = b"BT /SarabanStampB 24 Tf 72 600 Td (Hello world) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595.3 841.9] /Rotate %d"
+        b" /Resources << /Font << /SarabanStampB 6 0 R >> >> >>" % rotate,
+        b"<< /Type /Pages /Parent 2 0 R /Kids [4 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 3 0 R /Contents 5 0 R >>",
+        b"[7 0 R]",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f\r\n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n\r\n" % at for at in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
 def stamp_box() -> tuple[float, float, float, float]:
     """The box (x0, y0, x1, y1) in points from the top left of an A4 page, with the border's width."""
     x1 = 595.3 - BOX_RIGHT_GAP
@@ -139,10 +174,10 @@ def test_stacked_marks_are_shaped_and_read_back(letter, tmp_path, settings):
     stamped = stamp(letter, tmp_path, unit_name=name)
     assert text_lines(stamped)[0] == name
     assert PdfReader(stamped).pages[0].extract_text().splitlines()[-4] == name
-    face = _face(settings.data_dir / "fonts", "Bold")
-    names = [face.hb_font.glyph_to_string(g.gid) for g in _shape(face, "ที่")]
+    face = saraban_face(settings, "Bold")
+    names = [face.hb_font.glyph_to_string(g.gid) for g in shape(face, "ที่")]
     assert names == ["uni0E17", "uni0E35", "uni0E48.small"]  # the tone mark's form for above a vowel
-    pi = _shape(face, "ปี่")
+    pi = shape(face, "ปี่")
     assert face.hb_font.glyph_to_string(pi[1].gid) == "uni0E35.narrow"  # clear of ป's stem
     assert pi[2].x_offset < 0
 
@@ -228,6 +263,10 @@ def test_other_pages_and_the_original_bytes_are_kept(two_pages, tmp_path):
     data = stamped.read_bytes()
     assert data.startswith(source)  # an incremental update: the original file, then the stamp
     before, after = PdfReader(two_pages), PdfReader(stamped)
+    # Written without pypdf reading the document: a classic section listing page 1 and the new objects only.
+    listed = updated_objects(data[len(source):])
+    assert listed[0] == before.pages[0].indirect_reference.idnum
+    assert listed[1:] == list(range(int(before.trailer["/Size"]), int(after.trailer["/Size"])))
     assert len(after.pages) == 2
     assert after.pages[1].get_contents().get_data() == before.pages[1].get_contents().get_data()
     assert after.pages[1].indirect_reference.idnum == before.pages[1].indirect_reference.idnum
@@ -235,6 +274,79 @@ def test_other_pages_and_the_original_bytes_are_kept(two_pages, tmp_path):
     page2 = pdftotext(stamped, "-f", "2", "-l", "2")
     assert page2 == pdftotext(two_pages, "-f", "2", "-l", "2")
     assert "เลขรับ" not in page2
+
+
+def source_pdf(kind: str, letter: Path, tmp_path: Path) -> bytes:
+    if kind == "stamped once":
+        return stamp(letter, tmp_path, number=1).read_bytes()
+    if kind == "cross-reference stream":  # pypdf's incremental updates end with one
+        writer = PdfWriter(letter, incremental=True)
+        writer.add_metadata({"/Subject": "update"})
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
+    if kind == "damaged":  # startxref points nowhere: pypdf (which repairs) stamps it
+        return damaged(letter.read_bytes())
+    return handmade_pdf()
+
+
+@pytest.mark.parametrize("kind", ["stamped once", "cross-reference stream", "damaged", "page tree"])
+def test_other_kinds_of_pdf_are_stamped(letter, tmp_path, kind):
+    """A second stamp; a file whose newest section is a cross-reference stream (the update is one too); a
+    damaged file; a page whose box, resources and rotation are inherited and whose contents are an array."""
+    source = source_pdf(kind, letter, tmp_path)
+    path = tmp_path / "source.pdf"
+    path.write_bytes(source)
+    stamped = stamp_receipt(path, tmp_path / "again.pdf", unit_name=UNIT, number=1649, received_at=RECEIVED)
+    data = stamped.read_bytes()
+    assert data.startswith(source)
+    update = data[len(source):]
+    if kind == "cross-reference stream":
+        assert b"/Type /XRef" in update and b"trailer" not in update
+    elif kind != "damaged":
+        assert b"trailer" in update
+    assert PdfReader(stamped).pages[0].extract_text().splitlines()[-4:] == THAI_LINES
+    if kind != "stamped once":  # (two stamps in one place are not one line each for pdftotext)
+        assert text_lines(stamped)[:4] == THAI_LINES
+    if kind == "page tree":
+        assert text_lines(stamped)[4:] == ["Hello world"]  # the page's own font, under its own name
+        x0, y0, x1, y1 = stamp_box()
+        for text, wx0, wy0, wx1, wy1 in words(stamped)[:-2]:
+            assert x0 < wx0 < wx1 < x1 + 0.1 and y0 < wy0 < wy1 < y1, text
+
+
+def damaged(data: bytes) -> bytes:
+    """``data`` with its startxref pointing nowhere: pypdf (which repairs) reads it, not pdf_update."""
+    at = data.rindex(b"startxref")
+    return data[:at] + re.sub(rb"\d+", b"17", data[at:], count=1)
+
+
+@pytest.mark.parametrize("kind", ["readable", "damaged"])
+def test_page_marks_are_drawn_on_their_pages(two_pages, tmp_path, settings, kind):
+    """A letter's page marks (page_marks.marked_pdf, the same text drawing as the stamp's): each on its page,
+    reading back; one embedded font for all pages; an incremental update of a file pdf_update reads."""
+    source = two_pages.read_bytes() if kind == "readable" else damaged(two_pages.read_bytes())
+    marks = [PageMark(0, "/ปี่ญี่ปุ่นน้ำ...", 538.6, 28.7, 16.0, "right"), PageMark(1, "- ๒ -", 297.6, 811.3, 16.0, "center")]
+    path = tmp_path / "marked.pdf"
+    path.write_bytes(marked_pdf(source, marks, settings))
+    assert path.read_bytes().startswith(source) == (kind == "readable")
+    first, second = (text_lines_of(path, k) for k in (1, 2))
+    assert first == [*text_lines_of(two_pages, 1), marks[0].text]  # the footer: the page's last line
+    # The header: its first line (pdftotext reads "- ๒ -" without its spaces: their gaps are narrow).
+    assert second == ["-๒-", *text_lines_of(two_pages, 2)]
+    fonts = [page["/Resources"]["/Font"].raw_get("/SarabanMark") for page in PdfReader(path).pages]
+    assert fonts[0].idnum == fonts[1].idnum
+
+
+def text_lines_of(path: Path, page: int) -> list[str]:
+    return [line.strip() for line in pdftotext(path, "-f", str(page), "-l", str(page)).splitlines() if line.strip()]
+
+
+def test_a_rotated_page_is_refused(tmp_path):
+    path = tmp_path / "rotated.pdf"
+    path.write_bytes(handmade_pdf(rotate=90))
+    with pytest.raises(StampError, match="rotated by 90"):
+        stamp_receipt(path, tmp_path / "out.pdf", unit_name=UNIT, number=1, received_at=RECEIVED)
 
 
 def test_stamping_in_place(letter, tmp_path):

@@ -20,24 +20,28 @@ import copy
 import io
 import re
 import subprocess
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.pkgwriter import _ContentTypesItem
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.section import Section
 from docx.shared import Pt
 from lxml import etree
 
+from saraban.letters.paper.typeset import SIGNATURE_MARK
+from saraban.letters.zip_splice import ZipSplice
 from thai_text import to_thai_digits
 from thai_text.linebreak import base_chars, strip_marks
 
-SIGNATURE_MARK = "saraban_signature"  # bookmark at the start of the signature block (scripts/build_templates.py)
 CARRY_WORDS_MIN = 6  # characters of the next page's first words in the carry-on words
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+MARK_SIZE = 16.0  # pt: the page number and the carry-on words
+MARK_ASCENT, MARK_DESCENT = 1286 / 1515, 567 / 1515  # Saraban TH's (= TH Sarabun's) line, in em
+_CHANGED = re.compile(r"word/(document|header\d+|footer\d+)\.xml")  # and their relationships
 _LIST_MARKER = re.compile(r"^(?:\(?[0-9๐-๙]+[.)]|[•\-])\s*")
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 
@@ -260,10 +264,38 @@ def _carry_words(line: str) -> str:
     return f"/{taken.strip().rstrip('.')}..."
 
 
-def paginate(docx: bytes, pdf: Path) -> bytes | None:
+@dataclass(frozen=True)
+class PageMark:
+    """Text a page gets in its margin: the page number in the header or the carry-on words in the footer,
+    at ``x`` (its centre or its right edge, by ``align``) on the baseline ``y`` (points, origin bottom
+    left), where LibreOffice draws the header or footer paragraph the .docx gets for it."""
+
+    page: int  # 0-based
+    text: str
+    x: float
+    y: float
+    size: float
+    align: str  # "center" | "right"
+
+
+@dataclass(frozen=True)
+class Paginated:
+    """A letter given its pages: ``docx`` with one section per page; ``marks``, what each section's header
+    and footer show; ``as_printed``: the sections start where LibreOffice's pages did (no lines moved to
+    keep the signature company, no spacer before a table, no secrecy mark), so LibreOffice would lay the
+    paged .docx out line for line as the PDF it was read from: that PDF with the marks drawn on it is the
+    letter's PDF, and it need not be printed again."""
+
+    docx: bytes
+    marks: list[PageMark]
+    as_printed: bool
+
+
+def paginate(docx: bytes, pdf: Path, *, pages: list[Page] | None = None) -> Paginated | None:
     """The .docx with one section per page of ``pdf`` (what LibreOffice made of it), page numbers and
-    carry-on words; None when the letter has one page, or when its pages cannot be matched to it."""
-    pages = read_pages(pdf)
+    carry-on words; None when the letter has one page, or when its pages cannot be matched to it.
+    ``pages``: the letter's own pages, already read from ``pdf`` (its attached pages follow them there)."""
+    pages = read_pages(pdf) if pages is None else pages
     if len(pages) < 2:
         return None
     doc = Document(io.BytesIO(docx))
@@ -280,13 +312,16 @@ def paginate(docx: bytes, pdf: Path) -> bytes | None:
                       if any(m.get(qn("w:name")) == SIGNATURE_MARK for m in b.iter(qn("w:bookmarkStart")))), None)
     # Where each page from the second on starts, with the line that starts it.
     starts: list[tuple[Spot, str]] = []
+    as_printed = True
     for k in range(1, len(pages)):
         first = next(((s, ln) for s, ln in zip(spots[k], lines[k], strict=True) if s is not None), None)
         if first is None:
             return None
         spot, line = first
         if signature is not None and spot.block >= signature:
-            # The page would start with the signature: its last two lines of text go over with it.
+            # The page would start with the signature: its last two lines of text go over with it
+            # (typeset.print_ready keeps them together, so LibreOffice seldom leaves this to do).
+            as_printed = False
             before = [(s, ln) for s, ln in zip(spots[k - 1], lines[k - 1], strict=True)
                       if s is not None and s.block < signature and _block_text(blocks[s.block])]
             if not before:
@@ -307,7 +342,9 @@ def paginate(docx: bytes, pdf: Path) -> bytes | None:
         # The words as typed (the PDF's text has spaces where justification spread a word).
         text = _text_from(block, spot.offset) or text
         if block.tag == qn("w:tbl") or spot.offset == 0:
+            before = block.getprevious()
             end = _section_end(body, block)
+            as_printed = as_printed and end is before  # not a spacer paragraph put before a table
         else:
             _split_paragraph(block, spot.offset)
             end = block
@@ -333,6 +370,8 @@ def paginate(docx: bytes, pdf: Path) -> bytes | None:
         ppr.append(sect)
         sections.append(Section(sect, doc.part))
     sections.append(Section(final, doc.part))
+    geometry = _Geometry.of(final, pages[0])
+    page_marks: list[PageMark] = []
     for n, section in enumerate(sections, 1):
         header, footer = section.header, section.footer
         header.is_linked_to_previous = False
@@ -345,23 +384,59 @@ def paginate(docx: bytes, pdf: Path) -> bytes | None:
                 part._element.append(copy.deepcopy(p))
         if n > 1:
             number = to_thai_digits(n) if digits == "thai" else str(n)
-            _set_text(header.add_paragraph(), f"- {number} -", WD_ALIGN_PARAGRAPH.CENTER)
+            _set_text(header.add_paragraph(), f"- {number} -", WD_ALIGN_PARAGRAPH.CENTER, size=MARK_SIZE)
+            page_marks.append(geometry.header_mark(n - 1, f"- {number} -"))
         if n < len(sections):
-            _set_text(footer.add_paragraph(), carry[n - 1], WD_ALIGN_PARAGRAPH.RIGHT)
+            _set_text(footer.add_paragraph(), carry[n - 1], WD_ALIGN_PARAGRAPH.RIGHT, size=MARK_SIZE)
+            page_marks.append(geometry.footer_mark(n - 1, carry[n - 1]))
         for part in (header, footer):
             if not part.paragraphs:
                 part.add_paragraph()
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return _fixed_zip(buffer.getvalue())
+    as_printed = as_printed and not any(marks)
+    return Paginated(_saved(doc, docx), page_marks, as_printed)
 
 
-def _fixed_zip(docx: bytes) -> bytes:
-    """The same members with fixed timestamps: the same letter gives the same bytes."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(docx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            member = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
-            member.compress_type = zipfile.ZIP_STORED if info.filename.endswith(".png") else zipfile.ZIP_DEFLATED
-            dst.writestr(member, src.read(info))
-    return out.getvalue()
+@dataclass(frozen=True)
+class _Geometry:
+    """Where LibreOffice puts a header's and a footer's one line of MARK_SIZE text: the header's top at
+    its distance from the page's top, the footer's bottom at its distance from the page's bottom, the
+    line as high as the font's ascent and descent, centred or at the right between the margins."""
+
+    height: float
+    left: float
+    right: float
+    header: float
+    footer: float
+
+    @classmethod
+    def of(cls, sect_pr: etree._Element, page: Page) -> _Geometry:
+        margins = sect_pr.find(qn("w:pgMar"))
+
+        def points(name: str) -> float:
+            return int(margins.get(qn(f"w:{name}"), "0")) / 20
+
+        return cls(page.height, points("left"), page.width - points("right"), points("header"), points("footer"))
+
+    def header_mark(self, page: int, text: str) -> PageMark:
+        return PageMark(page, text, (self.left + self.right) / 2,
+                        self.height - self.header - MARK_ASCENT * MARK_SIZE, MARK_SIZE, "center")
+
+    def footer_mark(self, page: int, text: str) -> PageMark:
+        return PageMark(page, text, self.right, self.footer + MARK_DESCENT * MARK_SIZE, MARK_SIZE, "right")
+
+
+def _saved(doc: DocxDocument, original: bytes) -> bytes:
+    """The paged document as a .docx: ``original``'s members as they were (same bytes), the parts paginate
+    changes or adds (the body, headers, footers, their relationships, the content types) written anew
+    (python-docx would write every member again: twice the time of the rest of paginate)."""
+    package = doc.part.package
+    parts = list(package.iter_parts())
+    changed = {"[Content_Types].xml": _ContentTypesItem.from_parts(parts).blob}
+    for part in parts:
+        if _CHANGED.fullmatch(part.partname.membername):
+            changed[part.partname.membername] = part.blob
+            if len(part.rels):
+                changed[part.partname.rels_uri.membername] = part.rels.xml
+    splice = ZipSplice(original)
+    return splice.with_members({n: data for n, data in changed.items() if n in splice.names},
+                               {n: data for n, data in changed.items() if n not in splice.names})
