@@ -20,6 +20,7 @@ from pypdf import PdfReader, PdfWriter
 
 from saraban.kernel.settings import load_settings
 from saraban.letters.paper.copies import CopyError, CopyMaker, PlaceholderNotFound, swap_docx_image, swap_pdf_image
+from saraban.letters.paper.merge import append_pages
 from saraban.letters.paper.pdf import docx_to_pdf
 from saraban.letters.paper.qr import (
     placeholder_qr_png,
@@ -238,12 +239,12 @@ def test_a_pdf_copy_differs_from_the_master_only_by_the_code(master, maker, tmp_
     assert box is not None and box[2] - box[0] < 100 and box[3] - box[1] < 100  # 2.8 cm at 80 dpi: 88 px
 
 
-def test_a_pdf_copy_has_a_correct_cross_reference_table(maker):
-    """Every object the table lists is where it says (pdf readers would otherwise repair the file)."""
-    copy = maker.pdf_for(BASE + TOKENS[0])
-    start = int(copy.rstrip().rsplit(b"startxref", 1)[1].split()[0])
-    assert copy[start:start + 4] == b"xref"
-    lines = copy[start:copy.index(b"trailer", start)].split(b"\n")[1:]
+def assert_table_is_right(pdf: bytes) -> int:
+    """Every object the cross-reference table lists is where it says (pdf readers would otherwise repair the
+    file): how many."""
+    start = int(pdf.rstrip().rsplit(b"startxref", 1)[1].split()[0])
+    assert pdf[start:start + 4] == b"xref"
+    lines = pdf[start:pdf.index(b"trailer", start)].split(b"\n")[1:]
     number, checked = 0, 0
     for line in lines:
         fields = line.split()
@@ -251,10 +252,34 @@ def test_a_pdf_copy_has_a_correct_cross_reference_table(maker):
             number = int(fields[0])
         elif len(fields) == 3:
             if fields[2] == b"n":
-                assert re.match(rb"%d %d obj" % (number, int(fields[1])), copy[int(fields[0]):]), number
+                assert re.match(rb"%d %d obj" % (number, int(fields[1])), pdf[int(fields[0]):]), number
                 checked += 1
             number += 1
-    assert checked > 10
+    return checked
+
+
+def test_a_pdf_copy_has_a_correct_cross_reference_table(master, maker):
+    copy = maker.pdf_for(BASE + TOKENS[0])
+    assert assert_table_is_right(copy) > 10
+    # Set up again from the same master (the file copy, then the recipients' copies): the same copy.
+    assert CopyMaker(None, master[1].read_bytes(), PLACEHOLDER).pdf_for(BASE + TOKENS[0]) == copy
+
+
+def test_appended_pages_are_each_pdfs_pages_as_they_were(master, maker, tmp_path):
+    """append_pages (a letter, then its attached pages, a received copy) copies each PDF's objects as they are:
+    its pages in order, the letter's document information, a right cross-reference table."""
+    letter, copy = master[1].read_bytes(), maker.pdf_for(BASE + TOKENS[1])
+    merged = append_pages(letter, [copy, master[1]])
+    assert assert_table_is_right(merged) > 10
+    reader = PdfReader(io.BytesIO(merged), strict=True)
+    parts = [PdfReader(io.BytesIO(pdf)) for pdf in (letter, copy, letter)]
+    assert [p.get_contents().get_data() for p in reader.pages] == [r.pages[0].get_contents().get_data() for r in parts]
+    assert [{i.name: i.data for i in p.images} for p in reader.pages] == [
+        {i.name: i.data for i in r.pages[0].images} for r in parts]
+    assert reader.metadata == parts[0].metadata
+    assert pdftotext(merged, tmp_path) == pdftotext(letter, tmp_path) + pdftotext(copy, tmp_path) + pdftotext(
+        letter, tmp_path)
+    assert append_pages(letter, []) is letter
 
 
 def test_swap_pdf_image_takes_a_path_or_bytes(master, tmp_path):

@@ -1,13 +1,40 @@
 """A letter's PDF followed by the pages attached to it (reply form, recipients list, the received letter a
-forward carries): one PDF, the letter's pages first and as they were."""
+forward carries): one PDF, the letter's pages first and as they were.
+
+Every letter of a cascade is merged (a forward carries the stamped copy it received, itself carrying the
+letters above it), so the merge copies objects as bytes: each input's cross-reference data gives the objects'
+offsets (pypdf reads it, classic tables or streams, updates included), the objects the pages reach are copied
+with their references renumbered, stream data untouched; only a new catalog and page tree are written. An
+input this does not handle (objects in object streams, something unexpected in an object) is merged by pypdf.
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import itertools
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, IndirectObject, NameObject, NumberObject
+
+# "12 0 R" between delimiters (not the tail of a name or a number).
+_REF = re.compile(rb"(?<![^\s\[\]<>(){}/])(\d+)\s+(\d+)\s+R(?![^\s\[\]<>(){}/])")
+_OBJ_HEAD = re.compile(rb"(\d+)\s+(\d+)\s+obj\b")
+# What ends an object's text outside its strings: its stream, its end, or a string or comment to skip.
+_OBJ_PART = re.compile(rb"stream(?:\r\n|\n|\r)|endobj|\(|%")
+_STRING_PART = re.compile(rb"\\.|[()]", re.DOTALL)
+_ENDSTREAM = re.compile(rb"\s*endstream\s+endobj")
+_TYPE = re.compile(rb"/Type\s*/(Pages|Page)(?![^\s\[\]<>(){}/])")
+_KIDS = re.compile(rb"/Kids\s*\[([^\]]*)\]")
+_LENGTH = re.compile(rb"/Length\s+(\d+)(?:\s+(\d+)\s+R)?(?![^\s\[\]<>(){}/])")
+_PAGES = re.compile(rb"/Pages\s+(\d+)\s+\d+\s+R")
+_INHERITED = (b"/Resources", b"/MediaBox", b"/CropBox", b"/Rotate")
+
+
+class _Unmergeable(Exception):
+    """An input the byte-level merge does not handle: pypdf merges it."""
 
 
 def append_pages(letter_pdf: bytes, attached: Sequence[bytes | Path]) -> bytes:
@@ -15,15 +42,189 @@ def append_pages(letter_pdf: bytes, attached: Sequence[bytes | Path]) -> bytes:
     the letter's bytes as they are."""
     if not attached:
         return letter_pdf
+    pdfs = [letter_pdf, *(pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes() for pdf in attached)]
+    try:
+        return _merged(pdfs)
+    except _Unmergeable:
+        return _merged_by_pypdf(pdfs)
+
+
+def _merged_by_pypdf(pdfs: list[bytes]) -> bytes:
     writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(letter_pdf)), import_outline=False)
-    for pdf in attached:
-        data = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
+    for data in pdfs:
         writer.append(PdfReader(io.BytesIO(data)), import_outline=False)
     # The letter's own document information (title, subject, author: the letter's) is kept.
-    info = PdfReader(io.BytesIO(letter_pdf)).metadata
+    info = PdfReader(io.BytesIO(pdfs[0])).metadata
     if info:
         writer.add_metadata({k: v for k, v in info.items() if isinstance(v, str)})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _skip_string(data: bytes, at: int) -> int:
+    """The end of the literal string opening at ``at`` (balanced parentheses, backslash escapes)."""
+    depth, pos = 0, at
+    while m := _STRING_PART.search(data, pos):
+        pos = m.end()
+        if m.group() == b"(":
+            depth += 1
+        elif m.group() == b")":
+            depth -= 1
+            if depth == 0:
+                return pos
+    raise _Unmergeable("an unterminated string")
+
+
+class _Source:
+    """One input PDF: its objects by number, read as bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            if reader.xref_objStm:
+                raise _Unmergeable("objects in object streams")
+            self.offsets = {idnum: offset for gen in sorted(reader.xref) for idnum, offset in reader.xref[gen].items()}
+            self.trailer = reader.trailer
+        except _Unmergeable:
+            raise
+        except Exception as e:  # pypdf's reading errors are many: then pypdf tries the whole file itself
+            raise _Unmergeable(str(e)) from e
+        self._parts: dict[int, tuple[bytes, bytes | None]] = {}
+        self.tree: set[int] = set()  # the page tree's nodes (pages()): the merged file has a tree of its own
+
+    def parts(self, idnum: int) -> tuple[bytes, bytes | None]:
+        """An object's text (a stream's dictionary) and its stream data, if any."""
+        if idnum in self._parts:
+            return self._parts[idnum]
+        data, offset = self.data, self.offsets.get(idnum)
+        head = _OBJ_HEAD.match(data, offset) if offset is not None else None
+        if head is None or int(head.group(1)) != idnum:
+            raise _Unmergeable(f"object {idnum} is not where the cross-reference data says")
+        pos = head.end()
+        while m := _OBJ_PART.search(data, pos):
+            if m.group() == b"(":
+                pos = _skip_string(data, m.start())
+            elif m.group() == b"%":
+                raise _Unmergeable("a comment in an object")
+            elif m.group() == b"endobj":
+                found = data[head.end():m.start()].strip(), None
+                break
+            else:
+                text = data[head.end():m.start()].strip()
+                length = _LENGTH.search(text)
+                if length is None:
+                    raise _Unmergeable(f"object {idnum}: a stream without a length")
+                size = int(length.group(1)) if length.group(2) is None else int(self.parts(int(length.group(1)))[0])
+                end = m.end() + size
+                if not _ENDSTREAM.match(data, end):
+                    raise _Unmergeable(f"object {idnum}: its stream is not as long as it says")
+                found = text, data[m.end():end]
+                break
+        else:
+            raise _Unmergeable(f"object {idnum} has no end")
+        self._parts[idnum] = found
+        return found
+
+    def pages(self) -> list[int]:
+        """The numbers of the page objects, in order (those of the tree's nodes in ``tree``); raises when a
+        page inherits an attribute from a node (the new tree could not give it)."""
+        root = self.trailer.raw_get("/Root") if "/Root" in self.trailer else None
+        if not isinstance(root, IndirectObject) or "/Encrypt" in self.trailer:
+            raise _Unmergeable("no catalog, or encrypted")
+        top = _PAGES.search(self.parts(root.idnum)[0])
+        if top is None:
+            raise _Unmergeable("no page tree")
+        found: list[int] = []
+
+        def walk(idnum: int, inherited: tuple[bytes, ...]) -> None:
+            text = self.parts(idnum)[0]
+            kind = _TYPE.search(text)
+            if kind is None or kind.group(1) == b"Page":
+                if any(key not in text for key in inherited):
+                    raise _Unmergeable("a page inherits an attribute")
+                found.append(idnum)
+                return
+            if idnum in self.tree:
+                raise _Unmergeable("a cycle in the page tree")
+            self.tree.add(idnum)
+            kids = _KIDS.search(text)
+            inherited += tuple(key for key in _INHERITED if key in text)
+            for kid in _REF.finditer(kids.group(1) if kids else b""):
+                walk(int(kid.group(1)), inherited)
+
+        walk(int(top.group(1)), ())
+        return found
+
+
+def _renumbered(text: bytes, number: Callable[[int], int | None]) -> bytes:
+    """``text`` with each reference renumbered (``number``: the new number, None for an object that does not
+    exist: null); strings left as they are."""
+
+    def ref(m: re.Match) -> bytes:
+        new = number(int(m.group(1)))
+        return b"null" if new is None else b"%d 0 R" % new
+
+    if b"(" not in text:
+        return _REF.sub(ref, text)
+    out, pos = [], 0
+    while (at := text.find(b"(", pos)) >= 0:
+        end = _skip_string(text, at)
+        out += [_REF.sub(ref, text[pos:at]), text[at:end]]
+        pos = end
+    out.append(_REF.sub(ref, text[pos:]))
+    return b"".join(out)
+
+
+def _merged(pdfs: list[bytes]) -> bytes:
+    """The byte-level merge: 1 0 obj the catalog, 2 0 obj the page tree, then each input's objects that its
+    pages (and the letter's document information) reach, renumbered in the order they are reached."""
+    sources = [_Source(data) for data in pdfs]
+    page_lists = [source.pages() for source in sources]
+    counter = itertools.count(3)
+    body: list[bytes] = []
+    kids: list[int] = []
+    info = None
+    for k, (source, pages) in enumerate(zip(sources, page_lists, strict=True)):
+        numbers = dict.fromkeys(source.tree, 2)  # the old page tree: the new one (each page's /Parent)
+        queue: list[int] = []
+
+        def number(old: int, numbers: dict[int, int] = numbers, queue: list[int] = queue,
+                   source: _Source = source) -> int | None:
+            if old not in numbers:
+                if old not in source.offsets:
+                    return None
+                numbers[old] = next(counter)
+                queue.append(old)
+            return numbers[old]
+
+        kids += [number(idnum) for idnum in pages]
+        letter_info = source.trailer.raw_get("/Info") if k == 0 and "/Info" in source.trailer else None
+        if isinstance(letter_info, IndirectObject):
+            info = number(letter_info.idnum)
+        for old in queue:  # grows as objects are reached
+            text, stream = source.parts(old)
+            head = b"%d 0 obj\n%s\n" % (numbers[old], _renumbered(text, number))
+            body.append(head + b"endobj\n" if stream is None else
+                        head + b"stream\n" + stream + b"\nendstream\nendobj\n")
+    version = max((data[5:8] for data in pdfs if re.match(rb"%PDF-\d\.\d", data)), default=b"1.4")
+    parts = [b"%%PDF-%s\n%%\xe2\xe3\xcf\xd3\n" % version,
+             b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n",
+             b"2 0 obj\n<< /Type /Pages /Count %d /Kids [ %s ] >>\nendobj\n"
+             % (len(kids), b" ".join(b"%d 0 R" % kid for kid in kids))]
+    parts += body
+    offsets, at = [], 0
+    for part in parts:
+        offsets.append(at)
+        at += len(part)
+    trailer = DictionaryObject({NameObject("/Size"): NumberObject(len(parts)),
+                                NameObject("/Root"): IndirectObject(1, 0, None)})
+    if info is not None:
+        trailer[NameObject("/Info")] = IndirectObject(info, 0, None)
+    out = io.BytesIO()
+    trailer.write_to_stream(out)
+    table = b"".join([b"xref\n0 %d\n0000000000 65535 f \n" % len(parts),
+                      *(b"%010d 00000 n \n" % offset for offset in offsets[1:]),
+                      b"trailer\n", out.getvalue(), b"\nstartxref\n%d\n%%%%EOF\n" % at])
+    return b"".join([*parts, table])

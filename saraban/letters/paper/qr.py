@@ -32,7 +32,7 @@ def qr_png(payload: str) -> bytes:
 # by the length, so every code of a length has the same pixel size: a copy of a letter swaps its
 # placeholder image for the recipient's code, pixel for pixel.
 TRACKING_ERROR_CORRECTION = ERROR_CORRECT_M
-TRACKING_BOX_SIZE = 8  # pixels per module: one byte of a 1-bit row (_tracking_rows counts on it)
+TRACKING_BOX_SIZE = 8  # pixels per module: one byte of a 1-bit row (tracking_qr_rows counts on it)
 TRACKING_BORDER = 4  # modules of quiet zone
 
 
@@ -85,9 +85,9 @@ def tracking_qr_version_of(pixels: int) -> int:
     return (pixels // TRACKING_BOX_SIZE - 2 * TRACKING_BORDER - 17) // 4
 
 
-def _tracking_rows(payload: str, version: int | None) -> tuple[bytes, int, int]:
+def tracking_qr_rows(payload: str, version: int | None = None) -> tuple[bytes, int, int]:
     """The tracking code's pixel rows packed 8 pixels a byte (1 = white, as PNG and PDF 1-bit grey read
-    them), quiet zone included; and its width and height in pixels.
+    them), quiet zone included; and its width and height in pixels: a PDF copy's image samples as they are.
 
     zxing-cpp draws the modules (~0.2 ms; the qrcode package takes ~3 ms in pure Python, which a national
     circular's 9,000 copies feel); numpy scales them: no image library between the code and its bytes."""
@@ -108,7 +108,7 @@ def tracking_qr_image(payload: str, version: int | None = None) -> Image.Image:
     """The tracking code as a 1-bit image (black on white), see :func:`tracking_qr_png`; at the version the
     payload's length calls for, or at ``version`` (at least that: a copy's codes all take the size of its
     master's placeholder, which fits the longest of them)."""
-    rows, width, height = _tracking_rows(payload, version)
+    rows, width, height = tracking_qr_rows(payload, version)
     return Image.frombytes("1", (width, height), rows)
 
 
@@ -124,7 +124,7 @@ def tracking_qr_png(payload: str, version: int | None = None) -> bytes:
     >>> Image.open(io.BytesIO(tracking_qr_png("https://saraban.example/t/" + 22 * "A"))).size
     (328, 328)
     """
-    rows, width, height = _tracking_rows(payload, version)
+    rows, width, height = tracking_qr_rows(payload, version)
     stride = len(rows) // height
     scanlines = np.zeros((height, stride + 1), dtype=np.uint8)  # each row led by its filter byte 0: none
     scanlines[:, 1:] = np.frombuffer(rows, dtype=np.uint8).reshape(height, stride)
