@@ -14,6 +14,7 @@ this process; ``dask``: a LocalCluster of --workers processes, or SARABAN_DASK_A
     naive: <ms> ms per copy                       (plain docxtpl + a fresh qrcode per copy: benchmarks/naive.py)
     cascade: <N> deliveries in <S> s, <R> letters/s (docx)   (and its ratio to the naive way)
     lo-one: <ms> ms per document in one batched LibreOffice conversion of 40 of the cascade's letters
+                                                  (each with its attached pages, as one document)
     cascade-pdf: <N> files in <S> s               (every letter's PDF, every copy's, every stamped copy)
     lo-bound: <S> s = <letters> letters x <ms> ms / <cores> cores; the PDFs took <x> times the bound
 """
@@ -25,7 +26,7 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,9 +43,11 @@ def log(message: str) -> None:
 
 def lo_per_document(db, settings, letters: int = 40) -> float:
     """Seconds per document of one batched LibreOffice conversion of ``letters`` of the cascade's letters,
-    as LibreOffice is given them (the print-ready copy), on one profile: the unit of the bound."""
+    each as one document: the letter print-ready, its attached pages (recipients list) after it, on one
+    profile: the unit of the bound."""
     from sqlalchemy import select
 
+    from saraban.letters.paper.attach import followed_by
     from saraban.letters.paper.pdf import soffice_convert
     from saraban.letters.paper.typeset import print_ready
     from saraban.records.models import Letter
@@ -54,23 +57,27 @@ def lo_per_document(db, settings, letters: int = 40) -> float:
     sources = [letter_bytes(db, settings, i) for i in letter_ids]
     with tempfile.TemporaryDirectory(dir=settings.data_dir) as tmp:
         docs = []
-        for i, data in enumerate(sources):
+        for i, (data, attached) in enumerate(sources):
             docs.append(Path(tmp) / f"{i:03d}.docx")
-            docs[-1].write_bytes(print_ready(data))
+            ready = print_ready(data)
+            docs[-1].write_bytes(ready if attached is None else followed_by(ready, print_ready(attached)))
         soffice_convert(docs[:1], Path(tmp) / "warm", settings, workers=1)  # the first start is slow
         start = time.perf_counter()
         soffice_convert(docs, Path(tmp) / "out", settings, workers=1)
         return (time.perf_counter() - start) / len(docs)
 
 
-def letter_bytes(db, settings, letter_id: int) -> bytes:
-    """The .docx of a letter, as the file store holds it."""
+def letter_bytes(db, settings, letter_id: int) -> tuple[bytes, bytes | None]:
+    """The .docx of a letter (as the file store holds it: paged) and of its attached pages (or None)."""
+    from saraban.letters.attachments import attachment_path
     from saraban.records.file_store import file_store
     from saraban.records.models import Letter
 
     with db.reading() as s:
         key = s.get(Letter, letter_id).docx_key
-    return file_store(settings).read_bytes(key)
+    store = file_store(settings)
+    extra = attachment_path(PurePosixPath(key)).as_posix()
+    return store.read_bytes(key), store.read_bytes(extra) if store.exists(extra) else None
 
 
 def count_pdfs(db, settings) -> int:
@@ -168,7 +175,7 @@ def main() -> None:
     if args.pdf and letter_ids:
         per_document = lo_per_document(db, settings)
         print(f"lo-one: {1000 * per_document:.0f} ms per document in one batched LibreOffice conversion of 40 of "
-              f"the cascade's letters", flush=True)
+              f"the cascade's letters (each with its attached pages)", flush=True)
         flow = pdfs_flow.with_options(task_runner=task_runner(args.runner, args.workers))
         start = time.perf_counter()
         flow(letter_ids)

@@ -68,7 +68,9 @@ def rendered(tmp_path_factory):
     from saraban.kernel.settings import load_settings
 
     out = tmp_path_factory.mktemp("attached")
-    (letter,) = render_letters([("invitation", parse_spec(with_attachments()))], out, load_settings(), pdf=True)
+    spec = with_attachments()
+    spec["body"] = spec["body"] * 3  # a letter of two pages: numbered, its attached pages not
+    (letter,) = render_letters([("invitation", parse_spec(spec))], out, load_settings(), pdf=True)
     return letter
 
 
@@ -76,6 +78,12 @@ def test_the_reply_form_and_the_recipients_list_follow_the_letter(rendered):
     texts = page_texts(rendered.pdf)
     form_at = next(i for i, t in enumerate(texts) if "แบบตอบรับการเข้าร่วมประชุม" in t)
     assert form_at >= 1 and all("แบบตอบรับ" not in t for t in texts[:form_at])  # after the letter's own pages
+    # One LibreOffice document (saraban.letters.paper.attach), but only the letter's own pages are numbered and
+    # carry their next page's first words.
+    firsts = [compact(t.strip().splitlines()[0]) for t in texts]
+    lasts = [compact(t.strip().splitlines()[-1]) for t in texts]
+    assert form_at == 2 and firsts[1] == "-๒-" and lasts[0].startswith("/") and lasts[0].endswith("...")
+    assert not any(f.startswith("-") for f in firsts[form_at:]) and not any(x.startswith("/") for x in lasts[1:])
     assert "ที่ มท ๐๘๒๐.๒/ว ๑๑๔๔" in texts[0]
     form = compact(texts[form_at])
     assert "ที่มท๐๘๒๐.๒/ว๑๑๔๔ลงวันที่๒๙มีนาคม๒๕๖๗" in form  # the letter it belongs to, in its digits
@@ -144,6 +152,61 @@ def test_compiled_attachment_shapes_give_the_same_bytes_as_docxtpl(tmp_path):
     for names in (UNITS[:7], HOSTILE_UNITS + UNITS[:4]):
         assert render_attachment_docx(group, settings, recipients=names) == \
             render_attachment_docx(group, settings, recipients=names, shapes=False)
+
+
+def test_the_letter_and_its_attached_pages_are_one_document_for_libreoffice(tmp_path):
+    """LibreOffice is given one .docx a letter (saraban.letters.paper.attach): the letter's body and section, then
+    the attached pages' body in a section of their own, with headers and footers of their own (a section without
+    them would show the letter's page number); every relationship names a part of the package. Which pages are
+    the letter's own is told by where the attached pages' opening lines start a page."""
+    import io
+    import posixpath
+    import zipfile
+
+    from docx.oxml.ns import qn
+    from lxml import etree
+
+    from saraban.kernel.settings import load_settings
+    from saraban.letters.attachments import render_attachment_docx
+    from saraban.letters.paper.attach import followed_by, own_pages
+    from saraban.letters.paper.pages import Line, Page
+    from saraban.letters.shapes import renderer_for
+
+    settings = load_settings()
+    spec = parse_spec(with_attachments())
+    letter, attached = renderer_for(settings).render(spec), render_attachment_docx(spec, settings)
+    joined = followed_by(letter, attached)
+    path = tmp_path / "joined.docx"
+    path.write_bytes(joined)
+    doc = Document(path)
+    blocks = list(doc.element.body)
+    ends = [i for i, el in enumerate(blocks) if el.find(f"{qn('w:pPr')}/{qn('w:sectPr')}") is not None]
+    title = next(i for i, el in enumerate(blocks) if "แบบตอบรับการเข้าร่วมประชุม" in "".join(el.itertext()))
+    assert len(doc.sections) == 2 and ends == [title - 1]  # the letter's section ends right before the pages
+    assert "".join(blocks[0].itertext()) == "".join(Document(io.BytesIO(letter)).element.body[0].itertext())
+    assert len(doc.tables[-1].rows) == len(UNITS) + 1
+    own, extra = doc.sections
+    assert not extra.header.is_linked_to_previous and not extra.footer.is_linked_to_previous
+    assert own.header.part is not extra.header.part
+    with zipfile.ZipFile(io.BytesIO(joined)) as z:
+        assert z.testzip() is None
+        names = set(z.namelist())
+        rels = etree.fromstring(z.read("word/_rels/document.xml.rels"))
+        types = z.read("[Content_Types].xml").decode()
+    for rel in rels:
+        if rel.get("TargetMode") != "External":
+            assert posixpath.normpath(f"word/{rel.get('Target')}") in names, rel.get("Target")
+            if rel.get("Target").startswith(("header", "footer")):
+                assert f"/word/{rel.get('Target')}" in types
+    # The letter's own pages: those before the one the attached pages' title and first lines start.
+    def page(*texts: str) -> Page:
+        return Page(595, 842, [Line(t, 100, 100 + 20 * i, 400, 116 + 20 * i) for i, t in enumerate(texts)])
+
+    pages = [page("ที่ มท ๐๘๒๐.๒/ว ๑๑๔๔"), page("- ๒ -", "แบบตอบรับการเข้าร่วมประชุม ในหนังสือ"),
+             page("แบบตอบรับการเข้าร่วมประชุม"[:3] + " " + "แบบตอบรับการเข้าร่วมประชุม"[3:],
+                  "แนบท้ายหนังสือกรมส่งเสริมการปกครองท้องถิ่น"), page("บัญชีรายชื่อผู้รับ")]
+    assert own_pages(pages, attached) == pages[:2]
+    assert own_pages(pages[:2], attached) is None
 
 
 def test_a_spec_without_attachments_keeps_its_hash():

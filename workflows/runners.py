@@ -12,7 +12,8 @@ or the environment of the process that starts the flow:
   Prefect server the flow reports to (README: several machines).
 
 A LocalCluster's workers are processes of one thread each, started with the environment (``SARABAN_*``)
-of the process that starts the flow, and that flow's Prefect API (even the local ephemeral one). A script
+of the process that starts the flow, and that flow's Prefect API (even the local ephemeral one); each
+converts with one LibreOffice at a time unless ``SARABAN_PDF_WORKERS`` says otherwise (a worker per core). A script
 that starts one must guard its work with ``if __name__ == "__main__":`` (the workers are spawned and
 import the script again).
 """
@@ -71,8 +72,11 @@ def _local_dask_runner() -> type[TaskRunner]:
         def __enter__(self) -> LocalDaskTaskRunner:
             with get_client(sync_client=True) as client:  # the flow's server (an ephemeral one is shared)
                 api = str(client.api_url).rstrip("/")
-            self.cluster_kwargs = {**self.cluster_kwargs,
-                                   "env": {**self.cluster_kwargs.get("env", {}), "PREFECT_API_URL": api}}
+            # A worker is one core's share: it converts with one LibreOffice at a time (unless told otherwise),
+            # so n workers run n LibreOffices, not n times the cores.
+            pdf = os.environ.get("SARABAN_PDF_WORKERS") or "1"
+            self.cluster_kwargs = {**self.cluster_kwargs, "env": {
+                **self.cluster_kwargs.get("env", {}), "PREFECT_API_URL": api, "SARABAN_PDF_WORKERS": pdf}}
             return super().__enter__()
 
     return LocalDaskTaskRunner

@@ -5,7 +5,8 @@
 - the list of recipients (บัญชีรายชื่อผู้รับ) of a circular: the spec's own list, or, for a letter issued
   through the chain, the units it was sent to, also when the ถึง line names a whole group (ทุกจังหวัด).
 
-Their PDF pages follow the letter's in its PDF (saraban.letters.paper.merge), unnumbered as letter pages.
+LibreOffice prints them in the letter's own document, after a section break (saraban.letters.paper.attach): their
+pages follow the letter's in its PDF, unnumbered as letter pages.
 """
 
 from __future__ import annotations

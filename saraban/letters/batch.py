@@ -11,7 +11,6 @@ from pathlib import Path
 from saraban.kernel.files import make_folder, write_replacing
 from saraban.kernel.settings import Settings
 from saraban.letters.attachments import attachment_path, render_attachment_docx
-from saraban.letters.paper.merge import append_pages
 from saraban.letters.paper.pdf import docx_to_pdf
 from saraban.letters.shapes import renderer_for
 from saraban.letters.spec import LetterSpec, SpecError, load_spec
@@ -47,12 +46,11 @@ def render_letters(
         done.append(RenderedLetter(name=name, spec_hash=spec.hash(), docx=path,
                                    attachment=extra if attached is not None else None))
     if pdf:
-        # The letters and their attached pages in one LibreOffice run; each letter's PDF then carries its pages.
-        sources = [r.docx for r in done] + [r.attachment for r in done if r.attachment]
+        # The letters in one LibreOffice run, each one document with its attached pages after its own.
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".pdf-") as staging:
-            made = dict(zip(sources, docx_to_pdf(sources, Path(staging), settings), strict=True))
-            pdfs = [write_replacing(out_dir / made[r.docx].name, append_pages(
-                made[r.docx].read_bytes(), [made[r.attachment]] if r.attachment else [])) for r in done]
+            made = docx_to_pdf([r.docx for r in done], Path(staging), settings,
+                               attached=[r.attachment.read_bytes() if r.attachment else None for r in done])
+            pdfs = [write_replacing(out_dir / m.name, m.read_bytes()) for m in made]
         done = [replace(r, pdf=p) for r, p in zip(done, pdfs, strict=True)]
     return done
 

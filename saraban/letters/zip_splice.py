@@ -90,10 +90,13 @@ class ZipSplice:
         struct.pack_into("<3L", central, 16, crc, len(packed), len(data))
         return _LFH.pack(*local) + name_extra + packed, bytes(central)
 
-    def with_members(self, replaced: Mapping[str, bytes]) -> bytes:
-        """The archive with each member named in ``replaced`` holding those bytes instead."""
+    def with_members(self, replaced: Mapping[str, bytes], added: Mapping[str, bytes] | None = None) -> bytes:
+        """The archive with each member named in ``replaced`` holding those bytes instead, and the members of
+        ``added`` after its own (deflated)."""
         if unknown := set(replaced) - self.names:
             raise ZipSpliceError(f"no member {sorted(unknown)} in the archive")
+        if twice := set(added or ()) & self.names:
+            raise ZipSpliceError(f"members {sorted(twice)} are in the archive already")
         parts = [self.prefix]
         centrals = []
         offset = len(self.prefix)
@@ -108,10 +111,30 @@ class ZipSplice:
             parts.append(block)
             centrals.append(bytes(central))
             offset += len(block)
+        for name, data in (added or {}).items():
+            block, central = _new_member(name, data, offset)
+            parts.append(block)
+            centrals.append(central)
+            offset += len(block)
         directory = b"".join(centrals)
         eocd = bytearray(self.eocd)
-        struct.pack_into("<2L", eocd, 12, len(directory), offset)
+        struct.pack_into("<2H2L", eocd, 8, len(centrals), len(centrals), len(directory), offset)
         return b"".join(parts) + directory + bytes(eocd)
+
+
+def _new_member(name: str, data: bytes, offset: int) -> tuple[bytes, bytes]:
+    """The local block and central record of a member written as ``zipfile`` would (deflated, fixed time)."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(info, data)
+    raw = archive.getvalue()
+    eocd_at = raw.rfind(b"PK\x05\x06")
+    cd_offset = _EOCD.unpack_from(raw, eocd_at)[6]
+    central = bytearray(raw[cd_offset:eocd_at])
+    struct.pack_into("<L", central, 42, offset)
+    return raw[:cd_offset], bytes(central)
 
 
 __all__ = ["ZipSplice", "ZipSpliceError"]

@@ -24,8 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from saraban.kernel.settings import Settings
+from saraban.letters.paper.attach import followed_by, own_pages
 from saraban.letters.paper.fonts import fontconfig_file
-from saraban.letters.paper.pages import SIGNATURE_MARK, paginate
+from saraban.letters.paper.page_marks import marked_pdf
+from saraban.letters.paper.pages import SIGNATURE_MARK, paginate, read_pages
 from saraban.letters.paper.typeset import print_ready
 
 # One LibreOffice start costs ~1.5 s; each extra file in the same call ~0.2 s.
@@ -49,15 +51,24 @@ def soffice_path(settings: Settings) -> str:
     return found
 
 
-def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings) -> list[Path]:
+def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings,
+                attached: Sequence[bytes | None] | None = None) -> list[Path]:
     """Convert .docx files to PDF in ``out_dir``; return the PDF paths in the same order.
 
     LibreOffice prints a copy of each file made print-ready (:mod:`.typeset`: Thai line breaks and
     justification). A letter that takes more than one page is then given its pages (:mod:`.pages`:
     page numbers, carry-on words, the signature block whole): its .docx is rewritten in place with one
-    section per page, and printed again."""
+    section per page. Its PDF then gets the page numbers and carry-on words drawn on (:mod:`.page_marks`)
+    when the sections start where LibreOffice's pages did, as they mostly do; otherwise it is printed again.
+
+    ``attached``: for each file, the .docx of the pages that follow it (reply form, recipients list), or
+    None. They are printed in the same LibreOffice document, after its own pages (:mod:`.attach`); only the
+    letter's own pages are numbered, and its .docx stays the letter alone."""
     if not docx_files:
         return []
+    follows = list(attached) if attached is not None else [None] * len(docx_files)
+    if len(follows) != len(docx_files):
+        raise ValueError("one entry of attached pages (or None) per file")
     soffice_path(settings)
     # LibreOffice would happily "convert" any file as plain text: refuse what is not a .docx.
     not_docx = [str(f) for f in docx_files if not zipfile.is_zipfile(f)]
@@ -68,20 +79,33 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings) -
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".print-") as tmp:
         prints = [Path(tmp) / Path(f).name for f in docx_files]
         sources = [Path(f).read_bytes() for f in docx_files]
-        for docx, target in zip(sources, prints, strict=True):
-            target.write_bytes(print_ready(docx))
+        extra = [print_ready(more) if more is not None else None for more in follows]
+        for docx, more, target in zip(sources, extra, prints, strict=True):
+            target.write_bytes(_printed(docx, more))
         soffice_convert(prints, out_dir, settings)
         again = []
-        for source, docx, target, pdf in zip(docx_files, sources, prints, pdfs, strict=True):
-            if _page_count(pdf) < 2 or SIGNATURE_MARK.encode() not in _document_xml(docx):
+        for source, docx, more, printed, target, pdf in zip(docx_files, sources, follows, extra, prints, pdfs,
+                                                             strict=True):
+            # The attached pages take one page at least: a letter with them and two pages in all has one.
+            if _page_count(pdf) < (2 if more is None else 3) or SIGNATURE_MARK.encode() not in _document_xml(docx):
                 continue
-            paged = paginate(docx, pdf)
+            own = None if more is None else own_pages(read_pages(pdf), more)
+            paged = paginate(docx, pdf, pages=own) if more is None or (own is not None and len(own) > 1) else None
             if paged is not None:
-                Path(source).write_bytes(paged)  # in place: a hard link to the letter's .docx sees it too
-                target.write_bytes(print_ready(paged))
-                again.append(target)
+                Path(source).write_bytes(paged.docx)  # in place: a hard link to the letter's .docx sees it too
+                if paged.as_printed:  # the same lines on the same pages: its headers and footers drawn on
+                    pdf.write_bytes(marked_pdf(pdf.read_bytes(), paged.marks, settings))
+                else:
+                    target.write_bytes(_printed(paged.docx, printed))
+                    again.append(target)
         soffice_convert(again, out_dir, settings)
     return pdfs
+
+
+def _printed(docx: bytes, attached: bytes | None) -> bytes:
+    """What LibreOffice is given: the letter print-ready, and its attached pages (already print-ready) after it."""
+    ready = print_ready(docx)
+    return ready if attached is None else followed_by(ready, attached)
 
 
 def _page_count(pdf: Path) -> int:
