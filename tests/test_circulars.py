@@ -180,7 +180,7 @@ def test_carry_down_reaches_the_local_administrations_of_a_district(db, settings
 def test_a_crash_after_numbering_loses_nothing_and_numbers_nothing_twice(db, settings, monkeypatch):
     import saraban.chain.circulars as circulars
 
-    real = circulars._make_copies
+    real = circulars._make_docx
     calls = {"n": 0}
 
     def dies_once(*args, **kwargs):
@@ -189,7 +189,7 @@ def test_a_crash_after_numbering_loses_nothing_and_numbers_nothing_twice(db, set
             raise RuntimeError("power cut")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(circulars, "_make_copies", dies_once)
+    monkeypatch.setattr(circulars, "_make_docx", dies_once)
     with pytest.raises(RuntimeError, match="power cut"):
         issue(db, settings)
     rerun = issue(db, settings)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from saraban.kernel.clock import moment_text
@@ -21,11 +21,21 @@ class Cancellation:
     number: int  # the cancellation line of the send register
 
 
+def _cancelling(letter_id: int | ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
+    """SQL: a register line is the cancellation of the letter's send-register line."""
+    return (RegisterEntry.letter_id == letter_id, RegisterEntry.cancels_id.is_not(None),
+            RegisterEntry.series.in_(("send", "circular")))
+
+
+def is_cancelled(letter_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """SQL, correlated with ``letter_id`` of the enclosing query: the letter has been cancelled (what
+    :func:`cancellation_of` finds, for a query that reads the letter anyway)."""
+    return exists().where(*_cancelling(letter_id))
+
+
 def cancellation_of(session: Session, letter_id: int) -> Cancellation | None:
     """The cancellation of a letter (its send-register line's), or None while it stands."""
-    line = session.scalar(select(RegisterEntry).where(
-        RegisterEntry.letter_id == letter_id, RegisterEntry.cancels_id.is_not(None),
-        RegisterEntry.series.in_(("send", "circular"))).order_by(RegisterEntry.id).limit(1))
+    line = session.scalar(select(RegisterEntry).where(*_cancelling(letter_id)).order_by(RegisterEntry.id).limit(1))
     if line is None:
         return None
     event = session.scalar(select(Event).where(Event.letter_id == letter_id, Event.kind == "register.cancelled")

@@ -21,19 +21,26 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache, partial
+from itertools import chain
 from pathlib import Path, PurePosixPath
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from saraban.chain.cancellations import cancellation_of, cancelled_message
-from saraban.chain.distribution import describe_recipients, forward_spec, owner_block
-from saraban.chain.expectations import chain_recipients, expected_to_forward, expects_to_forward
+from saraban.chain.cancellations import cancellation_of, cancelled_message, is_cancelled
+from saraban.chain.distribution import describe_recipients, forward_spec, owner_block, owner_of
+from saraban.chain.expectations import (
+    NextHop,
+    chain_recipients,
+    expected_to_forward,
+    expects_to_forward,
+    next_hop,
+)
 from saraban.chain.numbering import LetterDateError, check_letter_date, letter_code_problem, register_year
 from saraban.chain.tracking import longest_tracking_link, new_token, secret_key, tracking_url
 from saraban.chain.verification import issued_row, record_issued, verify_link
@@ -85,6 +92,9 @@ class Issued:
     recipients: int
     new: bool
     added: int = 0  # deliveries made by this call: every recipient when new; recipients added when issued before
+    # When new: the letter and its deliveries as made in this transaction (carry_down's hop receives them
+    # without reading them back).
+    sent: _Sent | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -199,19 +209,24 @@ def _lock(s: Session, model: type[Unit] | type[Delivery], ids: Sequence[int]) ->
     """PostgreSQL: lock the rows an act is about (FOR NO KEY UPDATE: rows referencing them may still be
     inserted) so that callers of the same act queue here, then see what the first did. SQLite: nothing to
     do, BEGIN IMMEDIATE has already serialised the writers."""
-    s.execute(select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update(key_share=True))
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update(key_share=True))
 
 
-def _issue_in(s: Session, settings: Settings, spec: LetterSpec, sender_key: str, to: str | Sequence[Unit] | None,
+def _issue_in(s: Session, settings: Settings, spec: LetterSpec, sender: str | Unit, to: str | Sequence[Unit] | None,
               actor: str, at: datetime, forwards_id: int | None, date_reason: str | None,
-              uncertain_code_ok: bool = False) -> Issued:
-    """"Issued already?" and the numbering are one critical section: the sender's row is locked first."""
+              uncertain_code_ok: bool = False, *, unforwarded: bool = False) -> Issued:
+    """"Issued already?" and the numbering are one critical section: the sender's row is locked first.
+    ``sender``: its key, or the unit as read in this transaction. ``unforwarded``: the caller (forward) has
+    locked the delivery ``forwards_id`` and found it not forwarded: that lock is the critical section (the
+    numbering itself is one statement, and uq_letter_forwards backs the rest), nothing issued to look up."""
     spec_hash = spec.hash()
-    sender = get_unit(s, sender_key)
-    _lock(s, Unit, [sender.id])
+    sender = sender if isinstance(sender, Unit) else get_unit(s, sender)
+    if not unforwarded:
+        _lock(s, Unit, [sender.id])
     if problem := letter_code_problem(sender, uncertain_ok=uncertain_code_ok):
         raise CircularError(problem)
-    existing = _already_issued(s, sender, spec_hash, forwards_id)
+    existing = None if unforwarded else _already_issued(s, sender, spec_hash, forwards_id)
     if existing is not None:
         added = 0
         if forwards_id is None and to:  # issued before: the units not yet among its recipients are added
@@ -267,36 +282,50 @@ def _record_issue(s: Session, settings: Settings, spec: LetterSpec, spec_hash: s
         raise CircularError(f"{sender.key}: รหัสหนังสือ '{sender.letter_code}' ใช้ไม่ได้ / letter code "
                             f"'{sender.letter_code}' is not usable: {e}") from None
     numbered = spec.model_copy(update={"ref": ref})
-    letter = Letter(unit_id=sender.id, kind=spec.kind, circular=spec.circular, ref_text=ref.format("arabic"), year=year,
-                    number=number, letter_date=spec.date, subject=spec.subject,
-                    spec=numbered.model_dump(mode="json") | {"ref": ref.format("arabic")},
-                    spec_hash=spec_hash, created_at=at, forwards_delivery_id=forwards_id)
-    s.add(letter)
-    s.flush()
+    ref_text = ref.format("arabic")
+    letter_id = s.execute(_NEW_LETTER, {
+        "unit_id": sender.id, "kind": spec.kind, "circular": spec.circular, "ref_text": ref_text, "year": year,
+        "number": number, "letter_date": spec.date, "subject": spec.subject,
+        "spec": numbered.model_dump(mode="json") | {"ref": ref_text}, "spec_hash": spec_hash, "created_at": at,
+        "forwards_delivery_id": forwards_id}).scalar_one()
     add_numbered_entry(s, sender.id, year, series, number, EntryText(
-        ref_text=letter.ref_text, letter_date=spec.date, from_text=sender.printed_sender, to_text=spec.to,
-        subject=spec.subject, action=f"ส่ง {len(recipients)} หน่วยงาน" if recipients else None, letter_id=letter.id,
+        ref_text=ref_text, letter_date=spec.date, from_text=sender.printed_sender, to_text=spec.to,
+        subject=spec.subject, action=f"ส่ง {len(recipients)} หน่วยงาน" if recipients else None, letter_id=letter_id,
         note=f"ลงวันที่ต่างจากวันออกเลข: {date_reason}" if date_reason else None),
         at=at, actor=actor)
     key = secret_key(settings)
+    made: dict[int, int] = {}  # delivery id by unit id
     if recipients:  # an empty list would insert one row of NULLs
-        s.execute(insert(Delivery), [
-            {"letter_id": letter.id, "unit_id": u.id, "token": new_token(key), "sent_at": at} for u in recipients])
-    record_event(s, "letter.issued", actor=actor, at=at, unit_id=sender.id, office_id=sender.id, letter_id=letter.id,
-                 data={"ref": letter.ref_text, "recipients": len(recipients)}
-                 | ({"letter_date": spec.date.isoformat(), "date_reason": date_reason} if date_reason else {}))
+        rows = [{"letter_id": letter_id, "unit_id": u.id, "token": new_token(key), "sent_at": at} for u in recipients]
+        made = dict(s.execute(_NEW_DELIVERIES, rows).all())  # RETURNING (unit id, delivery id)
+    events = [event_row("letter.issued", actor=actor, at=at, unit_id=sender.id, office_id=sender.id,
+                        letter_id=letter_id, data={"ref": ref_text, "recipients": len(recipients)}
+                        | ({"letter_date": spec.date.isoformat(), "date_reason": date_reason} if date_reason else {}))]
     if forwards_id is not None:
         # Guarded: a delivery is forwarded once (the lock taken by forward() makes this hold already).
         forwards = s.get(Delivery, forwards_id)
-        if not s.execute(update(Delivery).where(Delivery.id == forwards_id, Delivery.forwarded_letter_id.is_(None))
-                         .values(forwarded_letter_id=letter.id)).rowcount:
+        if not s.execute(_FORWARDED, {"forwarded": forwards_id, "by": letter_id}).rowcount:
             raise _Lost("ส่งต่อไปแล้ว / forwarded meanwhile by another caller")
-        record_event(s, "delivery.forwarded", actor=actor, at=at, unit_id=sender.id, office_id=sender.id,
-                     letter_id=forwards.letter_id, delivery_id=forwards.id, data={"by_letter": letter.id})
-    return Issued(letter.id, letter.ref_text, len(recipients), new=True, added=len(recipients))
+        events.append(event_row("delivery.forwarded", actor=actor, at=at, unit_id=sender.id, office_id=sender.id,
+                                letter_id=forwards.letter_id, delivery_id=forwards.id, data={"by_letter": letter_id}))
+    s.execute(_NEW_EVENTS, events)
+    sent = _Sent(_Received(letter_id, ref_text, spec.date, spec.subject, sender.printed_sender),
+                 [_Delivered(made[u.id], None, None, None, None, u.id, u.key, u.name) for u in recipients])
+    return Issued(letter_id, ref_text, len(recipients), new=True, added=len(recipients), sent=sent)
 
 
-def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, pdf: bool = False) -> None:
+# Core statements (no ORM objects: a hop writes rows it does not read back), built once.
+_NEW_LETTER = insert(Letter.__table__).returning(Letter.__table__.c.id)
+_NEW_DELIVERIES = insert(Delivery.__table__).returning(Delivery.__table__.c.unit_id, Delivery.__table__.c.id)
+_NEW_EVENTS = insert(Event.__table__)
+_FORWARDED = (update(Delivery.__table__)
+              .where(Delivery.__table__.c.id == bindparam("forwarded"),
+                     Delivery.__table__.c.forwarded_letter_id.is_(None))
+              .values(forwarded_letter_id=bindparam("by")))
+
+
+def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, pdf: bool = False,
+               note: bool = True) -> None:
     """Render what is missing: each letter's own file copy (letter.docx: what the sender keeps, its QR the
     letter's public check, ``/verify?ref=..&date=..``) and each recipient's copy (its own tracking QR), both
     made from one master carrying a placeholder QR; with ``pdf``, the PDFs too: the master's
@@ -306,19 +335,25 @@ def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, p
     No write transaction is open while rendering (SQLite's write lock would stop every ลงรับ meanwhile):
     read what to render in a short transaction, render to files, then record the paths in another short
     one, a chunk of copies at a time. Two callers making the same letter's files queue on a file lock
-    of that letter (the second then finds them made)."""
+    of that letter (the second then finds them made). ``note=False``: the caller notes what was issued
+    (records.data_folder.note_issued) when its run ends (carry_down: once, not after every hop)."""
     letter_ids = list(dict.fromkeys(letter_ids))
+    masters = _Masters(settings)
+    if not pdf:
+        for letter_id in letter_ids:
+            with _letter_lock(db, settings, letter_id):
+                _make_docx(db, settings, letter_id, masters)
     # A forwarding letter's PDF carries the received letter's PDF copy: that letter's files come first.
-    for generation in (pdf_generations(db, letter_ids, settings) if pdf else [letter_ids]):
+    for generation in (pdf_generations(db, letter_ids, settings) if pdf else []):
         for letter_id in generation:
             with _letter_lock(db, settings, letter_id):
-                _make_master(db, settings, letter_id)
-        if pdf:
-            _make_pdfs(db, settings, generation)
+                _make_master(db, settings, letter_id, masters)
+        _make_pdfs(db, settings, generation, masters)
         for letter_id in generation:
             with _letter_lock(db, settings, letter_id):
-                _make_copies(db, settings, letter_id)
-    note_issued(db, settings)  # the output folder remembers what was issued (records.data_folder)
+                _make_copies(db, settings, letter_id, masters)
+    if note:
+        note_issued(db, settings)  # the output folder remembers what was issued (records.data_folder)
 
 
 def pdf_generations(db: Database, letter_ids: Sequence[int], settings: Settings | None = None) -> list[list[int]]:
@@ -365,31 +400,105 @@ def _letter_lock(db: Database, settings: Settings, letter_id: int) -> Iterator[N
         yield
 
 
-def _make_master(db: Database, settings: Settings, letter_id: int) -> None:
-    """The sender's own file copy (letter.docx): the master (:func:`_tracked_master`) with the letter's verify
-    link in place of the placeholder QR; and beside it the pages attached after it (letter-แนบ.docx: reply
-    form, list of recipients), if any."""
+class _Masters:
+    """The letters of one make_files call: each spec parsed once, each tracked master (:func:`_tracked_master`)
+    rendered once and its CopyMaker set up once (the file copy and every recipient's copy are made from it)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._specs: dict[int, LetterSpec] = {}
+        self._makers: dict[int, CopyMaker] = {}
+
+    def spec(self, letter: Letter) -> LetterSpec:
+        if letter.id not in self._specs:
+            self._specs[letter.id] = parse_spec(letter.spec)
+        return self._specs[letter.id]
+
+    def docx(self, letter: Letter) -> bytes:
+        return _tracked_master(self.settings, self.spec(letter), _placeholder(self.settings, letter))
+
+    def maker(self, letter: Letter) -> CopyMaker:
+        """The .docx copies' maker (the PDF copies': made from the master PDF, in _make_copies)."""
+        if letter.id not in self._makers:
+            self._makers[letter.id] = CopyMaker(self.docx(letter), None, _placeholder(self.settings, letter))
+        return self._makers[letter.id]
+
+
+def _attaches(letter: Letter) -> bool:
+    """Whether pages are attached after the letter's own (letter-แนบ.docx: reply form, list of recipients)."""
+    return bool(letter.spec.get("attachments")) or names_a_group(letter.spec.get("to") or "")
+
+
+def _own_files(store: FileStore, settings: Settings, letter: Letter, own: str, made: bool,
+               recipients: list[str] | None, masters: _Masters) -> list[tuple[str, bytes]]:
+    """What is missing of the sender's own file copy (``own``, letter.docx: the master with the letter's verify
+    link in place of the placeholder QR) and of the pages attached after it (``recipients``: their names, None
+    when nothing is attached)."""
+    files = []
+    if not made:
+        files.append((own, masters.maker(letter).docx_for(_verify_link(settings, letter))))
+    if recipients is not None and not store.exists(_attachment_key(own)):
+        attached = render_attachment_docx(masters.spec(letter), settings, recipients=recipients)
+        if attached is not None:
+            files.append((_attachment_key(own), attached))
+    return files
+
+
+def _make_master(db: Database, settings: Settings, letter_id: int, masters: _Masters) -> None:
+    """The sender's own file copy (letter.docx) and beside it the pages attached after it, if any
+    (:func:`_own_files`)."""
     store = file_store(settings)
     with db.reading() as s:
         letter = s.get(Letter, letter_id)
         made = _made(store, letter.docx_key)
         own = letter.docx_key if made else f"{letter_folder(letter, s.get(Unit, letter.unit_id))}/letter.docx"
-        attaches = bool(letter.spec.get("attachments")) or names_a_group(letter.spec.get("to") or "")
+        attaches = _attaches(letter)
         if made and (not attaches or store.exists(_attachment_key(own))):
             return
-        spec = parse_spec(letter.spec)
-        recipients = _recipient_names(s, letter_id) if attaches else []
-        placeholder, link = _placeholder(settings, letter), _verify_link(settings, letter)
-    files = []  # written together: flushed to disk at once (saraban.kernel.files.write_new_many)
-    if not made:
-        files.append((own, CopyMaker(_tracked_master(settings, spec, placeholder), None, placeholder).docx_for(link)))
-    attached = render_attachment_docx(spec, settings, recipients=recipients) if attaches else None
-    if attached is not None and not store.exists(_attachment_key(own)):
-        files.append((_attachment_key(own), attached))
-    store.write_new_many(files)
+        recipients = _recipient_names(s, letter_id) if attaches else None
+    # written together: flushed to disk at once (saraban.kernel.files.write_new_many)
+    store.write_new_many(_own_files(store, settings, letter, own, made, recipients, masters))
     if not made:
         with db.transaction() as s:
             s.execute(update(Letter).where(Letter.id == letter_id).values(docx_key=own, pdf_key=None))
+
+
+def _make_docx(db: Database, settings: Settings, letter_id: int, masters: _Masters) -> None:
+    """make_files without PDFs, for one letter: what is missing of its own file copy, its attached pages and
+    its recipients' copies, read in one transaction, written together (flushed to disk at once) and recorded
+    in one transaction, a chunk of copies at a time (a run that stops half-way keeps what it recorded)."""
+    store = file_store(settings)
+    with db.reading() as s:
+        letter, sender = s.execute(_LETTER_AND_SENDER, {"letter": letter_id}).one()
+        made = _made(store, letter.docx_key)
+        own = letter.docx_key if made else f"{letter_folder(letter, sender)}/letter.docx"
+        rows = s.execute(_COPIES_OF, {"letter": letter_id}).all()
+    files = _own_files(store, settings, letter, own, made, [r.name for r in rows] if _attaches(letter) else None,
+                       masters)
+    need = [r for r in rows if not _made(store, r.docx_key)]
+    folder = sibling(own, "copies")
+    for start in range(0, len(need), CHUNK) if need else [0] if files else []:
+        chunk = need[start:start + CHUNK]
+        copies = ((f"{folder}/{r.key}.docx", masters.maker(letter).docx_for(tracking_url(settings.base_url, r.token)))
+                  for r in chunk)
+        keys = store.write_new_many(chain(files, copies))[len(files):]
+        with db.transaction() as s:
+            if not made:
+                s.execute(_LETTER_FILED, {"letter": letter_id, "key": own})
+            if chunk:
+                s.execute(_COPY_FILED, [{"delivery": r.id, "key": key} for r, key in zip(chunk, keys, strict=True)])
+        files, made = [], True
+
+
+# Built once (making a statement costs about as much as running one of these).
+_LETTER_AND_SENDER = select(Letter, Unit).join(Unit, Unit.id == Letter.unit_id).where(Letter.id == bindparam("letter"))
+_COPIES_OF = (select(Delivery.id, Delivery.token, Delivery.docx_key, Unit.key, Unit.name)
+              .join(Unit, Unit.id == Delivery.unit_id).where(Delivery.letter_id == bindparam("letter"))
+              .order_by(Delivery.id))
+_LETTER_FILED = (update(Letter.__table__).where(Letter.__table__.c.id == bindparam("letter"))
+                 .values(docx_key=bindparam("key"), pdf_key=None))
+_COPY_FILED = (update(Delivery.__table__).where(Delivery.__table__.c.id == bindparam("delivery"))
+               .values(docx_key=bindparam("key")))
 
 
 def _attachment_key(docx_key: str) -> str:
@@ -435,10 +544,10 @@ def _master_pdf(docx_key: str) -> str:
     return sibling(docx_key, "master.pdf")
 
 
-def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int]) -> None:
+def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int], rendered: _Masters) -> None:
     """Each letter's PDF master (``master.pdf``: the letter with its placeholder QR, then its attached pages and
-    the received letter a forward carries), all in one LibreOffice run: one document per letter (and one for
-    its attached pages); then its own PDF (the file copy), the master with the verify QR swapped in. The
+    the received letter a forward carries), all in one LibreOffice run: one document per letter, its attached
+    pages in it; then its own PDF (the file copy), the master with the verify QR swapped in. The
     master stays beside it: the recipients' copies are made from it (:func:`_make_copies`)."""
     store = file_store(settings)
     with db.reading() as s:
@@ -448,18 +557,13 @@ def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int]) -> None:
             select(Delivery.letter_id).where(Delivery.letter_id.in_(letter_ids[start:start + CHUNK])).distinct())}
         masters = [x for x in letters if (x in own or x.id in sent) and not store.exists(_master_pdf(x.docx_key))]
         look = {x.id: (parse_spec(x.spec), _placeholder(settings, x), _verify_link(settings, x)) for x in letters}
-    jobs: list[tuple[str | bytes, str]] = [(_tracked_master(settings, look[x.id][0], look[x.id][1]),
-                                            _master_pdf(x.docx_key)) for x in masters]
-    # The pages after each letter's own: its attached pages, made in the same LibreOffice run, then the received
-    # letter a forward carries.
+    jobs: list[tuple[str | bytes, str]] = [(rendered.docx(x), _master_pdf(x.docx_key)) for x in masters]
+    # The pages after each letter's own: its attached pages, in its own LibreOffice document (after a section
+    # break: saraban.letters.paper.attach), then the received letter a forward carries.
     received = _received_copies(db, settings, masters)
-    attached: dict[str, list[str]] = {}
-    for x in masters:
-        extra = _attachment_key(x.docx_key)
-        pages = [_with_suffix(extra, ".pdf")] if store.exists(extra) else []
-        jobs += [(extra, page) for page in pages]
-        attached[_master_pdf(x.docx_key)] = pages + ([received[x.id]] if x.id in received else [])
-    paged = _pdfs_of(jobs, settings, attached)
+    follows = {_master_pdf(x.docx_key): extra for x in masters if store.exists(extra := _attachment_key(x.docx_key))}
+    attached = {_master_pdf(x.docx_key): [received[x.id]] for x in masters if x.id in received}
+    paged = _pdfs_of(jobs, settings, attached, follows)
     if not own:
         return
     issued = []
@@ -488,14 +592,16 @@ def _made(store: FileStore, key: str | None) -> bool:
     return store.exists(key)
 
 
-def _pdfs_of(jobs: list[tuple[str | bytes, str]], settings: Settings,
-             attached: dict[str, list[str]] | None = None) -> dict[str, bytes]:
+def _pdfs_of(jobs: list[tuple[str | bytes, str]], settings: Settings, attached: dict[str, list[str]] | None = None,
+             follows: dict[str, str] | None = None) -> dict[str, bytes]:
     """Convert each .docx (a key in the file store, or its bytes) to the PDF keyed beside it, all in one LibreOffice run
     (LibreOffice writes every output of a run into one folder, named after the file it read, which would
     make every letter.docx collide: convert hard links (or copies) with unique names in a staging folder,
     then move the PDFs). ``attached``: the PDFs whose pages follow a target's own (made in this run, or on
-    disk). Returns, for each .docx given as bytes that LibreOffice's pages were given to (a letter of more than
-    one page: saraban.letters.paper.pages), the paged .docx, by target."""
+    disk). ``follows``: the .docx (a key) of the pages printed after a target's own in its document (reply
+    form, recipients list: saraban.letters.paper.attach). Returns, for each .docx given as bytes that
+    LibreOffice's pages were given to (a letter of more than one page: saraban.letters.paper.pages), the
+    paged .docx (the letter alone), by target."""
     # A PDF already in place was put there whole (write_new) from that same .docx by a run that stopped
     # before recording it: keep it (LibreOffice would not make the same bytes twice).
     store = file_store(settings)
@@ -517,8 +623,9 @@ def _pdfs_of(jobs: list[tuple[str | bytes, str]], settings: Settings,
                 except OSError:  # another file system
                     shutil.copyfile(store.path(source), link)
             links.append(link)
-        made_now = {target: made for made, (_, target) in zip(docx_to_pdf(links, Path(tmp) / "out", settings), jobs,
-                                                               strict=True)}
+        extra = [store.read_bytes(follows[target]) if target in (follows or {}) else None for _, target in jobs]
+        made_now = {target: made for made, (_, target) in zip(
+            docx_to_pdf(links, Path(tmp) / "out", settings, attached=extra), jobs, strict=True)}
         for target, made in made_now.items():
             pages = [made_now[p].read_bytes() if p in made_now else store.read_bytes(p)
                      for p in (attached or {}).get(target, [])]
@@ -547,13 +654,13 @@ def _received_copies(db: Database, settings: Settings, letters: Sequence[Letter]
     return found
 
 
-def _make_copies(db: Database, settings: Settings, letter_id: int) -> None:
+def _make_copies(db: Database, settings: Settings, letter_id: int, masters: _Masters) -> None:
     """Each recipient's copy, rendered outside any transaction, recorded a chunk at a time (a run that
     stops half-way keeps what it recorded; the next run makes the rest)."""
     store = file_store(settings)
     with db.reading() as s:
         letter = s.get(Letter, letter_id)
-        docx_key, pdf_key, spec = letter.docx_key, letter.pdf_key, letter.spec
+        docx_key, pdf_key = letter.docx_key, letter.pdf_key
         placeholder = _placeholder(settings, letter)
         rows = s.execute(select(Delivery.id, Delivery.token, Delivery.docx_key, Delivery.pdf_key,
                                 Delivery.received_at, Unit.key).join(Unit, Unit.id == Delivery.unit_id)
@@ -563,8 +670,7 @@ def _make_copies(db: Database, settings: Settings, letter_id: int) -> None:
     need_pdf = [r for r in rows if master_pdf and not _made(store, r.pdf_key)]
     if not need_docx and not need_pdf:
         return
-    maker = CopyMaker(_tracked_master(settings, parse_spec(spec), placeholder),
-                      store.read_bytes(master_pdf) if master_pdf else None, placeholder)
+    maker = CopyMaker(masters.docx(letter), store.read_bytes(master_pdf) if master_pdf else None, placeholder)
     folder = sibling(docx_key, "copies")
     # A chunk's files are written together: flushed to disk at once, not one after the other
     # (saraban.kernel.files.write_new_many), then recorded.
@@ -602,19 +708,21 @@ def _stamp_all(db: Database, settings: Settings, delivery_ids: Sequence[int]) ->
         rows = s.execute(select(Delivery, Unit.name).join(Unit, Unit.id == Delivery.unit_id).where(
             Delivery.id.in_(delivery_ids), Delivery.received_at.is_not(None))).all() if delivery_ids else []
     done = {d.id: d.stamped_pdf_key for d, _ in rows if _made(store, d.pdf_key) and _made(store, d.stamped_pdf_key)}
+    todo = [(d, unit_name) for d, unit_name in rows if _made(store, d.pdf_key) and d.id not in done]
     made: dict[int, str] = {}
-    issued = []
-    for d, unit_name in rows:
-        if _made(store, d.pdf_key) and d.id not in done:
+    # A chunk's stamped copies are written together (flushed to disk at once), then recorded.
+    for start in range(0, len(todo), CHUNK):
+        chunk, files, issued = todo[start:start + CHUNK], [], []
+        for d, unit_name in chunk:
             stamped = stamped_pdf(store.read_bytes(d.pdf_key), unit_name=unit_name, number=d.receipt_number,
                                   received_at=d.received_at, settings=settings, name=d.pdf_key)
-            out = sibling(d.pdf_key, f"{PurePosixPath(d.pdf_key).stem}-received.pdf")
-            made[d.id] = store.write_new(out, stamped)
+            files.append((sibling(d.pdf_key, f"{PurePosixPath(d.pdf_key).stem}-received.pdf"), stamped))
             issued.append(issued_row(stamped, d.letter_id, d.id, "stamped"))  # for /verify
-    if made:
+        keys = dict(zip((d.id for d, _ in chunk), store.write_new_many(files), strict=True))
         with db.transaction() as s:
-            s.execute(update(Delivery), [{"id": i, "stamped_pdf_key": k} for i, k in made.items()])
+            s.execute(update(Delivery), [{"id": i, "stamped_pdf_key": k} for i, k in keys.items()])
             record_issued(s, issued)
+        made |= keys
     return done | made
 
 
@@ -647,20 +755,65 @@ def _stamp_received(db: Database, settings: Settings, numbered: list[tuple[int, 
     return receipts
 
 
-def _receive_in(s: Session, letter: str | int, unit_keys: Sequence[str] | None, actor: str,
-                at: datetime) -> list[tuple[int, Receipt, str | None]]:
+@dataclass(frozen=True)
+class _Received:
+    """What a receipt's register line says of the letter received."""
+
+    id: int
+    ref_text: str
+    letter_date: date
+    subject: str
+    sender: str  # as printed
+
+
+class _Delivered(NamedTuple):
+    """A delivery as receiving reads it (a row of the query in _receive_in)."""
+
+    id: int
+    received_at: datetime | None
+    receipt_year: int | None
+    receipt_number: int | None
+    pdf_key: str | None
+    unit_id: int
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A letter numbered in this transaction and its deliveries, as made (nobody else has seen them: not
+    received, not cancelled, nothing to lock)."""
+
+    letter: _Received
+    deliveries: list[_Delivered]
+
+
+_RECEIVED = (update(Delivery.__table__).where(Delivery.__table__.c.id == bindparam("delivery"))
+             .values(received_at=bindparam("at"), received_by=bindparam("by"), receipt_year=bindparam("year"),
+                     receipt_number=bindparam("number")))
+
+
+def _receive_in(s: Session, letter: str | int, unit_keys: Sequence[str] | None, actor: str, at: datetime, *,
+                sent: _Sent | None = None) -> list[tuple[int, Receipt, str | None]]:
     """The receipts, each with its delivery's id and the key of its PDF copy (None: not made yet). The
     deliveries are locked first (PostgreSQL): a second clerk receiving the same one waits here, then finds
-    it received and gets the same number."""
-    found = find_letter(s, letter)
-    _refuse_cancelled(s, found, "received")
-    sender = s.get(Unit, found.unit_id)
-    wanted = select(Delivery, Unit).join(Unit, Unit.id == Delivery.unit_id).where(Delivery.letter_id == found.id)
-    if unit_keys is not None and len(set(unit_keys)) <= CHUNK:  # only these rows: lock no others
-        wanted = wanted.where(Unit.key.in_(set(unit_keys)))
-    rows = s.execute(wanted.order_by(Delivery.id).with_for_update(of=Delivery, key_share=True)
-                     .execution_options(populate_existing=True)).all()
-    by_key = {u.key: (d, u) for d, u in rows}
+    it received and gets the same number. ``sent``: ``letter`` was made in this transaction, as it says
+    (:attr:`Issued.sent`): nothing to read back."""
+    if sent is not None:
+        found = sent.letter
+        rows = [r for r in sent.deliveries if unit_keys is None or r.key in unit_keys]
+    else:
+        received = find_letter(s, letter)
+        _refuse_cancelled(s, received, "received")
+        found = _Received(received.id, received.ref_text, received.letter_date, received.subject,
+                          s.get(Unit, received.unit_id).printed_sender)
+        wanted = (select(Delivery.id, Delivery.received_at, Delivery.receipt_year, Delivery.receipt_number,
+                         Delivery.pdf_key, Unit.id.label("unit_id"), Unit.key, Unit.name)
+                  .join(Unit, Unit.id == Delivery.unit_id).where(Delivery.letter_id == found.id))
+        if unit_keys is not None and len(set(unit_keys)) <= CHUNK:  # only these rows: lock no others
+            wanted = wanted.where(Unit.key.in_(set(unit_keys)))
+        rows = s.execute(wanted.order_by(Delivery.id).with_for_update(of=Delivery, key_share=True)).all()
+    by_key = {r.key: r for r in rows}
     keys = list(unit_keys) if unit_keys is not None else sorted(by_key)
     for key in keys:
         if key not in by_key:
@@ -668,24 +821,25 @@ def _receive_in(s: Session, letter: str | int, unit_keys: Sequence[str] | None, 
             raise CircularError(f"หนังสือ ที่ {found.ref_text} ไม่ได้ส่งถึง{unit.name} จึงลงรับไม่ได้ / "
                                 f"ที่ {found.ref_text} was not sent to {unit.name} ({key}): it cannot be "
                                 "received there")
-    todo = [by_key[k] for k in dict.fromkeys(keys) if by_key[k][0].received_at is None]
-    numbers = add_entry_each(s, "receive", [(u.id, EntryText(
-        ref_text=found.ref_text, letter_date=found.letter_date, from_text=sender.printed_sender, to_text=u.name,
-        subject=found.subject, letter_id=found.id, delivery_id=d.id)) for d, u in todo], at=at, actor=actor)
-    for d, u in todo:
-        d.received_at, d.received_by = at, actor
-        d.receipt_year, d.receipt_number = numbers[u.id]
+    todo = [by_key[k] for k in dict.fromkeys(keys) if by_key[k].received_at is None]
+    numbers = add_entry_each(s, "receive", [(r.unit_id, EntryText(
+        ref_text=found.ref_text, letter_date=found.letter_date, from_text=found.sender, to_text=r.name,
+        subject=found.subject, letter_id=found.id, delivery_id=r.id)) for r in todo], at=at, actor=actor)
     if todo:
-        s.execute(insert(Event), [
-            event_row("delivery.received", actor=actor, at=at, unit_id=u.id, office_id=u.id, letter_id=found.id,
-                      delivery_id=d.id, data={"number": d.receipt_number, "year": d.receipt_year})
-            for d, u in todo])
-    fresh = {d.id for d, _ in todo}
+        s.execute(_RECEIVED, [{"delivery": r.id, "at": at, "by": actor, "year": numbers[r.unit_id][0],
+                               "number": numbers[r.unit_id][1]} for r in todo])
+        s.execute(_NEW_EVENTS, [
+            event_row("delivery.received", actor=actor, at=at, unit_id=r.unit_id, office_id=r.unit_id,
+                      letter_id=found.id, delivery_id=r.id,
+                      data={"number": numbers[r.unit_id][1], "year": numbers[r.unit_id][0]}) for r in todo])
     receipts = []
     for key in keys:
-        d, _ = by_key[key]
-        receipts.append((d.id, Receipt(found.id, key, d.receipt_year, d.receipt_number, d.received_at, d.id in fresh),
-                         d.pdf_key))
+        r = by_key[key]
+        if r.unit_id in numbers:  # received now
+            receipt = Receipt(found.id, key, *numbers[r.unit_id], at, True)
+        else:
+            receipt = Receipt(found.id, key, r.receipt_year, r.receipt_number, r.received_at, False)
+        receipts.append((r.id, receipt, r.pdf_key))
     return receipts
 
 
@@ -806,22 +960,50 @@ def forward_draft(db: Database, settings: Settings, letter: str | int, unit_key:
     numbered (the web face previews it). Forwarded already: refused, naming the letter that did it."""
     at = at_or_now(at)
     with db.reading() as s:
-        found, unit, d = _delivery_to_forward(s, letter, unit_key, lock=False)
+        found, unit, d, upstream_sender = _delivery_to_forward(s, letter, unit_key, lock=False)
         if d.forwarded_letter_id is not None:
             done = s.get(Letter, d.forwarded_letter_id)
             raise CircularError(f"{unit.name} ส่งต่อหนังสือนี้แล้ว ด้วยหนังสือ ที่ {done.ref_text} / {unit.name} has "
                                 f"forwarded it already, by ที่ {done.ref_text}")
         if problem := letter_code_problem(unit):
             raise CircularError(problem)
-        spec = _forwarding_spec(s, settings, found, unit, _forward_recipients(s, unit, to), at, subject, body)
+        hop = _next_hop_of(s, unit, to)
+        spec = _forwarding_spec(s, settings, found, upstream_sender, unit, _forward_recipients(s, unit, to, hop), hop,
+                                at, subject, body)
     _preflight(spec, settings)
     return spec
 
 
-def _delivery_to_forward(s: Session, letter: str | int, unit_key: str, *,
-                         lock: bool = True) -> tuple[Letter, Unit, Delivery]:
+class _ToForward(NamedTuple):
+    letter: Letter
+    unit: Unit
+    delivery: Delivery
+    upstream_sender: str  # the letter's sender, as printed
+
+
+# A letter by id, the unit by key and its delivery, its sender's printed name, whether it was cancelled: one
+# query (the delivery's row locked first on PostgreSQL, so forwarders queue).
+_SENT_BY = aliased(Unit, name="sent_by")
+_TO_FORWARD = (select(Letter, Unit, Delivery, func.coalesce(_SENT_BY.sender_name, _SENT_BY.name),  # printed_sender
+                      is_cancelled(Letter.id))
+               .join(Delivery, Delivery.letter_id == Letter.id)
+               .join(Unit, and_(Unit.id == Delivery.unit_id, Unit.key == bindparam("unit")))
+               .join(_SENT_BY, _SENT_BY.id == Letter.unit_id)
+               .where(Letter.id == bindparam("letter")))
+_TO_FORWARD_LOCKED = (_TO_FORWARD.with_for_update(of=Delivery, key_share=True)
+                      .execution_options(populate_existing=True))
+
+
+def _delivery_to_forward(s: Session, letter: str | int, unit_key: str, *, lock: bool = True) -> _ToForward:
     """The letter, the unit and its delivery, when the unit may forward it: sent to it, received, not
-    cancelled. ``lock``: the delivery's row is locked first (PostgreSQL), so forwarders queue."""
+    cancelled; and the letter's sender as printed. ``lock``: the delivery's row is locked first (PostgreSQL),
+    so forwarders queue. A letter given by id is read in one query with the rest; anything refused (or
+    given by reference number) the long way, which says why."""
+    if str(letter).strip().isdigit():
+        row = s.execute(_TO_FORWARD_LOCKED if lock else _TO_FORWARD,
+                        {"letter": int(str(letter).strip()), "unit": unit_key.strip()}).one_or_none()
+        if row is not None and not row[4] and row[2].received_at is not None:
+            return _ToForward(*row[:4])
     found = find_letter(s, letter)
     _refuse_cancelled(s, found, "forwarded")
     unit = get_unit(s, unit_key)
@@ -837,14 +1019,22 @@ def _delivery_to_forward(s: Session, letter: str | int, unit_key: str, *,
         raise CircularError(f"{unit.name} ยังไม่ได้ลงรับหนังสือ ที่ {found.ref_text} ต้องลงรับก่อนส่งต่อ / "
                             f"{unit.name} has not received ที่ {found.ref_text} yet: receive it first "
                             f"(saraban receive {found.id} --unit {unit.key})")
-    return found, unit, d
+    return _ToForward(found, unit, d, s.get(Unit, found.unit_id).printed_sender)
 
 
-def _forward_recipients(s: Session, unit: Unit, to: str | Sequence[Unit] | None) -> list[Unit]:
-    """Whom the unit forwards to: the next hop of the chain (``to`` None or ""), else the units of a selector
-    or those given; only units below it (a province forwards within its province, not to its neighbour)."""
+def _next_hop_of(s: Session, unit: Unit, to: str | Sequence[Unit] | None) -> NextHop | None:
+    """The directory around ``unit`` read at once (its next hop, parent, groups) when it forwards down the
+    chain (``to`` None or ""); None when it chose its recipients."""
+    return next_hop(s, unit) if to is None or (isinstance(to, str) and not to.strip()) else None
+
+
+def _forward_recipients(s: Session, unit: Unit, to: str | Sequence[Unit] | None,
+                        hop: NextHop | None = None) -> list[Unit]:
+    """Whom the unit forwards to: the next hop of the chain (``to`` None or ""; ``hop``: read already), else
+    the units of a selector or those given; only units below it (a province forwards within its province,
+    not to its neighbour)."""
     if to is None or (isinstance(to, str) and not to.strip()):
-        recipients = chain_recipients(s, unit)
+        recipients = hop.recipients if hop is not None else chain_recipients(s, unit)
         if not recipients:
             raise RecipientsError(f"{unit.name} ไม่มีหน่วยงานในสังกัดที่จะส่งต่อ / {unit.name} has no one to forward "
                                   "to (no units below it in the directory)")
@@ -868,13 +1058,15 @@ def _forward_recipients(s: Session, unit: Unit, to: str | Sequence[Unit] | None)
     return chosen
 
 
-def _forwarding_spec(s: Session, settings: Settings, found: Letter, unit: Unit, recipients: list[Unit],
-                     at: datetime, subject: str | None, body: Sequence[str] | None) -> LetterSpec:
-    upstream_sender = s.get(Unit, found.unit_id).printed_sender
+def _forwarding_spec(s: Session, settings: Settings, found: Letter, upstream_sender: str, unit: Unit,
+                     recipients: list[Unit], hop: NextHop | None, at: datetime, subject: str | None,
+                     body: Sequence[str] | None) -> LetterSpec:
+    """``hop``: the directory around ``unit``, when read already (its owner block is made from it)."""
+    owner = owner_of(unit, hop.parent, hop.groups) if hop is not None else owner_block(s, unit)
     try:
         spec = forward_spec(
             settings, found.spec, upstream_sender=upstream_sender, upstream_ref=RefNo.parse(found.ref_text),
-            upstream_date=found.letter_date, unit=unit, owner=owner_block(s, unit),
+            upstream_date=found.letter_date, unit=unit, owner=owner,
             to=describe_recipients(s, recipients), letter_date=at.date(), levels={u.level for u in recipients},
             subject=subject, body=body)
         # The received letter goes with it (its PDF pages follow the letter's: make_files), named first.
@@ -889,15 +1081,23 @@ def _forwarding_spec(s: Session, settings: Settings, found: Letter, unit: Unit, 
 def _forward_in(s: Session, settings: Settings, letter: str | int, unit_key: str, to: str | Sequence[Unit] | None,
                 actor: str, at: datetime, subject: str | None = None, body: Sequence[str] | None = None,
                 uncertain_code_ok: bool = False) -> Issued:
-    found, unit, d = _delivery_to_forward(s, letter, unit_key)
+    return _forward_hop(s, settings, letter, unit_key, to, actor, at, subject, body, uncertain_code_ok)[0]
+
+
+def _forward_hop(s: Session, settings: Settings, letter: str | int, unit_key: str, to: str | Sequence[Unit] | None,
+                 actor: str, at: datetime, subject: str | None = None, body: Sequence[str] | None = None,
+                 uncertain_code_ok: bool = False) -> tuple[Issued, NextHop | None]:
+    """_forward_in, and the directory around the unit when it was read (forwarding a new letter down the chain)."""
+    found, unit, d, upstream_sender = _delivery_to_forward(s, letter, unit_key)
     if d.forwarded_letter_id is not None:
         done = s.get(Letter, d.forwarded_letter_id)
-        return Issued(done.id, done.ref_text, _count_deliveries(s, done.id), new=False)
-    recipients = _forward_recipients(s, unit, to)
-    spec = _forwarding_spec(s, settings, found, unit, recipients, at, subject, body)
+        return Issued(done.id, done.ref_text, _count_deliveries(s, done.id), new=False), None
+    hop = _next_hop_of(s, unit, to)
+    recipients = _forward_recipients(s, unit, to, hop)
+    spec = _forwarding_spec(s, settings, found, upstream_sender, unit, recipients, hop, at, subject, body)
     _preflight(spec, settings)
-    return _issue_in(s, settings, spec.model_copy(update={"circular": True}), unit.key, recipients, actor, at,
-                     d.id, None, uncertain_code_ok)
+    return _issue_in(s, settings, spec.model_copy(update={"circular": True}), unit, recipients, actor, at,
+                     d.id, None, uncertain_code_ok, unforwarded=True), hop
 
 
 def cancel_letter(db: Database, letter: str | int, *, reason: str, actor: str = "saraban",
@@ -940,30 +1140,32 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
         starts = d is not None and d.received_at is not None and expects_to_forward(s, unit)
     todo = [(found.id, unit_key)] if starts else []
     cancelled: dict[int, bool] = {}
-    while todo:
-        current, key = todo.pop()
-        if current not in cancelled:
-            with db.reading() as s:
-                cancelled[current] = cancellation_of(s, current) is not None
-        if cancelled[current]:
-            continue
-        try:
-            issued, numbered, keys = _exactly_once(db, partial(_carry_in, settings=settings, letter_id=current,
-                                                               unit_key=key, auto_receive=auto_receive,
-                                                               actor=actor, at=at))
-        except CircularError:
-            with db.reading() as s:  # cancelled meanwhile: it goes no further; anything else is an error
-                if cancellation_of(s, current) is None:
-                    raise
-            cancelled[current] = True
-            continue
-        made.append(issued.letter_id)
-        cancelled[issued.letter_id] = False
-        make_files(db, settings, [issued.letter_id])
-        _stamp_received(db, settings, numbered)
-        todo += [(issued.letter_id, k) for k in keys]
-    if made and auto_receive:  # the last receipts (each forward's make_files noted the ones before)
-        note_issued(db, settings)
+    try:
+        while todo:
+            current, key = todo.pop()
+            if current not in cancelled:
+                with db.reading() as s:
+                    cancelled[current] = cancellation_of(s, current) is not None
+            if cancelled[current]:
+                continue
+            try:
+                issued, numbered, keys = _exactly_once(db, partial(_carry_in, settings=settings, letter_id=current,
+                                                                   unit_key=key, auto_receive=auto_receive,
+                                                                   actor=actor, at=at))
+            except CircularError:
+                with db.reading() as s:  # cancelled meanwhile: it goes no further; anything else is an error
+                    if cancellation_of(s, current) is None:
+                        raise
+                cancelled[current] = True
+                continue
+            made.append(issued.letter_id)
+            cancelled[issued.letter_id] = False
+            make_files(db, settings, [issued.letter_id], note=False)
+            _stamp_received(db, settings, numbered)
+            todo += [(issued.letter_id, k) for k in keys]
+    finally:
+        if made:  # the output folder learns every hop's register lines once, at the end (or when one fails)
+            note_issued(db, settings)
     return made
 
 
@@ -972,7 +1174,11 @@ def _carry_in(s: Session, *, settings: Settings, letter_id: int, unit_key: str, 
     """One hop of carry_down, in one transaction: the unit forwards the letter (unattended: a guessed letter
     code, the built-in directory's, does not stop the chain); its recipients receive it (``auto_receive``);
     and the keys of those that received it and are expected to forward, who carry it on."""
-    issued = _forward_in(s, settings, letter_id, unit_key, None, actor, at, uncertain_code_ok=True)
+    issued, hop = _forward_hop(s, settings, letter_id, unit_key, None, actor, at, uncertain_code_ok=True)
+    if auto_receive and issued.sent is not None and hop is not None:
+        # Made now: every recipient receives it now; who carries it on, the directory said (in key order).
+        numbered = _receive_in(s, issued.letter_id, None, actor, at, sent=issued.sent)
+        return issued, numbered, [r.key for r in reversed(issued.sent.deliveries) if r.unit_id in hop.forwarding]
     numbered = _receive_in(s, issued.letter_id, None, actor, at) if auto_receive else []
     keys = s.scalars(select(Unit.key).join(Delivery, Delivery.unit_id == Unit.id)
                      .where(Delivery.letter_id == issued.letter_id, Delivery.received_at.is_not(None),

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saraban.directory.levels import LOCAL_LEVELS
@@ -18,10 +18,10 @@ from thai_text import RefNo, format_thai_date
 
 
 def _level_count(session: Session, level: str, **where: Any) -> int:
-    query = select(Unit.id).where(Unit.level == level)
+    query = select(func.count()).select_from(Unit).where(Unit.level == level)
     for column, value in where.items():
         query = query.where(getattr(Unit, column) == value)
-    return len(session.scalars(query).all())
+    return session.scalar(query) or 0
 
 
 def describe_recipients(session: Session, units: Sequence[Unit]) -> str:
@@ -94,13 +94,20 @@ def owner_block(session: Session, unit: Unit) -> dict[str, str]:
     office and, on the next line, its working group (กลุ่มงาน) — its only child of level ``group``, or of
     several the one whose letter code is the office's (the ".6" of กบ ๐๐๒๓.๖) — with the group's phone and
     e-mail, else the office's. A group that writes its own letters is named under its division (กอง)."""
-    lines, contact = [unit.name], unit
     parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
+    if unit.level == "group" and parent is not None and parent.level == "division":
+        return owner_of(unit, parent, [])
+    return owner_of(unit, parent, session.scalars(select(Unit).where(Unit.parent_id == unit.id, Unit.level == "group")
+                                                  .order_by(Unit.key)).all())
+
+
+def owner_of(unit: Unit, parent: Unit | None, groups: Sequence[Unit]) -> dict[str, str]:
+    """:func:`owner_block` of a unit whose parent and children of level ``group`` (sorted by key) are read
+    already (saraban.chain.expectations.next_hop reads them with the rest of a forwarding's directory)."""
+    lines, contact = [unit.name], unit
     if unit.level == "group" and parent is not None and parent.level == "division":
         lines = [parent.name, unit.name]
     else:
-        groups = session.scalars(select(Unit).where(Unit.parent_id == unit.id, Unit.level == "group")
-                                 .order_by(Unit.key)).all()
         own = [g for g in groups if g.letter_code and g.letter_code == unit.letter_code]
         group = own[0] if own else groups[0] if len(groups) == 1 else None
         if group is not None:

@@ -25,6 +25,7 @@ selects or filters on (no query per unit).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
@@ -56,8 +57,8 @@ def _town_of_province(sender: Any, unit: Any) -> ColumnElement[bool]:
 
 # Built once (aliases, and the statements' cache keys): making them costs more than running the query.
 _SENDER, _BELOW = aliased(Unit, name="sender"), aliased(Unit, name="below")
-_NEXT_HOP = select(Unit).where(_SENDER.id == bindparam("sender"), _child_below(_SENDER, Unit)
-                               | _town_of_province(_SENDER, Unit)).order_by(Unit.key)
+_IS_NEXT = _child_below(_SENDER, Unit) | _town_of_province(_SENDER, Unit)
+_NEXT_HOP = select(Unit).where(_SENDER.id == bindparam("sender"), _IS_NEXT).order_by(Unit.key)
 
 
 def chain_recipients(session: Session, unit: Unit) -> list[Unit]:
@@ -70,6 +71,37 @@ def expected_to_forward(unit: Any = Unit) -> ColumnElement[bool]:
     """SQL, correlated with ``unit`` (the units table or an alias) of the enclosing query: the unit has a
     next hop, so it is expected to forward what it is sent (rule 2)."""
     return exists().where(_child_below(unit, _BELOW)) | exists().where(_town_of_province(unit, _BELOW))
+
+
+@dataclass(frozen=True)
+class NextHop:
+    """What forwarding asks of the directory around one unit, read in one query (:func:`next_hop`)."""
+
+    recipients: list[Unit]  # its next hop, as chain_recipients gives it (sorted by key)
+    forwarding: frozenset[int]  # the ids of those expected to forward in turn (rule 2)
+    parent: Unit | None
+    groups: list[Unit]  # its children of level group, sorted by key (its letters' owner block)
+
+
+_AROUND = (select(Unit, _IS_NEXT.label("next"), expected_to_forward(Unit).label("forwards"))
+           .where(_SENDER.id == bindparam("sender"), _IS_NEXT | (Unit.id == bindparam("parent"))
+                  | and_(Unit.parent_id == _SENDER.id, Unit.level == "group"))
+           .order_by(Unit.key))
+
+
+def next_hop(session: Session, unit: Unit) -> NextHop:
+    """The next hop of ``unit`` (rule 1) with who of it forwards in turn (rule 2), its parent and its groups."""
+    recipients, forwarding, groups, parent = [], set(), [], None
+    for u, is_next, forwards in session.execute(_AROUND, {"sender": unit.id, "parent": unit.parent_id}):
+        if is_next:
+            recipients.append(u)
+            if forwards:
+                forwarding.add(u.id)
+        if u.id == unit.parent_id:
+            parent = u
+        if u.parent_id == unit.id and u.level == "group":
+            groups.append(u)
+    return NextHop(recipients, frozenset(forwarding), parent, groups)
 
 
 _FORWARDS = select(Unit.id).where(Unit.id == bindparam("unit"), expected_to_forward(Unit))

@@ -9,12 +9,13 @@ on 1 January because the year is part of the key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import Table, select
 from sqlalchemy import insert as sa_insert
-from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,30 @@ def resolve_series(text: str) -> str:
     return series
 
 
+_COUNTERS = RegisterCounter.__table__
+_ENTRIES = sa_insert(RegisterEntry.__table__)
+
+
+def _upsert(insert: Callable[[Table], Any]) -> Any:
+    upsert = insert(_COUNTERS)
+    return upsert.on_conflict_do_update(
+        index_elements=[_COUNTERS.c.unit_id, _COUNTERS.c.year, _COUNTERS.c.series],
+        set_={"last_number": _COUNTERS.c.last_number + upsert.excluded.last_number},
+    ).returning(_COUNTERS.c.unit_id, _COUNTERS.c.last_number)
+
+
+# Built once per dialect (building it costs more than running it).
+_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
+def _count_up(session: Session, series: str, unit_ids: Sequence[int], year: int, count: int) -> dict[int, int]:
+    """Add ``count`` to each unit's counter of the series (made at 0 if missing), one statement: the new last
+    number of each, by unit. The rows are locked in the order given (sorted by the callers: no deadlock)."""
+    upsert = _UPSERTS["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
+    rows = [{"unit_id": u, "year": year, "series": series, "last_number": count} for u in unit_ids]
+    return dict(session.execute(upsert, rows if len(rows) > 1 else rows[0]).all())
+
+
 def take_numbers(session: Session, unit_id: int, year: int, series: str, count: int = 1) -> range:
     """Take the next ``count`` numbers of a series, inside the caller's transaction."""
     if series not in SERIES:
@@ -58,19 +83,7 @@ def take_numbers(session: Session, unit_id: int, year: int, series: str, count: 
                             f"{', '.join(SERIES)}")
     if count < 1:
         raise RegisterError("count must be at least 1")
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(RegisterCounter)
-        .values(unit_id=unit_id, year=year, series=series, last_number=0)
-        .on_conflict_do_nothing()
-    )
-    last = session.execute(
-        update(RegisterCounter)
-        .where(RegisterCounter.unit_id == unit_id, RegisterCounter.year == year,
-               RegisterCounter.series == series)
-        .values(last_number=RegisterCounter.last_number + count)
-        .returning(RegisterCounter.last_number)
-    ).scalar_one()
+    (last,) = _count_up(session, series, [unit_id], year, count).values()
     return range(last - count + 1, last + 1)
 
 
@@ -119,32 +132,19 @@ def add_entry_each(session: Session, series: str, items: Sequence[tuple[int, Ent
     unit_ids = [unit_id for unit_id, _ in items]
     if len(set(unit_ids)) != len(unit_ids):
         raise RegisterError("add_entry_each takes one line per unit")
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(RegisterCounter).on_conflict_do_nothing(),
-                    [{"unit_id": u, "year": year, "series": series, "last_number": 0} for u in sorted(unit_ids)])
-    numbers: dict[int, int] = {}
-    for start in range(0, len(unit_ids), 500):  # keep the IN list a reasonable size
-        chunk = sorted(unit_ids[start:start + 500])
-        numbers |= dict(session.execute(
-            update(RegisterCounter)
-            .where(RegisterCounter.unit_id.in_(chunk), RegisterCounter.year == year, RegisterCounter.series == series)
-            .values(last_number=RegisterCounter.last_number + 1)
-            .returning(RegisterCounter.unit_id, RegisterCounter.last_number)).all())
-    session.execute(sa_insert(RegisterEntry), [
+    numbers = _count_up(session, series, sorted(unit_ids), year, 1)
+    session.execute(_ENTRIES, [
         {"unit_id": u, "year": year, "series": series, "number": numbers[u], "entered_at": at, "actor": actor,
          **entry.__dict__} for u, entry in items])
     return {u: (year, numbers[u]) for u in unit_ids}
 
 
 def add_numbered_entry(session: Session, unit_id: int, year: int, series: str, number: int,
-                       entry: EntryText, *, at: datetime, actor: str = "saraban") -> RegisterEntry:
+                       entry: EntryText, *, at: datetime, actor: str = "saraban") -> None:
     """Write the line of a number taken with ``take_numbers`` earlier in the same transaction (when the
     number must be known first, e.g. to print it in the letter)."""
-    row = RegisterEntry(unit_id=unit_id, year=year, series=series, number=number, entered_at=as_thai(at),
-                        actor=actor,
-                        **entry.__dict__)
-    session.add(row)
-    return row
+    session.execute(_ENTRIES, {"unit_id": unit_id, "year": year, "series": series, "number": number,
+                               "entered_at": as_thai(at), "actor": actor, **entry.__dict__})
 
 
 def cancel_entry(session: Session, entry_id: int, *, reason: str, actor: str, at: datetime) -> RegisterEntry:
