@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from saraban.chain.circulars import carry_down, forward, issue_circular, receive, receive_many, recipients_of
-from saraban.chain.expectations import chain_recipients, expected_to_forward, expects_to_forward
+from saraban.chain.distribution import owner_block, owner_of
+from saraban.chain.expectations import chain_recipients, expected_to_forward, expects_to_forward, next_hop
 from saraban.chain.status import LetterStatus, as_dict, as_text, letter_status
 from saraban.directory.units import get_unit
 from saraban.kernel.clock import BANGKOK
@@ -44,6 +45,12 @@ def test_who_is_expected_to_forward_is_who_has_a_next_hop(db):
         assert len(bulk) == len(units) > 1000
         for unit in units:  # the next hop, the one-unit question and the bulk one never disagree
             assert expects_to_forward(s, unit) == bool(chain_recipients(s, unit)) == bool(bulk[unit.key]), unit.key
+        sample = [u for i, u in enumerate(units) if i % 10 == 0 or u.level not in ("district_office", "sao")]
+        for unit in sample:  # nor does the hop's query, which reads the owner block's units with them
+            hop = next_hop(s, unit)
+            assert hop.recipients == chain_recipients(s, unit), unit.key
+            assert hop.forwarding == {u.id for u in hop.recipients if bulk[u.key]}, unit.key
+            assert owner_of(unit, hop.parent, hop.groups) == owner_block(s, unit), unit.key
         assert {k for k, v in bulk.items() if v} >= {"prov.81", BANPONG, "dla"}
         assert not bulk[LEAF] and not bulk["amphoe.8101"] and not bulk["pao.81"]
 
