@@ -5,6 +5,7 @@ workers. Real LibreOffice; what is asserted is what LibreOffice made (profiles, 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
 import threading
@@ -42,6 +43,20 @@ def pool(data_dir: Path, tmp_path_factory):
         docs.append(folder / f"{name}.docx")
         docs[-1].write_bytes(render_docx_bytes(parse_spec(example_dict(name)), settings))
     return settings, docs
+
+
+@pytest.fixture(autouse=True)
+def two_cores(monkeypatch):
+    """A machine of two cores (two profiles), whatever this one has."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+
+def test_processes_of_one_worker_each_take_a_profile_each(pool):
+    """Dask workers run one LibreOffice each (SARABAN_PDF_WORKERS=1): the second finds the machine's other
+    profile free, it does not wait for the first's."""
+    settings = dataclasses.replace(pool[0], pdf_workers=1)
+    with free_profile(settings) as first, free_profile(settings) as second:
+        assert {first, second} == {settings.libreoffice_profile(0), settings.libreoffice_profile(1)}
 
 
 def convert_in_thread(docs: list[Path], out: Path, settings) -> tuple[threading.Thread, list]:

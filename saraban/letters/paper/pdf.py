@@ -31,7 +31,7 @@ from saraban.letters.paper.pages import SIGNATURE_MARK, paginate, read_pages
 from saraban.letters.paper.typeset import print_ready
 
 # One LibreOffice start costs ~1.5 s; each extra file in the same call ~0.2 s.
-BATCH = 200
+BATCH = 250  # files a LibreOffice run converts before it is started again
 PROFILE_POLL = 0.05  # seconds between looks for a free LibreOffice profile when every one is taken
 _TURNS = itertools.count()
 
@@ -150,10 +150,11 @@ def _convert_chunk(soffice: str, files: list[Path], out_dir: Path, settings: Set
 @contextmanager
 def free_profile(settings: Settings) -> Iterator[Path]:
     """A LibreOffice profile no other instance uses (LibreOffice refuses to share one between two running
-    instances), held until the block ends: the first of ``settings.pdf_workers`` profiles whose lock is
-    free, threads and processes alike (an exclusive flock on ``<profile>/.lock``); when all are taken,
-    wait for one."""
-    profiles = [settings.libreoffice_profile(i) for i in range(settings.pdf_workers)]
+    instances), held until the block ends: the first of the machine's profiles whose lock is free, threads
+    and processes alike (an exclusive flock on ``<profile>/.lock``); when all are taken, wait for one. A
+    machine has a profile per core, or ``settings.pdf_workers`` if more: processes that each run one
+    LibreOffice (Dask workers: SARABAN_PDF_WORKERS=1) still run theirs at once."""
+    profiles = [settings.libreoffice_profile(i) for i in range(max(settings.pdf_workers, os.cpu_count() or 1))]
     # Start at a different profile per call and process, so that those starting together do not all try
     # the same one first.
     first = (os.getpid() + next(_TURNS)) % len(profiles)

@@ -238,9 +238,23 @@ def _cluster_texts(gids: Sequence[int], text: str, gid_char: dict[int, str]) -> 
     return result
 
 
+# Lines shaped lately, by face and text: every stamp of a run has the same date line, many the same time.
+_SHAPED: dict[tuple[int, str], tuple[Face, tuple[Glyph, ...]]] = {}
+
+
 def shape(face: Face, text: str) -> list[Glyph]:
     """``text`` as HarfBuzz lays it out in ``face``: glyphs with their offsets, each with the text it gives
     back when extracted (a mark's on its base: :func:`_marks_to_bases`)."""
+    key = (id(face), text)
+    shaped = _SHAPED.get(key)
+    if shaped is None or shaped[0] is not face:
+        if len(_SHAPED) >= 4096:
+            _SHAPED.clear()
+        shaped = _SHAPED[key] = (face, tuple(_shaped(face, text)))
+    return list(shaped[1])
+
+
+def _shaped(face: Face, text: str) -> list[Glyph]:
     buf = hb.Buffer()
     buf.add_str(text)
     buf.guess_segment_properties()
