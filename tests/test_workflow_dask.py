@@ -235,4 +235,4 @@ def test_the_task_runner_is_chosen_by_the_environment(monkeypatch):
         with pytest.raises(SettingsError, match=f"{name} must be"):
             runner_from_environment()
         monkeypatch.setenv(name, {"SARABAN_TASK_RUNNER": "dask", "SARABAN_TASK_WORKERS": "3"}[name])
-    assert [chunk_size(n, 2) for n in (1, 76, 878, 10_000)] == [1, 19, 220, 250]  # every worker gets work
+    assert [chunk_size(n, 2) for n in (1, 76, 878, 10_000)] == [1, 19, 147, 200]  # every worker gets work

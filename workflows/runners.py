@@ -104,7 +104,11 @@ def parallelism(runner: TaskRunner | None) -> int:
     return os.cpu_count() or 1
 
 
-def chunk_size(count: int, workers: int, most: int = 250) -> int:
-    """Letters per task such that every worker gets two tasks (the last ones finish together), or more of at
-    most ``most``: each task starts LibreOffice once (~1.5 s), so fewer, larger tasks are cheaper."""
-    return max(1, min(most, -(-count // (2 * workers))))
+def chunk_size(count: int, workers: int, most: int = 200) -> int:
+    """Letters per task such that every worker gets as many tasks, two at least (the last ones finish
+    together), of at most ``most`` (what one LibreOffice run converts): each task starts LibreOffice once
+    (~1.5 s), so fewer, larger tasks are cheaper."""
+    tasks = 2 * workers
+    while -(-count // tasks) > most:
+        tasks += workers
+    return max(1, -(-count // tasks))

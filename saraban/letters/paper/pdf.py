@@ -31,7 +31,9 @@ from saraban.letters.paper.pages import SIGNATURE_MARK, paginate, read_pages
 from saraban.letters.paper.typeset import print_ready
 
 # One LibreOffice start costs ~1.5 s; each extra file in the same call ~0.2 s.
-BATCH = 250  # files a LibreOffice run converts before it is started again
+# Files a LibreOffice run converts before it is started again: 7.4 converts no more than 246 files of one
+# call (the others are left without a word).
+BATCH = 200
 PROFILE_POLL = 0.05  # seconds between looks for a free LibreOffice profile when every one is taken
 _TURNS = itertools.count()
 
@@ -142,9 +144,11 @@ def soffice_convert(docx_files: Sequence[Path], out_dir: Path, settings: Setting
 
 
 def _convert_chunk(soffice: str, files: list[Path], out_dir: Path, settings: Settings, env: dict[str, str]) -> None:
+    runs = -(-len(files) // BATCH)
+    size = -(-len(files) // runs)  # runs of (nearly) equal length
     with free_profile(settings) as profile:
-        for start in range(0, len(files), BATCH):
-            _soffice_run(soffice, profile, files[start:start + BATCH], out_dir, env)
+        for start in range(0, len(files), size):
+            _soffice_run(soffice, profile, files[start:start + size], out_dir, env)
 
 
 @contextmanager
@@ -180,14 +184,22 @@ def _soffice_run(soffice: str, profile: Path, files: list[Path], out_dir: Path, 
     pdfs = [out_dir / (f.stem + ".pdf") for f in files]
     for pdf in pdfs:
         pdf.unlink(missing_ok=True)
-    cmd = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
-           "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir.resolve()),
-           *(str(f.resolve()) for f in files)]
+    base = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
+            "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir.resolve())]
+    output = _run(base, files, env)
+    missing = [f for f, p in zip(files, pdfs, strict=True) if not p.exists()]
+    if missing and len(missing) < len(files):  # it stopped part way: once more for the rest, in a new run
+        output = _run(base, missing, env)
+        missing = [f for f, p in zip(files, pdfs, strict=True) if not p.exists()]
+    if missing:
+        raise PdfError(f"LibreOffice made no PDF for {', '.join(f.stem + '.pdf' for f in missing)}: {output[-500:]}")
+
+
+def _run(base: list[str], files: list[Path], env: dict[str, str]) -> str:
+    """One LibreOffice run converting ``files``; what it said."""
     try:
-        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120 + 5 * len(files))
+        result = subprocess.run([*base, *(str(f.resolve()) for f in files)], env=env, capture_output=True,
+                                text=True, timeout=120 + 5 * len(files))
     except subprocess.TimeoutExpired:
         raise PdfError(f"LibreOffice did not finish converting {len(files)} files in time") from None
-    missing = [p for p in pdfs if not p.exists()]
-    if missing:
-        raise PdfError(f"LibreOffice made no PDF for {', '.join(p.name for p in missing)}: "
-                       f"{(result.stderr or result.stdout).strip()[-500:]}")
+    return (result.stderr or result.stdout).strip()
