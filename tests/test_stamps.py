@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -354,6 +355,21 @@ def test_stamping_in_place(letter, tmp_path):
     path.write_bytes(letter.read_bytes())
     assert stamp_receipt(path, path, unit_name=UNIT, number=1649, received_at=RECEIVED) == path
     assert text_lines(path)[:4] == THAI_LINES
+
+
+def test_a_stamp_made_again_in_another_process_is_the_same_bytes(letter, tmp_path):
+    """A run started again after a crash stamps a copy whose stamped file it left behind: the same bytes, or
+    write_new refuses it. Another process makes its font subsets afresh (fontTools used to date them)."""
+    script = ("import sys; from pathlib import Path; from saraban.letters.paper.stamps import stamp_receipt; "
+              "from tests.test_stamps import RECEIVED, UNIT; "
+              "stamp_receipt(Path(sys.argv[1]), Path(sys.argv[2]), unit_name=UNIT, number=1649, received_at=RECEIVED)")
+    made = []
+    for n in (1, 2):
+        made.append(tmp_path / f"stamped-{n}.pdf")
+        subprocess.run([sys.executable, "-c", script, str(letter), str(made[-1])], check=True,
+                       cwd=Path(__file__).resolve().parent.parent)
+        time.sleep(1.1 if n == 1 else 0)  # a font's timestamp counts seconds
+    assert made[0].read_bytes() == made[1].read_bytes()
 
 
 def test_not_a_pdf_is_refused(tmp_path):

@@ -36,7 +36,7 @@ def sarabun_file(style: str) -> Path:
 def derive_th_face(source: Path, target: Path, style: str) -> None:
     """Write Sarabun-<style> rescaled to TH Sarabun's size, renamed 'Saraban TH' (OFL: a modified
     font takes a new name)."""
-    font = TTFont(source)
+    font = TTFont(source, recalcTimestamp=False)  # the same bytes on every machine
     upem = font["head"].unitsPerEm
     font["head"].unitsPerEm = round(upem / TH_SARABUN_SCALE)
     os2, hhea = font["OS/2"], font["hhea"]

@@ -137,7 +137,9 @@ def _tables(ttf: bytes) -> dict[str, bytes]:
 
 @lru_cache(maxsize=8)
 def _load_face(path: str, mtime_ns: int) -> Face:
-    font = TTFont(path)
+    # The subset keeps the face's timestamp: a stamp made again (a run started again after a crash, in
+    # another process) is the same bytes, which the file it left behind is checked against (write_new).
+    font = TTFont(path, recalcTimestamp=False)
     options = ft_subset.Options()
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
