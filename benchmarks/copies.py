@@ -6,8 +6,8 @@ The master is the department's circular (examples/03-department-circular.yaml) w
 tracking QR code: rendered to .docx once and converted to PDF once (one LibreOffice run, not timed
 as part of the copies). Then ``CopyMaker`` makes N .docx copies and N PDF copies, each for its own
 tracking link (``<base_url>/t/<22-character token>``), kept in memory; with --out, they are also
-written there (the writing is timed too). Progress goes to stderr; the figures to stdout, ending
-with one line:
+written there (the writing is timed too); then up to 200 PDF copies get the receipt stamp
+(``stamp: <ms> ms/copy``). Progress goes to stderr; the figures to stdout, ending with one line:
 
     copies: 1000, docx 950.0/s, pdf 1000.0/s
 """
@@ -24,16 +24,19 @@ from pathlib import Path
 
 import yaml
 
+from saraban.kernel.clock import now
 from saraban.kernel.settings import load_settings
 from saraban.letters.paper.copies import CopyMaker, swap_docx_image
 from saraban.letters.paper.pdf import docx_to_pdf
 from saraban.letters.paper.qr import placeholder_qr_png, qr_png
+from saraban.letters.paper.stamps import stamped_pdf
 from saraban.letters.render import render_docx_bytes
 from saraban.letters.spec import parse_spec
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "03-department-circular.yaml"
 TOKEN_LENGTH = 22
+STAMP_UNIT = "องค์การบริหารส่วนตำบลบ้านกลาง"
 
 
 def log(message: str) -> None:
@@ -108,12 +111,22 @@ def main(argv: list[str] | None = None) -> int:
     pdf_s = time.perf_counter() - start
     pdf_size = sizes / n
 
+    stamps = min(n, 200)
+    log(f"  {stamps} receipt stamps on PDF copies ...")
+    copies = [maker.pdf_for(url) for url in urls[:stamps]]
+    stamped_pdf(copies[0], unit_name=STAMP_UNIT, number=1, received_at=now(), settings=settings)  # fonts, once
+    start = time.perf_counter()
+    for i, copy in enumerate(copies):
+        stamped_pdf(copy, unit_name=STAMP_UNIT, number=i + 1, received_at=now(), settings=settings)
+    stamp_s = time.perf_counter() - start
+
     print(f"master: {master_s:.2f} s (render + one LibreOffice run), parsed in {1000 * parse_s:.0f} ms, "
           f"docx {kib(len(master_docx))}, pdf {kib(len(master_pdf))}")
     if out:
         print(f"out: {out}")
     print(f"docx: {docx_s:.2f} s, {1000 * docx_s / n:.2f} ms/copy, {kib(docx_size)} each")
     print(f"pdf:  {pdf_s:.2f} s, {1000 * pdf_s / n:.2f} ms/copy, {kib(pdf_size)} each")
+    print(f"stamp: {1000 * stamp_s / stamps:.2f} ms/copy (the receipt stamp on a PDF copy, {stamps} copies)")
     print(f"copies: {n}, docx {n / docx_s:.1f}/s, pdf {n / pdf_s:.1f}/s")
     return 0
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,12 +94,9 @@ def test_levels_are_named_in_thai() -> None:
     assert LEVEL_NAMES["sao"] == "องค์การบริหารส่วนตำบล"
 
 
-def test_skeleton_counts_and_speed(db: Database) -> None:
-    started = time.perf_counter()
+def test_skeleton_counts(db: Database) -> None:
     with db.transaction() as s:
         added = load_skeleton(s)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2.0, f"load_skeleton took {elapsed:.2f} s"
     with db.transaction() as s:
         counts = level_counts(s)
     assert counts["ministry"] == 20
@@ -220,10 +216,8 @@ def test_synthetic_local_layer(loaded: Database) -> None:
     expected = sum(len(geothai.subdistricts(d.code))
                    for p in geothai.provinces() if p.code != "10" for d in geothai.districts(p.code))
     assert expected == 7256
-    started = time.perf_counter()
     with loaded.transaction() as s:
         assert add_synthetic_local_layer(s) == expected
-    assert time.perf_counter() - started < 5.0
     with loaded.transaction() as s:
         assert add_synthetic_local_layer(s) == 0
         unit = get_unit(s, "syn.810101")

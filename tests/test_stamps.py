@@ -379,14 +379,6 @@ def test_not_a_pdf_is_refused(tmp_path):
         stamp_receipt(bad, tmp_path / "out.pdf", unit_name=UNIT, number=1, received_at=RECEIVED)
 
 
-def test_a_stamp_takes_less_than_50_ms(letter, tmp_path):
-    stamp(letter, tmp_path)  # the font subset is made once per process
-    start = time.perf_counter()
-    for n in range(10):
-        stamp_receipt(letter, tmp_path / f"s{n}.pdf", unit_name=UNIT, number=n + 1, received_at=RECEIVED)
-    assert (time.perf_counter() - start) / 10 < 0.05
-
-
 def test_box_constants_match_the_brief():
     assert round(BOX_WIDTH / CM, 2) == 6.5 and round(BOX_HEIGHT / CM, 2) == 2.6
     assert round(BOX_RIGHT_GAP / CM, 2) == 1.0 and round(BOX_TOP_GAP / CM, 2) == 0.8
