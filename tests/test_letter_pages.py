@@ -65,6 +65,14 @@ def test_one_to_four_pages(letters):
     assert {1, 2, 3, 4} <= counts, counts
 
 
+def test_a_letter_of_pages_is_one_pdf_section(letters):
+    """Page numbers drawn on the printed PDF leave it whole (one cross-reference table): its recipients'
+    copies are spliced from it (saraban.letters.paper.copies), not parsed again each."""
+    for r, pages, _ in letters:
+        data = r.pdf.read_bytes()
+        assert data.count(b"startxref") == 1 and b"/Prev" not in data, (r.name, len(pages))
+
+
 def test_page_numbers_from_page_two(letters):
     for _, pages, _ in letters:
         assert not any(squeeze(line.text).startswith("-") for line in _top(pages[0], 2))

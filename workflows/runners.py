@@ -105,8 +105,8 @@ def parallelism(runner: TaskRunner | None) -> int:
 
 
 def chunk_size(count: int, workers: int, most: int = 200) -> int:
-    """Letters per task such that every worker gets as many tasks, two at least (the last ones finish
-    together), of at most ``most`` (what one LibreOffice run converts): each task starts LibreOffice once
+    """Letters per task: two tasks a worker (more when a task would have more than ``most``, what one
+    LibreOffice run converts), so that the last ones finish together; each task starts LibreOffice once
     (~1.5 s), so fewer, larger tasks are cheaper."""
     tasks = 2 * workers
     while -(-count // tasks) > most:

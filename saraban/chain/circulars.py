@@ -407,6 +407,7 @@ class _Masters:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._specs: dict[int, LetterSpec] = {}
+        self._docx: dict[int, bytes] = {}
         self._makers: dict[int, CopyMaker] = {}
 
     def spec(self, letter: Letter) -> LetterSpec:
@@ -415,7 +416,10 @@ class _Masters:
         return self._specs[letter.id]
 
     def docx(self, letter: Letter) -> bytes:
-        return _tracked_master(self.settings, self.spec(letter), _placeholder(self.settings, letter))
+        if letter.id not in self._docx:
+            self._docx[letter.id] = _tracked_master(self.settings, self.spec(letter),
+                                                    _placeholder(self.settings, letter))
+        return self._docx[letter.id]
 
     def maker(self, letter: Letter) -> CopyMaker:
         """The .docx copies' maker (the PDF copies': made from the master PDF, in _make_copies)."""
@@ -1163,9 +1167,13 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
             make_files(db, settings, [issued.letter_id], note=False)
             _stamp_received(db, settings, numbered)
             todo += [(issued.letter_id, k) for k in keys]
-    finally:
-        if made:  # the output folder learns every hop's register lines once, at the end (or when one fails)
-            note_issued(db, settings)
+    except BaseException:
+        if made:  # the output folder learns the hops made before the failure; the failure is what is raised
+            with suppress(Exception):
+                note_issued(db, settings)
+        raise
+    if made:  # the output folder learns every hop's register lines once, at the end
+        note_issued(db, settings)
     return made
 
 

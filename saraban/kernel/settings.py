@@ -61,7 +61,8 @@ class Settings:
         return self.data_dir / "prefect"
 
     def libreoffice_profile(self, worker: int = 0) -> Path:
-        """The LibreOffice profile of PDF worker ``worker`` (0 .. pdf_workers - 1): one per running instance."""
+        """LibreOffice profile ``worker``: one per running instance (a machine has max(pdf_workers, cores) of
+        them: saraban.letters.paper.pdf.free_profile)."""
         return self.data_dir / f"libreoffice-profile-{worker}"
 
 

@@ -49,6 +49,15 @@ def append_pages(letter_pdf: bytes, attached: Sequence[bytes | Path]) -> bytes:
         return _merged_by_pypdf(pdfs)
 
 
+def in_one_section(pdf: bytes) -> bytes:
+    """``pdf`` written again whole: one cross-reference table, no incremental update (a master its copies are
+    spliced from must be so: saraban.letters.paper.copies)."""
+    try:
+        return _merged([pdf])
+    except _Unmergeable:
+        return _merged_by_pypdf([pdf])
+
+
 def _merged_by_pypdf(pdfs: list[bytes]) -> bytes:
     writer = PdfWriter()
     for data in pdfs:

@@ -344,7 +344,8 @@ def paginate(docx: bytes, pdf: Path, *, pages: list[Page] | None = None) -> Pagi
         if block.tag == qn("w:tbl") or spot.offset == 0:
             before = block.getprevious()
             end = _section_end(body, block)
-            as_printed = as_printed and end is before  # not a spacer paragraph put before a table
+            # Not a spacer paragraph put before a table, nor a table LibreOffice split (the section takes it whole).
+            as_printed = as_printed and end is before and not (block.tag == qn("w:tbl") and spot.offset > 0)
         else:
             _split_paragraph(block, spot.offset)
             end = block

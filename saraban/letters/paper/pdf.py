@@ -26,6 +26,7 @@ from pathlib import Path
 from saraban.kernel.settings import Settings
 from saraban.letters.paper.attach import followed_by, own_pages
 from saraban.letters.paper.fonts import fontconfig_file
+from saraban.letters.paper.merge import in_one_section
 from saraban.letters.paper.page_marks import marked_pdf
 from saraban.letters.paper.pages import SIGNATURE_MARK, paginate, read_pages
 from saraban.letters.paper.typeset import print_ready
@@ -96,7 +97,8 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings,
             if paged is not None:
                 Path(source).write_bytes(paged.docx)  # in place: a hard link to the letter's .docx sees it too
                 if paged.as_printed:  # the same lines on the same pages: its headers and footers drawn on
-                    pdf.write_bytes(marked_pdf(pdf.read_bytes(), paged.marks, settings))
+                    # written whole again: the recipients' copies are spliced from one cross-reference table
+                    pdf.write_bytes(in_one_section(marked_pdf(pdf.read_bytes(), paged.marks, settings)))
                 else:
                     target.write_bytes(_printed(paged.docx, printed))
                     again.append(target)
