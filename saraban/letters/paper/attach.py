@@ -19,7 +19,7 @@ import zipfile
 
 from lxml import etree
 
-from saraban.letters.paper.pages import Page, _body_lines, squeeze
+from saraban.letters.paper.pages import Page, body_lines, squeeze
 from saraban.letters.zip_splice import ZipSplice
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -335,7 +335,7 @@ def own_pages(pages: list[Page], attached: bytes) -> list[Page] | None:
         return None
     for k in range(1, len(pages)):
         page = pages[k]
-        lines = sorted(_body_lines(page, abs(top) / 20, page.height - abs(bottom) / 20),
+        lines = sorted(body_lines(page, abs(top) / 20, page.height - abs(bottom) / 20),
                        key=lambda line: (round(line.y_min), line.x_min))
         text = ""
         for line in lines:

@@ -95,7 +95,7 @@ def _block_text(el: etree._Element) -> str:
     return squeeze("".join(t.text or "" for t in el.iter(qn("w:t"))))
 
 
-def _body_lines(page: Page, top: float, bottom: float) -> list[Line]:
+def body_lines(page: Page, top: float, bottom: float) -> list[Line]:
     """The lines of the page's text area: not the header's nor the footer's."""
     return [line for line in page.lines if line.y_min >= top - 2 and line.y_max <= bottom + 2 and squeeze(line.text)]
 
@@ -306,7 +306,7 @@ def paginate(docx: bytes, pdf: Path, *, pages: list[Page] | None = None) -> Pagi
     top_pt = int(top.get(qn("w:top"))) / 20
     bottom_pt = page_h - int(top.get(qn("w:bottom"))) / 20
     blocks = [el for el in body if el.tag in (qn("w:p"), qn("w:tbl"))]
-    lines = [_body_lines(p, top_pt, bottom_pt) for p in pages]
+    lines = [body_lines(p, top_pt, bottom_pt) for p in pages]
     spots = align_lines(blocks, lines)
     signature = next((i for i, b in enumerate(blocks)
                       if any(m.get(qn("w:name")) == SIGNATURE_MARK for m in b.iter(qn("w:bookmarkStart")))), None)

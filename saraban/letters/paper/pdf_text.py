@@ -49,7 +49,7 @@ SUBSET_UNICODES = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one face is one object: hashed by identity (the caches below)
 class Face:
     """One weight of Saraban TH, subset (Thai, ASCII, Latin-1), ready to shape and to embed.
 
@@ -240,20 +240,15 @@ def _cluster_texts(gids: Sequence[int], text: str, gid_char: dict[int, str]) -> 
     return result
 
 
-# Lines shaped lately, by face and text: every stamp of a run has the same date line, many the same time.
-_SHAPED: dict[tuple[int, str], tuple[Face, tuple[Glyph, ...]]] = {}
-
-
 def shape(face: Face, text: str) -> list[Glyph]:
     """``text`` as HarfBuzz lays it out in ``face``: glyphs with their offsets, each with the text it gives
     back when extracted (a mark's on its base: :func:`_marks_to_bases`)."""
-    key = (id(face), text)
-    shaped = _SHAPED.get(key)
-    if shaped is None or shaped[0] is not face:
-        if len(_SHAPED) >= 4096:
-            _SHAPED.clear()
-        shaped = _SHAPED[key] = (face, tuple(_shaped(face, text)))
-    return list(shaped[1])
+    return list(_shape_cached(face, text))
+
+
+@lru_cache(maxsize=4096)  # every stamp of a run has the same date line, many the same time
+def _shape_cached(face: Face, text: str) -> tuple[Glyph, ...]:
+    return tuple(_shaped(face, text))
 
 
 def _shaped(face: Face, text: str) -> list[Glyph]:
@@ -312,22 +307,12 @@ def num(value: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
-# The embedded subsets made lately, by face and glyphs: a stamp's text lines (เลขรับ, วันที่, เวลา) use
-# much the same glyphs on every copy of a run.
-_FONT_FILES: dict[tuple[int, frozenset[int]], tuple[Face, bytes, int, str]] = {}
-
-
+@lru_cache(maxsize=1024)  # a stamp's text lines (เลขรับ, วันที่, เวลา) use much the same glyphs on every copy
 def _font_file(face: Face, gids: frozenset[int]) -> tuple[bytes, int, str]:
     """The subset of ``face`` with the outlines of ``gids``: deflated, its length, its six-capital tag."""
-    key = (id(face), gids)
-    made = _FONT_FILES.get(key)
-    if made is None or made[0] is not face:
-        program = face.font_program(set(gids))
-        tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(program).digest()[:6])
-        if len(_FONT_FILES) >= 1024:
-            _FONT_FILES.clear()
-        made = _FONT_FILES[key] = (face, zlib.compress(program, 6), len(program), tag)
-    return made[1], made[2], made[3]
+    program = face.font_program(set(gids))
+    tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(program).digest()[:6])
+    return zlib.compress(program, 6), len(program), tag
 
 
 class FontUse:
