@@ -570,17 +570,17 @@ def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int], rendered
     paged = _pdfs_of(jobs, settings, attached, follows)
     if not own:
         return
-    issued = []
+    files = []
     for x in own:
         _, placeholder, link = look[x.id]
         master = _master_pdf(x.docx_key)
         maker = CopyMaker(paged.get(master), store.read_bytes(master), placeholder)
         if master in paged:  # LibreOffice gave the letter its pages (saraban.letters.paper.pages): the .docx too
             store.write_replacing(x.docx_key, maker.docx_for(link))
-        pdf_key = _with_suffix(x.docx_key, ".pdf")
-        with suppress(IssuedFileError):  # a concurrent run made it meanwhile, from the same master
-            store.write_new(pdf_key, maker.pdf_for(link))
-        issued.append(issued_row(store.read_bytes(pdf_key), x.id, None, "letter"))  # for /verify
+        files.append((_with_suffix(x.docx_key, ".pdf"), maker.pdf_for(link)))
+    _write_all_new(store, files)
+    # for /verify: what is in the store (a concurrent run may have put its own there, from the same master)
+    issued = [issued_row(store.read_bytes(key), x.id, None, "letter") for x, (key, _) in zip(own, files, strict=True)]
     with db.transaction() as s:
         s.execute(update(Letter), [{"id": x.id, "pdf_key": _with_suffix(x.docx_key, ".pdf")} for x in own])
         record_issued(s, issued)
@@ -630,14 +630,22 @@ def _pdfs_of(jobs: list[tuple[str | bytes, str]], settings: Settings, attached: 
         extra = [store.read_bytes(follows[target]) if target in (follows or {}) else None for _, target in jobs]
         made_now = {target: made for made, (_, target) in zip(
             docx_to_pdf(links, Path(tmp) / "out", settings, attached=extra), jobs, strict=True)}
-        for target, made in made_now.items():
-            pages = [made_now[p].read_bytes() if p in made_now else store.read_bytes(p)
-                     for p in (attached or {}).get(target, [])]
-            # A concurrent run (two clerks' ลงรับ at once) put it there meanwhile, from the same .docx: keep it.
-            with suppress(IssuedFileError):
-                store.write_new(target, append_pages(made.read_bytes(), pages))
+        _write_all_new(store, [(target, append_pages(made.read_bytes(), [
+            made_now[p].read_bytes() if p in made_now else store.read_bytes(p) for p in (attached or {}).get(target, [])
+        ])) for target, made in made_now.items()])
         return {target: paged for link, (source, target) in zip(links, jobs, strict=True)
                 if isinstance(source, bytes) and (paged := link.read_bytes()) != source}
+
+
+def _write_all_new(store: FileStore, files: list[tuple[str, bytes]]) -> None:
+    """Issued files written together (flushed to disk at once). One that a concurrent run (two clerks' ลงรับ
+    at once) put there meanwhile, made from the same source, is kept: then each is written on its own."""
+    try:
+        store.write_new_many(files)
+    except IssuedFileError:
+        for key, data in files:
+            with suppress(IssuedFileError):
+                store.write_new(key, data)
 
 
 def _received_copies(db: Database, settings: Settings, letters: Sequence[Letter]) -> dict[int, str]:
@@ -660,14 +668,16 @@ def _received_copies(db: Database, settings: Settings, letters: Sequence[Letter]
 
 def _make_copies(db: Database, settings: Settings, letter_id: int, masters: _Masters) -> None:
     """Each recipient's copy, rendered outside any transaction, recorded a chunk at a time (a run that
-    stops half-way keeps what it recorded; the next run makes the rest)."""
+    stops half-way keeps what it recorded; the next run makes the rest). A PDF copy already received is
+    stamped as it is made, and both are written together and recorded in one transaction."""
     store = file_store(settings)
     with db.reading() as s:
         letter = s.get(Letter, letter_id)
         docx_key, pdf_key = letter.docx_key, letter.pdf_key
         placeholder = _placeholder(settings, letter)
         rows = s.execute(select(Delivery.id, Delivery.token, Delivery.docx_key, Delivery.pdf_key,
-                                Delivery.received_at, Unit.key).join(Unit, Unit.id == Delivery.unit_id)
+                                Delivery.received_at, Delivery.receipt_number, Unit.key, Unit.name)
+                         .join(Unit, Unit.id == Delivery.unit_id)
                          .where(Delivery.letter_id == letter_id).order_by(Delivery.id)).all()
     need_docx = [r for r in rows if not _made(store, r.docx_key)]
     master_pdf = _master_pdf(docx_key) if _made(store, pdf_key) and store.exists(_master_pdf(docx_key)) else None
@@ -685,23 +695,39 @@ def _make_copies(db: Database, settings: Settings, letter_id: int, masters: _Mas
         with db.transaction() as s:
             s.execute(update(Delivery), [{"id": r.id, "docx_key": key} for r, key in zip(chunk, keys, strict=True)])
     for start in range(0, len(need_pdf), CHUNK):
-        chunk, issued = need_pdf[start:start + CHUNK], []
-        keys = store.write_new_many(_pdf_copies(maker, chunk, folder, settings, letter_id, issued))
+        chunk, issued, stamped = need_pdf[start:start + CHUNK], [], {}
+        store.write_new_many(_pdf_copies(maker, chunk, folder, settings, letter_id, issued, stamped))
         with db.transaction() as s:
-            s.execute(update(Delivery), [{"id": r.id, "pdf_key": key, "stamped_pdf_key": None}
-                                         for r, key in zip(chunk, keys, strict=True)])
+            s.execute(update(Delivery), [{"id": r.id, "pdf_key": _copy_key(folder, r.key),
+                                          "stamped_pdf_key": stamped.get(r.id)} for r in chunk])
             record_issued(s, issued)
-    # Every new PDF copy: one received while it was being made is stamped too (_stamp_all reads received_at again).
-    _stamp_all(db, settings, [r.id for r in need_pdf])
+    # A copy received while it was being made is stamped now (_stamp_all reads received_at again).
+    _stamp_all(db, settings, [r.id for r in need_pdf if r.received_at is None])
+
+
+def _copy_key(folder: str, unit_key: str) -> str:
+    return f"{folder}/{unit_key}.pdf"
+
+
+def _stamped_key(pdf_key: str) -> str:
+    """The received copy stamped (``<unit>-received.pdf``), beside the copy."""
+    return sibling(pdf_key, f"{PurePosixPath(pdf_key).stem}-received.pdf")
 
 
 def _pdf_copies(maker: CopyMaker, rows: Sequence, folder: str, settings: Settings, letter_id: int,
-                issued: list[dict]) -> Iterator[tuple[str, bytes]]:
-    """(key, PDF) of each row's copy, made as it is written; each one's row for /verify added to ``issued``."""
+                issued: list[dict], stamped: dict[int, str]) -> Iterator[tuple[str, bytes]]:
+    """(key, PDF) of each row's copy, made as it is written, and after it, if the row was received, the copy
+    stamped; each file's row for /verify added to ``issued``, each stamped copy's key to ``stamped``."""
     for r in rows:
-        pdf = maker.pdf_for(tracking_url(settings.base_url, r.token))
+        key, pdf = _copy_key(folder, r.key), maker.pdf_for(tracking_url(settings.base_url, r.token))
         issued.append(issued_row(pdf, letter_id, r.id, "copy"))
-        yield f"{folder}/{r.key}.pdf", pdf
+        yield key, pdf
+        if r.received_at is not None:
+            stamped[r.id] = _stamped_key(key)
+            received = stamped_pdf(pdf, unit_name=r.name, number=r.receipt_number, received_at=r.received_at,
+                                   settings=settings, name=key)
+            issued.append(issued_row(received, letter_id, r.id, "stamped"))
+            yield stamped[r.id], received
 
 
 def _stamp_all(db: Database, settings: Settings, delivery_ids: Sequence[int]) -> dict[int, str]:
@@ -720,7 +746,7 @@ def _stamp_all(db: Database, settings: Settings, delivery_ids: Sequence[int]) ->
         for d, unit_name in chunk:
             stamped = stamped_pdf(store.read_bytes(d.pdf_key), unit_name=unit_name, number=d.receipt_number,
                                   received_at=d.received_at, settings=settings, name=d.pdf_key)
-            files.append((sibling(d.pdf_key, f"{PurePosixPath(d.pdf_key).stem}-received.pdf"), stamped))
+            files.append((_stamped_key(d.pdf_key), stamped))
             issued.append(issued_row(stamped, d.letter_id, d.id, "stamped"))  # for /verify
         keys = dict(zip((d.id for d, _ in chunk), store.write_new_many(files), strict=True))
         with db.transaction() as s:
