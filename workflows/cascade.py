@@ -1,12 +1,12 @@
 """The cascade flow: a circular from the department down to the local administrations.
 
-Issue at the top, receive at the first level, then one task per first-level recipient (per province)
-that carries the letter down its part of the chain, all submitted to the flow's task runner at once (threads
-by default; a Dask cluster: workflows.runners). The PDFs are made a generation at a time (the department's
-letter, then the provinces', then the districts': a forwarding letter's PDF carries its unit's stamped copy of
-the letter above), each generation in chunks run in parallel. Every step in saraban/ is idempotent, so a flow
-that died halfway (or lost a worker) can simply be run again: nothing is numbered twice, no recipient gets
-two copies.
+Issue at the top, receive at the first level, then tasks that each carry the letter down the part of the
+chain below some first-level recipients (provinces), a few tasks per worker of about equal size, all
+submitted to the flow's task runner at once (threads by default; a Dask cluster: workflows.runners). The
+PDFs are made a generation at a time (the department's letter, then the provinces', then the districts': a
+forwarding letter's PDF carries its unit's stamped copy of the letter above), each generation in chunks run
+in parallel. Every step in saraban/ is idempotent, so a flow that died halfway (or lost a worker) can simply
+be run again: nothing is numbered twice, no recipient gets two copies.
 """
 
 from __future__ import annotations
@@ -31,13 +31,15 @@ from saraban.chain.circulars import (
 )
 from saraban.chain.emailing import check_emailing, email_copies
 from saraban.chain.tracking import require_shared_secret
+from saraban.directory.units import subtree_sizes
 from saraban.kernel.settings import load_settings
 from saraban.letters.spec import load_spec
 from saraban.records.db import shared_database
 from workflows.data_folder import guard_data_folder
-from workflows.runners import chunk_size, in_process, parallelism, runner_from_environment
+from workflows.runners import balanced_groups, chunk_size, in_process, parallelism, runner_from_environment
 
 R = TypeVar("R")
+BRANCH_TASKS_PER_WORKER = 3  # enough that the last ones finish together
 
 
 @task(name="issue-circular", retries=2, retry_delay_seconds=1)
@@ -56,11 +58,23 @@ def receive_all(letter_id: int) -> int:
     return len(receive_many(shared_database(settings), settings, letter_id))
 
 
-@task(name="carry-down-one-branch", retries=2, retry_delay_seconds=1)
-def carry_branch(letter_id: int, unit_key: str, auto_receive: bool) -> list[int]:
-    """One province (or other first-level recipient) and everything below it."""
+@task(name="carry-down-branches", retries=2, retry_delay_seconds=1)
+def carry_branches(letter_id: int, unit_keys: list[str], auto_receive: bool) -> list[int]:
+    """Some provinces (or other first-level recipients) and everything below each, one after the other. One
+    that fails does not stop the others; the first failure is raised at the end (a retry, or the flow run
+    again, finds the others done)."""
     settings = load_settings()
-    return carry_down(shared_database(settings), settings, letter_id, unit_key, auto_receive=auto_receive)
+    db = shared_database(settings)
+    made: list[int] = []
+    failure: Exception | None = None
+    for key in unit_keys:
+        try:
+            made += carry_down(db, settings, letter_id, key, auto_receive=auto_receive)
+        except Exception as e:  # noqa: BLE001 (raised below, after the other branches)
+            failure = failure or e
+    if failure is not None:
+        raise failure
+    return made
 
 
 @task(name="make-pdfs", retries=1)
@@ -116,9 +130,15 @@ def _results(futures: Sequence[PrefectFuture[R]], what: str) -> list[R]:
 
 
 def _carry_all(letter_id: int, keys: list[str], auto_receive: bool) -> list[int]:
-    """One task per first-level recipient, all at once; the letters they made."""
-    futures = carry_branch.map(unmapped(letter_id), keys, unmapped(auto_receive))
-    return [made for branch in _results(futures, "branches carried down") for made in branch]
+    """The first-level recipients' branches in a few tasks per worker, all at once (a task on a Dask worker
+    costs ~150 ms of Prefect's own: a new API client with its TLS context, its settings read again; 76
+    provinces one task each would lose seconds a worker), of about equal size; the letters they made."""
+    settings = load_settings()
+    with shared_database(settings).reading() as s:
+        sizes = subtree_sizes(s, keys)
+    groups = balanced_groups(sizes, BRANCH_TASKS_PER_WORKER * parallelism(_task_runner()))
+    futures = carry_branches.map(unmapped(letter_id), groups, unmapped(auto_receive))
+    return [made for group in _results(futures, "groups of branches carried down") for made in group]
 
 
 def _make_all_pdfs(letter_ids: list[int]) -> int:

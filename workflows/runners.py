@@ -31,6 +31,12 @@ from saraban.kernel.settings import SettingsError
 RunnerKind = Literal["threads", "dask"]
 KINDS: tuple[RunnerKind, ...] = ("threads", "dask")
 MAX_THREADS = 8
+# A LocalCluster's own diagnostics, slowed down: by default its processes sample their threads' stacks every
+# 10 ms (profiler), time their event loops every 20 ms and read the system's figures twice a second, ~3-5 % of
+# a core each while the workers wait on LibreOffice; taken from the conversions that have the cores.
+QUIET_DASK = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+              "distributed.admin.tick.limit": "30s", "distributed.admin.system-monitor.interval": "5s",
+              "distributed.worker.memory.monitor-interval": "1s"}
 
 
 def _workers(value: str | None) -> int | None:
@@ -77,7 +83,10 @@ def _local_dask_runner() -> type[TaskRunner]:
             pdf = os.environ.get("SARABAN_PDF_WORKERS") or "1"
             self.cluster_kwargs = {**self.cluster_kwargs, "env": {
                 **self.cluster_kwargs.get("env", {}), "PREFECT_API_URL": api, "SARABAN_PDF_WORKERS": pdf}}
-            return super().__enter__()
+            import dask
+
+            with dask.config.set(QUIET_DASK):  # read when the scheduler and the workers start
+                return super().__enter__()
 
     return LocalDaskTaskRunner
 
@@ -112,3 +121,16 @@ def chunk_size(count: int, workers: int, most: int = 200) -> int:
     while -(-count // tasks) > most:
         tasks += workers
     return max(1, -(-count // tasks))
+
+
+def balanced_groups(weights: dict[str, int], groups: int) -> list[list[str]]:
+    """The keys of ``weights`` in at most ``groups`` groups of about equal total weight (the heaviest key first
+    into the lightest group), each in its keys' given order; the heaviest group first."""
+    bins: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(groups, len(weights))))]
+    for key in sorted(weights, key=lambda k: -weights[k]):
+        total, members = min(bins, key=lambda b: b[0])
+        bins.remove((total, members))
+        bins.append((total + weights[key], [*members, key]))
+    order = {key: i for i, key in enumerate(weights)}
+    return [sorted(members, key=order.__getitem__) for _, members in sorted(bins, key=lambda b: -b[0]) if members]
+

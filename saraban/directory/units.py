@@ -159,6 +159,24 @@ def descendants(session: Session, unit: Unit, levels: Iterable[str] | None = Non
     return list(session.scalars(query.order_by(Unit.key)))
 
 
+def subtree_sizes(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    """For each of ``keys``: how many units are at or below it, at any depth (what carrying a letter down
+    from it may take). A key not in the directory counts 1."""
+    below: dict[int | None, list[int]] = {}
+    by_key: dict[str, int] = {}
+    for unit_id, parent_id, key in session.execute(select(Unit.id, Unit.parent_id, Unit.key)):
+        below.setdefault(parent_id, []).append(unit_id)
+        by_key[key] = unit_id
+    sizes: dict[str, int] = {}
+    for key in keys:
+        count, todo = 0, [by_key[key]] if key in by_key else []
+        while todo:
+            count += 1
+            todo += below.get(todo.pop(), [])
+        sizes[key] = max(1, count)
+    return sizes
+
+
 def ancestors(session: Session, unit: Unit) -> list[Unit]:
     """The units above ``unit``, from the top of the chain down to its parent."""
     chain: list[Unit] = []
