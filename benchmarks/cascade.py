@@ -11,10 +11,11 @@ The cascade runs through the Prefect flow on the task runner chosen (``threads``
 this process; ``dask``: a LocalCluster of --workers processes, or SARABAN_DASK_ADDRESS) unless
 --no-prefect. Printed, each measured in this run:
 
-    naive: <ms> ms per copy                       (plain docxtpl + a fresh qrcode per copy: benchmarks/naive.py)
+    naive: <ms> ms per copy                       (plain docxtpl + a fresh qrcode per copy: benchmarks/naive.py;
+                                                  median of 3 rounds)
     cascade: <N> deliveries in <S> s, <R> letters/s (docx)   (and its ratio to the naive way)
     lo-one: <ms> ms per document in one batched LibreOffice conversion of 40 of the cascade's letters
-                                                  (each with its attached pages, as one document)
+                                                  (each with its attached pages, as one document; median of 3)
     cascade-pdf: <N> files in <S> s               (every letter's PDF, every copy's, every stamped copy)
     lo-bound: <S> s = <letters> letters x <ms> ms / <cores> cores; the PDFs took <x> times the bound
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -41,10 +43,11 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def lo_per_document(db, settings, letters: int = 40) -> float:
+def lo_per_document(db, settings, letters: int = 40, rounds: int = 3) -> float:
     """Seconds per document of one batched LibreOffice conversion of ``letters`` of the cascade's letters (taken
     evenly over all of them), each as one document: the letter print-ready, its attached pages (recipients
-    list) after it, on one profile: the unit of the bound."""
+    list) after it, on one profile: the unit of the bound. The median of ``rounds`` conversions (this
+    machine's speed wanders: one may take 230 ms a document and the next 320)."""
     from sqlalchemy import select
 
     from saraban.letters.paper.attach import followed_by
@@ -63,9 +66,12 @@ def lo_per_document(db, settings, letters: int = 40) -> float:
             ready = print_ready(data)
             docs[-1].write_bytes(ready if attached is None else followed_by(ready, print_ready(attached)))
         soffice_convert(docs[:1], Path(tmp) / "warm", settings, workers=1)  # the first start is slow
-        start = time.perf_counter()
-        soffice_convert(docs, Path(tmp) / "out", settings, workers=1)
-        return (time.perf_counter() - start) / len(docs)
+        times = []
+        for r in range(rounds):
+            start = time.perf_counter()
+            soffice_convert(docs, Path(tmp) / f"out{r}", settings, workers=1)
+            times.append((time.perf_counter() - start) / len(docs))
+        return statistics.median(times)
 
 
 def letter_bytes(db, settings, letter_id: int) -> tuple[bytes, bytes | None]:
