@@ -265,7 +265,8 @@ def test_contact_text_is_stored_as_typed_and_shown_escaped(web):
     assert a.contact["name"] == typed and a.contact["position"] == "<script>x</script>"
     page = clerk.get(response.headers["location"]).text
     assert 'value="นาย &lt;b&gt;ทดสอบ&lt;/b&gt; &amp; {{ 7*7 }} {% raw %}"' in page
-    assert "<script>x</script>" not in page and "49" not in page
+    # not run as a template anywhere it is shown ("49" alone may be part of the page's random form token)
+    assert "<script>x</script>" not in page and "&amp; 49" not in page and "& 49" not in page
 
 
 def test_errors_are_shown_beside_their_fields_and_nothing_is_stored(web):
