@@ -578,11 +578,10 @@ def _make_pdfs(db: Database, settings: Settings, letter_ids: list[int], rendered
         if master in paged:  # LibreOffice gave the letter its pages (saraban.letters.paper.pages): the .docx too
             store.write_replacing(x.docx_key, maker.docx_for(link))
         files.append((_with_suffix(x.docx_key, ".pdf"), maker.pdf_for(link)))
-    _write_all_new(store, files)
     # for /verify: what is in the store (a concurrent run may have put its own there, from the same master)
-    issued = [issued_row(store.read_bytes(key), x.id, None, "letter") for x, (key, _) in zip(own, files, strict=True)]
+    issued = [issued_row(pdf, x.id, None, "letter") for x, pdf in zip(own, _write_all_new(store, files), strict=True)]
     with db.transaction() as s:
-        s.execute(update(Letter), [{"id": x.id, "pdf_key": _with_suffix(x.docx_key, ".pdf")} for x in own])
+        s.execute(update(Letter), [{"id": x.id, "pdf_key": key} for x, (key, _) in zip(own, files, strict=True)])
         record_issued(s, issued)
 
 
@@ -637,15 +636,22 @@ def _pdfs_of(jobs: list[tuple[str | bytes, str]], settings: Settings, attached: 
                 if isinstance(source, bytes) and (paged := link.read_bytes()) != source}
 
 
-def _write_all_new(store: FileStore, files: list[tuple[str, bytes]]) -> None:
-    """Issued files written together (flushed to disk at once). One that a concurrent run (two clerks' ลงรับ
-    at once) put there meanwhile, made from the same source, is kept: then each is written on its own."""
+def _write_all_new(store: FileStore, files: list[tuple[str, bytes]]) -> list[bytes]:
+    """Issued files written together (flushed to disk at once); what is now in the store, file by file. One
+    that a concurrent run (two clerks' ลงรับ at once) put there meanwhile, made from the same source, is kept:
+    then each is written on its own, and one that was there with other bytes is read back."""
     try:
         store.write_new_many(files)
+        return [data for _, data in files]
     except IssuedFileError:
+        kept = []
         for key, data in files:
-            with suppress(IssuedFileError):
+            try:
                 store.write_new(key, data)
+                kept.append(data)
+            except IssuedFileError:
+                kept.append(store.read_bytes(key))
+        return kept
 
 
 def _received_copies(db: Database, settings: Settings, letters: Sequence[Letter]) -> dict[int, str]:
