@@ -16,6 +16,7 @@ import io
 import posixpath
 import re
 import zipfile
+from collections.abc import Sequence
 
 from lxml import etree
 
@@ -67,16 +68,18 @@ def _rels_of(part: str) -> str:
 
 
 class _Package:
-    """The letter's members (those read), to which parts of the attached document are added under names of
-    their own (``added``)."""
+    """The first document's members (those read), to which parts of the documents joined after it are added
+    under names of their own (``added``); ``source``: the one being joined now."""
 
-    def __init__(self, names: set[str], types: bytes, source: zipfile.ZipFile) -> None:
+    def __init__(self, names: set[str], types: bytes) -> None:
         self.names = set(names)
         self.added: dict[str, bytes] = {}
-        self.source = source
         self.types = _xml(types)
+
+    def joining(self, source: zipfile.ZipFile) -> None:
+        self.source = source
         self.source_types = _xml(source.read(_TYPES))
-        self.copied: dict[str, str] = {}  # the attached document's part → its name here
+        self.copied: dict[str, str] = {}  # the joined document's part → its name here
 
     def free_name(self, part: str) -> str:
         folder, name = posixpath.split(part)
@@ -105,7 +108,7 @@ class _Package:
             self.types.insert(0, default)
 
     def copy_part(self, part: str) -> str:
-        """The attached document's ``part`` (and what its relationships name) copied here: its new name."""
+        """The joined document's ``part`` (and what its relationships name) copied here: its new name."""
         if part in self.copied:
             return self.copied[part]
         new = self.free_name(part)
@@ -127,122 +130,164 @@ class _Package:
 def followed_by(letter: bytes, attached: bytes) -> bytes:
     """``letter`` (a .docx) with the body of ``attached`` after its own, from a new page, in a section of its
     own (its page size, margins, header and footer). The letter's document properties are kept."""
-    splice = ZipSplice(letter)
-    with zipfile.ZipFile(io.BytesIO(letter)) as lz, zipfile.ZipFile(io.BytesIO(attached)) as az:
+    return joined([letter, attached])
+
+
+def joined(docs: Sequence[bytes], marks: Sequence[str] | None = None) -> bytes:
+    """The first of ``docs`` (.docx) with the body of each of the others after its own, each from a new page in
+    its own sections (page size, margins, headers and footers: a header or footer it lacks is an empty one, not
+    the one before it). The first's document properties are kept. ``marks``: a bookmark of that name where each
+    document starts (:mod:`.bundle` finds each one's first page by it)."""
+    first = docs[0]
+    splice = ZipSplice(first)
+    with zipfile.ZipFile(io.BytesIO(first)) as lz:
         members = {name: lz.read(name) for name in (_DOCUMENT, _RELS, _TYPES, _STYLES, _NUMBERING)
                    if name in splice.names}
-        read = dict(members)
-        package = _Package(splice.names, members[_TYPES], az)
-        doc, other = _xml(members[_DOCUMENT]), _xml(az.read(_DOCUMENT))
-        rels, other_rels = _xml(members[_RELS]), _xml(az.read(_RELS))
-        body, other_body = doc.find(w("body")), other.find(w("body"))
-        blocks = [el for el in other_body if el.tag != w("sectPr")]
-        section = other_body.find(w("sectPr"))
-        section = copy.deepcopy(section) if section is not None else etree.Element(w("sectPr"))
-        section.attrib.clear()  # rsids
+        even = "word/settings.xml" in splice.names and b"evenAndOddHeaders" in lz.read("word/settings.xml")
+    read = dict(members)
+    package = _Package(splice.names, members[_TYPES])
+    doc, rels = _xml(members[_DOCUMENT]), _xml(members[_RELS])
+    ids = {rel.get("Id") for rel in rels}
 
-        ids = {rel.get("Id") for rel in rels}
-        by_id = {rel.get("Id"): rel for rel in other_rels}
-        moved: dict[str, str] = {}
+    def relate(rel_type: str, target: str, external: bool) -> str:
+        n = len(ids) + 1
+        while f"rId{n}" in ids:
+            n += 1
+        rid = f"rId{n}"
+        ids.add(rid)
+        rel = etree.SubElement(rels, f"{{{_PR}}}Relationship")
+        rel.set("Id", rid)
+        rel.set("Type", rel_type)
+        rel.set("Target", target)
+        if external:
+            rel.set("TargetMode", "External")
+        return rid
 
-        def new_id() -> str:
-            n = len(ids) + 1
-            while f"rId{n}" in ids:
-                n += 1
-            ids.add(f"rId{n}")
-            return f"rId{n}"
+    body = doc.find(w("body"))
+    if marks:
+        _mark(body, marks[0], 0)
+    pieces: list[etree._Element] = []
+    for k, data in enumerate(docs[1:], 1):
+        with zipfile.ZipFile(io.BytesIO(data)) as az:
+            package.joining(az)
+            other, other_rels = _xml(az.read(_DOCUMENT)), _xml(az.read(_RELS))
+            other_body = other.find(w("body"))
+            blocks = [el for el in other_body if el.tag != w("sectPr")]
+            final = other_body.find(w("sectPr"))
+            section = copy.deepcopy(final) if final is not None else etree.Element(w("sectPr"))
+            section.attrib.clear()  # rsids
+            by_id = {rel.get("Id"): rel for rel in other_rels}
+            moved: dict[str, str] = {}
 
-        def relate(rel_type: str, target: str, external: bool) -> str:
-            rid = new_id()
-            rel = etree.SubElement(rels, f"{{{_PR}}}Relationship")
-            rel.set("Id", rid)
-            rel.set("Type", rel_type)
-            rel.set("Target", target)
-            if external:
-                rel.set("TargetMode", "External")
-            return rid
+            def remap(old: str, by_id: dict[str, etree._Element] = by_id, moved: dict[str, str] = moved) -> str:
+                if old not in moved:
+                    rel = by_id[old]
+                    external = rel.get("TargetMode") == "External"
+                    target = rel.get("Target") if external else posixpath.relpath(
+                        package.copy_part(_target("word", rel.get("Target"))), "word")
+                    moved[old] = relate(rel.get("Type"), target, external)
+                return moved[old]
 
-        def remap(old: str) -> str:
-            if old not in moved:
-                rel = by_id[old]
-                external = rel.get("TargetMode") == "External"
-                target = rel.get("Target") if external else posixpath.relpath(
-                    package.copy_part(_target("word", rel.get("Target"))), "word")
-                moved[old] = relate(rel.get("Type"), target, external)
-            return moved[old]
-
-        for el in [*blocks, section]:
-            for value in el.xpath(".//@*[namespace-uri()=$r]", r=_R):
-                if value in by_id:
-                    value.getparent().set(value.attrname, remap(value))
-        # Every header and footer the section shows, of its own: one it lacks is the letter's (its page number).
-        shown = ["default"] + (["first"] if section.find(w("titlePg")) is not None else [])
-        if "word/settings.xml" in splice.names and b"evenAndOddHeaders" in lz.read("word/settings.xml"):
-            shown.append("even")
-        for kind, rel_type in (("headerReference", _HEADER), ("footerReference", _FOOTER)):
-            have = {ref.get(w("type"), "default") for ref in section.findall(w(kind))}
-            empty = None
-            for which in shown:
-                if which not in have:
-                    if empty is None:
-                        part = package.free_name(f"word/{kind[:6]}1.xml")
-                        package.add(part, _EMPTY[rel_type].encode(), _PART_TYPES[rel_type])
-                        empty = relate(rel_type, posixpath.relpath(part, "word"), False)
-                    ref = etree.Element(w(kind))
-                    ref.set(w("type"), which)
-                    ref.set(f"{{{_R}}}id", empty)
-                    section.insert(0, ref)
-        for el in section.findall(w("type")):  # it starts on a new page
-            section.remove(el)
-
-        _copy_styles(members, az, blocks)
-        _copy_numbering(members, az, blocks)
-        # The letter's section ends with its last paragraph (or one of no height after a closing table).
-        own = body.find(w("sectPr"))
-        body.remove(own)
-        last = body[-1] if len(body) else None
-        if last is None or last.tag != w("p") or last.find(f"{w('pPr')}/{w('sectPr')}") is not None:
-            last = etree.SubElement(body, w("p"))
-            spacing = etree.SubElement(etree.SubElement(last, w("pPr")), w("spacing"))
-            spacing.set(w("line"), "20")
-            spacing.set(w("lineRule"), "exact")
-        ppr = last.find(w("pPr"))
-        if ppr is None:
-            ppr = etree.Element(w("pPr"))
-            last.insert(0, ppr)
-        change = ppr.find(w("pPrChange"))
-        if change is not None:
-            change.addprevious(own)
-        else:
-            ppr.append(own)
+            for el in [*blocks, section]:
+                for value in el.xpath(".//@*[namespace-uri()=$r]", r=_R):
+                    if value in by_id:
+                        value.getparent().set(value.attrname, remap(value))
+            # Its first section shows every header and footer of its own: one it lacks would be the one of the
+            # section before it (the letter's page number).
+            sections = [*(s for el in blocks for s in el.iter(w("sectPr"))), section]
+            opening = sections[0]
+            shown = (["default"] + (["first"] if any(s.find(w("titlePg")) is not None for s in sections) else [])
+                     + (["even"] if even else []))
+            for kind, rel_type in (("headerReference", _HEADER), ("footerReference", _FOOTER)):
+                have = {ref.get(w("type"), "default") for ref in opening.findall(w(kind))}
+                empty = None
+                for which in shown:
+                    if which not in have:
+                        if empty is None:
+                            part = package.free_name(f"word/{kind[:6]}1.xml")
+                            package.add(part, _EMPTY[rel_type].encode(), _PART_TYPES[rel_type])
+                            empty = relate(rel_type, posixpath.relpath(part, "word"), False)
+                        ref = etree.Element(w(kind))
+                        ref.set(w("type"), which)
+                        ref.set(f"{{{_R}}}id", empty)
+                        opening.insert(0, ref)
+            for el in opening.findall(w("type")):  # it starts on a new page
+                opening.remove(el)
+            _copy_styles(members, az, blocks)
+            _copy_numbering(members, az, blocks)
         if blocks and blocks[0].tag == w("p"):  # the section break starts the page already
             for el in blocks[0].iterfind(f"{w('pPr')}/{w('pageBreakBefore')}"):
                 el.getparent().remove(el)
-        members[_DOCUMENT] = _joined(doc, other, blocks, section)
-        members[_RELS] = _bytes(rels)
-        members[_TYPES] = _bytes(package.types)
+        if marks:
+            _mark(other_body, marks[k], k)
+        if final is not None:
+            other_body.remove(final)
+        other_body.append(section)
+        pieces.append(other)
+    for piece in [doc, *pieces[:-1]]:  # each but the last ends its section with its last paragraph
+        _end_section(piece.find(w("body")))
+    members[_DOCUMENT] = _concatenated(doc, pieces)
+    members[_RELS] = _bytes(rels)
+    members[_TYPES] = _bytes(package.types)
     return splice.with_members({name: data for name, data in members.items() if data is not read.get(name)},
                                package.added)
 
 
-_SECTION_AT = re.compile(rb"<w:sectPr[\s>/]")
+def _mark(body: etree._Element, name: str, k: int) -> None:
+    """A bookmark ``name`` at the start of the first paragraph of ``body``."""
+    first = next(body.iter(w("p")), None)
+    if first is None:
+        return
+    start, end = etree.Element(w("bookmarkStart")), etree.Element(w("bookmarkEnd"))
+    start.set(w("id"), str(_MARK_IDS + k))
+    start.set(w("name"), name)
+    end.set(w("id"), str(_MARK_IDS + k))
+    at = 1 if len(first) and first[0].tag == w("pPr") else 0
+    first.insert(at, end)
+    first.insert(at, start)
 
 
-def _joined(doc: etree._Element, other: etree._Element, blocks: list[etree._Element], section: etree._Element) -> bytes:
-    """The letter's document.xml with the attached ``blocks`` (from ``other``) and then ``section`` after its
-    body's own. Moving a large tree between two lxml documents is slow (~5 ms for a list of 77 rows): when
-    both documents name their namespaces alike, the blocks are spliced in as text."""
+_MARK_IDS = 900000  # bookmark ids of the marks (a letter's own are small numbers)
+
+
+def _end_section(body: etree._Element) -> None:
+    """The body's own section (its last ``sectPr``) moved into its last paragraph, which then ends it (a
+    paragraph of no height is added after a closing table)."""
+    own = body.find(w("sectPr"))
+    body.remove(own)
+    last = body[-1] if len(body) else None
+    if last is None or last.tag != w("p") or last.find(f"{w('pPr')}/{w('sectPr')}") is not None:
+        last = etree.SubElement(body, w("p"))
+        spacing = etree.SubElement(etree.SubElement(last, w("pPr")), w("spacing"))
+        spacing.set(w("line"), "20")
+        spacing.set(w("lineRule"), "exact")
+    ppr = last.find(w("pPr"))
+    if ppr is None:
+        ppr = etree.Element(w("pPr"))
+        last.insert(0, ppr)
+    change = ppr.find(w("pPrChange"))
+    if change is not None:
+        change.addprevious(own)
+    else:
+        ppr.append(own)
+
+
+def _concatenated(doc: etree._Element, pieces: list[etree._Element]) -> bytes:
+    """``doc``'s document.xml with the body of each of ``pieces`` after its own. Moving a large tree between
+    two lxml documents is slow (~5 ms for a list of 77 rows): when the documents name their namespaces alike,
+    the bodies are spliced in as text."""
+    if doc.nsmap.get("w") == _W and all(doc.nsmap.get(prefix) == uri for piece in pieces
+                                        for prefix, uri in piece.nsmap.items()):
+        mine = _bytes(doc)
+        end = mine.rindex(b"</w:body>")
+        texts = []
+        for piece in pieces:
+            theirs = _bytes(piece)
+            texts.append(theirs[theirs.index(b">", theirs.index(b"<w:body")) + 1:theirs.rindex(b"</w:body>")])
+        return b"".join([mine[:end], *texts, mine[end:]])
     body = doc.find(w("body"))
-    body.append(section)
-    if doc.nsmap.get("w") == _W and all(doc.nsmap.get(prefix) == uri for prefix, uri in other.nsmap.items()):
-        mine, theirs = _bytes(doc), _bytes(other)
-        cut = [m.start() for m in _SECTION_AT.finditer(mine)][-1]  # the body's last section: the attached pages'
-        start = theirs.index(b">", theirs.index(b"<w:body")) + 1
-        ends = [m.start() for m in _SECTION_AT.finditer(theirs, start)]
-        end = ends[-1] if other.find(f"{w('body')}/{w('sectPr')}") is not None else theirs.rindex(b"</w:body>")
-        return mine[:cut] + theirs[start:end] + mine[cut:]
-    for block in blocks:
-        section.addprevious(block)
+    for piece in pieces:
+        body.extend(list(piece.find(w("body"))))
     return _bytes(doc)
 
 

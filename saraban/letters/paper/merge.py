@@ -13,11 +13,11 @@ from __future__ import annotations
 import io
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DictionaryObject, IndirectObject, NameObject, NumberObject
+from pypdf.generic import DictionaryObject, IndirectObject, NameObject, NumberObject, TextStringObject
 
 # "12 0 R" between delimiters (not the tail of a name or a number).
 _REF = re.compile(rb"(?<![^\s\[\]<>(){}/])(\d+)\s+(\d+)\s+R(?![^\s\[\]<>(){}/])")
@@ -96,6 +96,7 @@ class _Source:
                 raise _Unmergeable("objects in object streams")
             self.offsets = {idnum: offset for gen in sorted(reader.xref) for idnum, offset in reader.xref[gen].items()}
             self.trailer = reader.trailer
+            self.reader = reader
         except _Unmergeable:
             raise
         except Exception as e:  # pypdf's reading errors are many: then pypdf tries the whole file itself
@@ -187,15 +188,57 @@ def _renumbered(text: bytes, number: Callable[[int], int | None]) -> bytes:
 
 
 def _merged(pdfs: list[bytes]) -> bytes:
-    """The byte-level merge: 1 0 obj the catalog, 2 0 obj the page tree, then each input's objects that its
-    pages (and the letter's document information) reach, renumbered in the order they are reached."""
+    """The byte-level merge of whole PDFs; the letter's (the first's) document information kept."""
     sources = [_Source(data) for data in pdfs]
-    page_lists = [source.pages() for source in sources]
+    letter = sources[0]
+    info = letter.trailer.raw_get("/Info") if "/Info" in letter.trailer else None
+    return _written([(source, source.pages()) for source in sources],
+                    info.idnum if isinstance(info, IndirectObject) else None)
+
+
+def pages_apart(pdf: bytes, starts: Sequence[int], infos: Sequence[Mapping[str, str]]) -> list[bytes]:
+    """``pdf`` cut into PDFs: the k-th of its pages from ``starts[k]`` (0-based, rising) to the next start
+    (the last to its end), with ``infos[k]`` (title, subject…; "" for none) over its document information (its
+    producer and dates kept). Raises ValueError when the PDF is not one this can cut."""
+    try:
+        source = _Source(pdf)
+        pages = source.pages()
+    except _Unmergeable as e:
+        raise ValueError(f"a PDF that cannot be cut into parts: {e}") from e
+    bounds = [*starts, len(pages)]
+    if bounds[0] != 0 or any(a >= b for a, b in itertools.pairwise(bounds)):
+        raise ValueError(f"parts that do not cover the {len(pages)} pages one after the other: {list(starts)}")
+    whole = {key: value for key, value in (source.reader.metadata or {}).items() if isinstance(value, str)}
+    return [_written([(source, pages[a:b])], None, {key: value for key, value in {**whole, **info}.items() if value})
+            for (a, b), info in zip(itertools.pairwise(bounds), infos, strict=True)]
+
+
+def destinations(pdf: bytes) -> dict[str, int]:
+    """The named destinations of ``pdf`` (LibreOffice's, from bookmarks): the page (0-based) each is on."""
+    source = _Source(pdf)
+    pages = {idnum: k for k, idnum in enumerate(source.pages())}
+    root = source.trailer.raw_get("/Root")
+    dests = _DESTS.search(source.parts(root.idnum)[0])
+    if dests is None:
+        return {}
+    text = source.parts(int(dests.group(1)))[0] if dests.group(1) else dests.group(2)
+    return {m.group(1).decode(): pages[int(m.group(2))] for m in _DEST.finditer(text) if int(m.group(2)) in pages}
+
+
+_DESTS = re.compile(rb"/Dests\s*(?:(\d+)\s+\d+\s+R|(<<.*?>>))", re.DOTALL)
+_DEST = re.compile(rb"/([A-Za-z0-9]+)\s*\[\s*(\d+)\s+\d+\s+R")
+
+
+def _written(parts: list[tuple[_Source, list[int]]], info: int | None,
+             new_info: Mapping[str, str] | None = None) -> bytes:
+    """1 0 obj the catalog, 2 0 obj the page tree, then each part's objects that its pages reach (and the
+    first's document information ``info``, an object number), renumbered in the order they are reached; or
+    ``new_info`` written as the document information."""
     counter = itertools.count(3)
     body: list[bytes] = []
     kids: list[int] = []
-    info = None
-    for k, (source, pages) in enumerate(zip(sources, page_lists, strict=True)):
+    info_number = None
+    for k, (source, pages) in enumerate(parts):
         numbers = dict.fromkeys(source.tree, 2)  # the old page tree: the new one (each page's /Parent)
         queue: list[int] = []
 
@@ -209,31 +252,37 @@ def _merged(pdfs: list[bytes]) -> bytes:
             return numbers[old]
 
         kids += [number(idnum) for idnum in pages]
-        letter_info = source.trailer.raw_get("/Info") if k == 0 and "/Info" in source.trailer else None
-        if isinstance(letter_info, IndirectObject):
-            info = number(letter_info.idnum)
+        if k == 0 and info is not None:
+            info_number = number(info)
         for old in queue:  # grows as objects are reached
             text, stream = source.parts(old)
             head = b"%d 0 obj\n%s\n" % (numbers[old], _renumbered(text, number))
             body.append(head + b"endobj\n" if stream is None else
                         head + b"stream\n" + stream + b"\nendstream\nendobj\n")
-    version = max((data[5:8] for data in pdfs if re.match(rb"%PDF-\d\.\d", data)), default=b"1.4")
-    parts = [b"%%PDF-%s\n%%\xe2\xe3\xcf\xd3\n" % version,
-             b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n",
-             b"2 0 obj\n<< /Type /Pages /Count %d /Kids [ %s ] >>\nendobj\n"
-             % (len(kids), b" ".join(b"%d 0 R" % kid for kid in kids))]
-    parts += body
+    if new_info is not None:
+        info_number = next(counter)
+        text = io.BytesIO()
+        DictionaryObject({NameObject(key): TextStringObject(value) for key, value in new_info.items()}
+                         ).write_to_stream(text)
+        body.append(b"%d 0 obj\n%s\nendobj\n" % (info_number, text.getvalue()))
+    datas = [source.data for source, _ in parts]
+    version = max((data[5:8] for data in datas if re.match(rb"%PDF-\d\.\d", data)), default=b"1.4")
+    head = [b"%%PDF-%s\n%%\xe2\xe3\xcf\xd3\n" % version,
+            b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n",
+            b"2 0 obj\n<< /Type /Pages /Count %d /Kids [ %s ] >>\nendobj\n"
+            % (len(kids), b" ".join(b"%d 0 R" % kid for kid in kids))]
+    objects = [*head, *body]  # numbered in the order they were reached: in order
     offsets, at = [], 0
-    for part in parts:
+    for part in objects:
         offsets.append(at)
         at += len(part)
-    trailer = DictionaryObject({NameObject("/Size"): NumberObject(len(parts)),
+    trailer = DictionaryObject({NameObject("/Size"): NumberObject(len(objects)),
                                 NameObject("/Root"): IndirectObject(1, 0, None)})
-    if info is not None:
-        trailer[NameObject("/Info")] = IndirectObject(info, 0, None)
+    if info_number is not None:
+        trailer[NameObject("/Info")] = IndirectObject(info_number, 0, None)
     out = io.BytesIO()
     trailer.write_to_stream(out)
-    table = b"".join([b"xref\n0 %d\n0000000000 65535 f \n" % len(parts),
+    table = b"".join([b"xref\n0 %d\n0000000000 65535 f \n" % len(objects),
                       *(b"%010d 00000 n \n" % offset for offset in offsets[1:]),
                       b"trailer\n", out.getvalue(), b"\nstartxref\n%d\n%%%%EOF\n" % at])
-    return b"".join([*parts, table])
+    return b"".join([*objects, table])

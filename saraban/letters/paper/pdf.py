@@ -25,18 +25,21 @@ from pathlib import Path
 
 from saraban.kernel.settings import Settings
 from saraban.letters.paper.attach import followed_by, own_pages
+from saraban.letters.paper.bundle import bundled, bundles, cut
 from saraban.letters.paper.fonts import fontconfig_file
 from saraban.letters.paper.merge import in_one_section
 from saraban.letters.paper.page_marks import marked_pdf
 from saraban.letters.paper.pages import SIGNATURE_MARK, paginate, read_pages
 from saraban.letters.paper.typeset import print_ready
 
-# One LibreOffice start costs ~1.5 s; each extra file in the same call ~0.2 s.
+# One LibreOffice start costs ~1.5 s; each extra document in the same call ~0.2 s (a letter of a bundle ~0.1 s).
 # Files a LibreOffice run converts before it is started again: 7.4 converts no more than 246 files of one
 # call (the others are left without a word).
 BATCH = 200
 PROFILE_POLL = 0.05  # seconds between looks for a free LibreOffice profile when every one is taken
 _TURNS = itertools.count()
+# Bookmarks exported as named destinations: where each letter of a bundle starts (.bundle).
+_EXPORT = '{"ExportBookmarksToPDFDestination":{"type":"boolean","value":"true"}}'
 
 
 class PdfError(RuntimeError):
@@ -55,7 +58,7 @@ def soffice_path(settings: Settings) -> str:
 
 
 def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings,
-                attached: Sequence[bytes | None] | None = None) -> list[Path]:
+                attached: Sequence[bytes | None] | None = None, *, bundle: bool = True) -> list[Path]:
     """Convert .docx files to PDF in ``out_dir``; return the PDF paths in the same order.
 
     LibreOffice prints a copy of each file made print-ready (:mod:`.typeset`: Thai line breaks and
@@ -66,7 +69,12 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings,
 
     ``attached``: for each file, the .docx of the pages that follow it (reply form, recipients list), or
     None. They are printed in the same LibreOffice document, after its own pages (:mod:`.attach`); only the
-    letter's own pages are numbered, and its .docx stays the letter alone."""
+    letter's own pages are numbered, and its .docx stays the letter alone.
+
+    ``bundle``: letters printed several to a LibreOffice document (:mod:`.bundle`; False: one each). LibreOffice
+    sometimes lets a letter's closing lines and its signature part there where it kept them together
+    alone; :func:`.pages.paginate` gives the lines back to the signature's page (as for a letter alone), and the
+    letter is printed again, so the pages come out the same."""
     if not docx_files:
         return []
     follows = list(attached) if attached is not None else [None] * len(docx_files)
@@ -85,7 +93,7 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings,
         extra = [print_ready(more) if more is not None else None for more in follows]
         for docx, more, target in zip(sources, extra, prints, strict=True):
             target.write_bytes(_printed(docx, more))
-        soffice_convert(prints, out_dir, settings)
+        soffice_convert(prints, out_dir, settings, bundle=bundle)
         again = []
         for source, docx, more, printed, target, pdf in zip(docx_files, sources, follows, extra, prints, pdfs,
                                                              strict=True):
@@ -102,7 +110,7 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings,
                 else:
                     target.write_bytes(_printed(paged.docx, printed))
                     again.append(target)
-        soffice_convert(again, out_dir, settings)
+        soffice_convert(again, out_dir, settings, bundle=bundle)
     return pdfs
 
 
@@ -123,10 +131,11 @@ def _document_xml(docx: bytes) -> bytes:
 
 
 def soffice_convert(docx_files: Sequence[Path], out_dir: Path, settings: Settings, *,
-                    workers: int | None = None) -> None:
+                    workers: int | None = None, bundle: bool = True) -> None:
     """The .docx files as they are, to ``out_dir/<stem>.pdf``: split into at most ``workers`` (default
     ``settings.pdf_workers``) chunks converted at once, each by a LibreOffice of its own (:func:`free_profile`),
-    one LibreOffice run per BATCH files of a chunk."""
+    one LibreOffice run per BATCH documents of a chunk. ``bundle``: letters that lay out alike are printed
+    several to a LibreOffice document (:mod:`.bundle`); False: each in a document of its own."""
     if not docx_files:
         return
     soffice = soffice_path(settings)
@@ -137,11 +146,12 @@ def soffice_convert(docx_files: Sequence[Path], out_dir: Path, settings: Setting
     n = max(1, min(workers or settings.pdf_workers, len(files)))
     size = -(-len(files) // n)  # ceil: n chunks of (nearly) equal length, in order
     chunks = [files[start:start + size] for start in range(0, len(files), size)]
+    convert = _convert_bundled if bundle else _convert_chunk
     if len(chunks) == 1:
-        _convert_chunk(soffice, chunks[0], out_dir, settings, env)
+        convert(soffice, chunks[0], out_dir, settings, env)
         return
     with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="soffice") as pool:
-        for done in [pool.submit(_convert_chunk, soffice, chunk, out_dir, settings, env) for chunk in chunks]:
+        for done in [pool.submit(convert, soffice, chunk, out_dir, settings, env) for chunk in chunks]:
             done.result()
 
 
@@ -151,6 +161,39 @@ def _convert_chunk(soffice: str, files: list[Path], out_dir: Path, settings: Set
     with free_profile(settings) as profile:
         for start in range(0, len(files), size):
             _soffice_run(soffice, profile, files[start:start + size], out_dir, env)
+
+
+def _convert_bundled(soffice: str, files: list[Path], out_dir: Path, settings: Settings,
+                     env: dict[str, str]) -> None:
+    """The files printed in bundles (one alone is a bundle of one), in a staging folder, then each one's PDF
+    cut from its bundle's into ``out_dir``. A bundle whose PDF cannot be cut is printed again a file at a time."""
+    docs = [f.read_bytes() for f in files]
+    together, alone = bundles(docs)
+    groups = together + [[k] for k in alone]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".bundles-") as tmp:
+        staging = Path(tmp)
+        sources = []
+        for j, members in enumerate(groups):  # named after the first file: LibreOffice's errors name them
+            source = staging / f"{j:04d}-{files[members[0]].stem}.docx"
+            source.write_bytes(bundled([docs[k] for k in members]) if len(members) > 1 else docs[members[0]])
+            sources.append(source)
+        _convert_chunk(soffice, sources, staging / "out", settings, env)
+        again = []
+        for members, source in zip(groups, sources, strict=True):
+            made = staging / "out" / f"{source.stem}.pdf"
+            if len(members) == 1:
+                os.replace(made, out_dir / f"{files[members[0]].stem}.pdf")
+                continue
+            try:
+                parts = cut(made.read_bytes(), [docs[k] for k in members])
+            except ValueError:  # LibreOffice lost a start: these are printed one to a document
+                again += [files[k] for k in members]
+                continue
+            for k, pdf in zip(members, parts, strict=True):
+                (out_dir / f"{files[k].stem}.pdf").write_bytes(pdf)
+        if again:
+            _convert_chunk(soffice, again, out_dir, settings, env)
 
 
 @contextmanager
@@ -187,7 +230,7 @@ def _soffice_run(soffice: str, profile: Path, files: list[Path], out_dir: Path, 
     for pdf in pdfs:
         pdf.unlink(missing_ok=True)
     base = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
-            "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir.resolve())]
+            "--convert-to", f"pdf:writer_pdf_Export:{_EXPORT}", "--outdir", str(out_dir.resolve())]
     output = _run(base, files, env)
     missing = [f for f, p in zip(files, pdfs, strict=True) if not p.exists()]
     if missing and len(missing) < len(files):  # it stopped part way: once more for the rest, in a new run
