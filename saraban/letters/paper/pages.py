@@ -17,13 +17,11 @@ LibreOffice then show the same pages.
 from __future__ import annotations
 
 import copy
-import io
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.pkgwriter import _ContentTypesItem
@@ -33,6 +31,7 @@ from docx.section import Section
 from docx.shared import Pt
 from lxml import etree
 
+from saraban.letters.paper.lean_docx import lean_document
 from saraban.letters.paper.typeset import SIGNATURE_MARK
 from saraban.letters.zip_splice import ZipSplice
 from thai_text import to_thai_digits
@@ -298,7 +297,7 @@ def paginate(docx: bytes, pdf: Path, *, pages: list[Page] | None = None) -> Pagi
     pages = read_pages(pdf) if pages is None else pages
     if len(pages) < 2:
         return None
-    doc = Document(io.BytesIO(docx))
+    doc = lean_document(docx)
     body = doc.element.body
     final = body.find(qn("w:sectPr"))
     top = final.find(qn("w:pgMar"))
