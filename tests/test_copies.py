@@ -69,13 +69,13 @@ def docx_images(data: bytes) -> list[bytes]:
             for shape in document.inline_shapes]
 
 
-def page_png(pdf: bytes, tmp_path: Path, dpi: int = 80) -> Image.Image:
-    """Page 1 as pdftoppm renders it (as a scanner would see a print)."""
+def page_png(pdf: bytes, tmp_path: Path, dpi: int = 80, page: int = 1) -> Image.Image:
+    """A page (the first) as pdftoppm renders it (as a scanner would see a print)."""
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     path = folder / "copy.pdf"
     path.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", "1", "-l", "1", str(path), str(folder / "p")],
-                   check=True)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", str(page), "-l", str(page), str(path),
+                    str(folder / "p")], check=True)
     return Image.open(next(folder.glob("p*.png")))
 
 
@@ -271,6 +271,27 @@ def test_appended_pages_are_each_pdfs_pages_as_they_were(master, maker, tmp_path
     assert pdftotext(merged, tmp_path) == pdftotext(letter, tmp_path) + pdftotext(copy, tmp_path) + pdftotext(
         letter, tmp_path)
     assert append_pages(letter, []) is letter
+
+
+def test_a_stream_met_again_is_written_once(master, maker, tmp_path):
+    """The letter's emblem, fonts and handbook QR again in the pages appended (a forward carries the letters
+    above it): each such stream is in the merged PDF once, and shown on every page as before; the copy's own
+    QR, another image, is kept."""
+    letter, copy = master[1].read_bytes(), maker.pdf_for(BASE + TOKENS[1])
+    merged = append_pages(letter, [copy, master[1]])
+    alone = [PdfReader(io.BytesIO(pdf)) for pdf in (letter, copy)]
+
+    def streams(reader: PdfReader) -> list[bytes]:
+        return [obj._data for n in range(1, int(reader.trailer["/Size"]))
+                if hasattr(obj := reader.get_object(n), "_data") and obj is not None]
+
+    once = set(streams(alone[0])) | set(streams(alone[1]))
+    mine = streams(PdfReader(io.BytesIO(merged)))
+    assert len(mine) == len(set(mine)) < len(streams(alone[0])) * 2 + len(streams(alone[1]))
+    assert set(mine) <= once | {b""}
+    assert len(merged) < len(letter) + len(copy)
+    assert decode(page_png(merged, tmp_path, page=2)) == sorted([HANDBOOK, BASE + TOKENS[1]])
+    assert decode(page_png(merged, tmp_path, page=3)) == decode(page_png(letter, tmp_path))
 
 
 def test_swap_pdf_image_takes_a_path_or_bytes(master, tmp_path):

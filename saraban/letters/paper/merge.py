@@ -4,12 +4,15 @@ forward carries): one PDF, the letter's pages first and as they were.
 Every letter of a cascade is merged (a forward carries the stamped copy it received, itself carrying the
 letters above it), so the merge copies objects as bytes: each input's cross-reference data gives the objects'
 offsets (pypdf reads it, classic tables or streams, updates included), the objects the pages reach are copied
-with their references renumbered, stream data untouched; only a new catalog and page tree are written. An
-input this does not handle (objects in object streams, something unexpected in an object) is merged by pypdf.
+with their references renumbered, stream data untouched, a stream met again with the same content (the
+emblem of every level a forward carries: a quarter of a district's copy) written once; only a new catalog and
+page tree are written. An input this does not handle (objects in object streams, something unexpected in an
+object) is merged by pypdf.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import re
@@ -103,6 +106,33 @@ class _Source:
             raise _Unmergeable(str(e)) from e
         self._parts: dict[int, tuple[bytes, bytes | None]] = {}
         self.tree: set[int] = set()  # the page tree's nodes (pages()): the merged file has a tree of its own
+        self._keys: dict[int, bytes | None] = {}
+
+    def content_key(self, idnum: int) -> bytes | None:
+        """What an object holds, hashed with what it refers to (the emblem a forward carries at every level is
+        the same image): None for an object that is not a stream, or refers to a page, or to itself."""
+        if idnum in self._keys:
+            return self._keys[idnum]
+        self._keys[idnum] = None  # while it is hashed: a reference back to it makes it unshared
+        if idnum not in self.offsets:
+            return None
+        text, stream = self.parts(idnum)
+        key = None
+        if not _TYPE.search(text):
+            refs = [int(m.group(1)) for m in _REF.finditer(text)]
+            children = [self._leaf_key(ref) for ref in refs]
+            if None not in children:
+                digest = hashlib.sha256(_REF.sub(b"R", text))
+                for child in children:
+                    digest.update(child)
+                digest.update(b"stream" if stream is not None else b"")
+                digest.update(stream or b"")
+                key = digest.digest()
+        self._keys[idnum] = key
+        return key
+
+    def _leaf_key(self, idnum: int) -> bytes | None:
+        return self.content_key(idnum) if idnum in self.offsets else b"null"
 
     def parts(self, idnum: int) -> tuple[bytes, bytes | None]:
         """An object's text (a stream's dictionary) and its stream data, if any."""
@@ -238,6 +268,7 @@ def _written(parts: list[tuple[_Source, list[int]]], info: int | None,
     body: list[bytes] = []
     kids: list[int] = []
     info_number = None
+    shared: dict[bytes, int] = {}  # a stream's content_key: its number here (written once, however often met)
     for k, (source, pages) in enumerate(parts):
         numbers = dict.fromkeys(source.tree, 2)  # the old page tree: the new one (each page's /Parent)
         queue: list[int] = []
@@ -247,8 +278,14 @@ def _written(parts: list[tuple[_Source, list[int]]], info: int | None,
             if old not in numbers:
                 if old not in source.offsets:
                     return None
+                key = source.content_key(old) if source.parts(old)[1] is not None else None
+                if key is not None and key in shared:
+                    numbers[old] = shared[key]
+                    return numbers[old]
                 numbers[old] = next(counter)
                 queue.append(old)
+                if key is not None:
+                    shared[key] = numbers[old]
             return numbers[old]
 
         kids += [number(idnum) for idnum in pages]
