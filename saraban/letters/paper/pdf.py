@@ -155,12 +155,14 @@ def soffice_convert(docx_files: Sequence[Path], out_dir: Path, settings: Setting
             done.result()
 
 
-def _convert_chunk(soffice: str, files: list[Path], out_dir: Path, settings: Settings, env: dict[str, str]) -> None:
+def _convert_chunk(soffice: str, files: list[Path], out_dir: Path, settings: Settings, env: dict[str, str],
+                   letters: int = 1) -> None:
+    """``files`` (of up to ``letters`` letters each) on one LibreOffice profile, BATCH files a run."""
     runs = -(-len(files) // BATCH)
     size = -(-len(files) // runs)  # runs of (nearly) equal length
     with free_profile(settings) as profile:
         for start in range(0, len(files), size):
-            _soffice_run(soffice, profile, files[start:start + size], out_dir, env)
+            _soffice_run(soffice, profile, files[start:start + size], out_dir, env, letters)
 
 
 def _convert_bundled(soffice: str, files: list[Path], out_dir: Path, settings: Settings,
@@ -178,7 +180,7 @@ def _convert_bundled(soffice: str, files: list[Path], out_dir: Path, settings: S
             source = staging / f"{j:04d}-{files[members[0]].stem}.docx"
             source.write_bytes(bundled([docs[k] for k in members]) if len(members) > 1 else docs[members[0]])
             sources.append(source)
-        _convert_chunk(soffice, sources, staging / "out", settings, env)
+        _convert_chunk(soffice, sources, staging / "out", settings, env, max(map(len, groups), default=1))
         again = []
         for members, source in zip(groups, sources, strict=True):
             made = staging / "out" / f"{source.stem}.pdf"
@@ -225,26 +227,28 @@ def free_profile(settings: Settings) -> Iterator[Path]:
         time.sleep(PROFILE_POLL)
 
 
-def _soffice_run(soffice: str, profile: Path, files: list[Path], out_dir: Path, env: dict[str, str]) -> None:
+def _soffice_run(soffice: str, profile: Path, files: list[Path], out_dir: Path, env: dict[str, str],
+                 letters: int = 1) -> None:
     pdfs = [out_dir / (f.stem + ".pdf") for f in files]
     for pdf in pdfs:
         pdf.unlink(missing_ok=True)
     base = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
             "--convert-to", f"pdf:writer_pdf_Export:{_EXPORT}", "--outdir", str(out_dir.resolve())]
-    output = _run(base, files, env)
+    output = _run(base, files, env, letters)
     missing = [f for f, p in zip(files, pdfs, strict=True) if not p.exists()]
     if missing and len(missing) < len(files):  # it stopped part way: once more for the rest, in a new run
-        output = _run(base, missing, env)
+        output = _run(base, missing, env, letters)
         missing = [f for f, p in zip(files, pdfs, strict=True) if not p.exists()]
     if missing:
         raise PdfError(f"LibreOffice made no PDF for {', '.join(f.stem + '.pdf' for f in missing)}: {output[-500:]}")
 
 
-def _run(base: list[str], files: list[Path], env: dict[str, str]) -> str:
-    """One LibreOffice run converting ``files``; what it said."""
+def _run(base: list[str], files: list[Path], env: dict[str, str], letters: int = 1) -> str:
+    """One LibreOffice run converting ``files`` (of up to ``letters`` letters each: the time it is given); what
+    it said."""
     try:
         result = subprocess.run([*base, *(str(f.resolve()) for f in files)], env=env, capture_output=True,
-                                text=True, timeout=120 + 5 * len(files))
+                                text=True, timeout=120 + 5 * letters * len(files))
     except subprocess.TimeoutExpired:
         raise PdfError(f"LibreOffice did not finish converting {len(files)} files in time") from None
     return (result.stderr or result.stdout).strip()
