@@ -52,7 +52,7 @@ def bound_documents(db, settings, folder: Path, letters: int = 40) -> list[Path]
     printed alone: the letter print-ready, its attached pages (recipients list) after it, one document."""
     from sqlalchemy import select
 
-    from saraban.letters.paper.attach import followed_by
+    from saraban.letters.paper.pdf import for_printing
     from saraban.letters.paper.typeset import print_ready
     from saraban.records.models import Letter
 
@@ -63,8 +63,7 @@ def bound_documents(db, settings, folder: Path, letters: int = 40) -> list[Path]
     for i, letter_id in enumerate(letter_ids):
         data, attached = letter_bytes(db, settings, letter_id)
         docs.append(folder / f"{i:03d}.docx")
-        ready = print_ready(data)
-        docs[-1].write_bytes(ready if attached is None else followed_by(ready, print_ready(attached)))
+        docs[-1].write_bytes(for_printing(data, None if attached is None else print_ready(attached)))
     return docs
 
 

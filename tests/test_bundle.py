@@ -36,7 +36,7 @@ def _letter(name: str) -> tuple[bytes, bytes | None]:
 def _printed(name: str) -> bytes:
     """The letter as LibreOffice is given it."""
     docx, attached = _letter(name)
-    return pdf._printed(docx, print_ready(attached) if attached else None)
+    return pdf.for_printing(docx, print_ready(attached) if attached else None)
 
 
 @pytest.fixture(scope="module")

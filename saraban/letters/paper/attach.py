@@ -167,6 +167,7 @@ def joined(docs: Sequence[bytes], marks: Sequence[str] | None = None) -> bytes:
     if marks:
         _mark(body, marks[0], 0)
     pieces: list[etree._Element] = []
+    empty: dict[str, str] = {}  # an empty header, an empty footer: their relationship, one each for all
     for k, data in enumerate(docs[1:], 1):
         with zipfile.ZipFile(io.BytesIO(data)) as az:
             package.joining(az)
@@ -200,16 +201,15 @@ def joined(docs: Sequence[bytes], marks: Sequence[str] | None = None) -> bytes:
                      + (["even"] if even else []))
             for kind, rel_type in (("headerReference", _HEADER), ("footerReference", _FOOTER)):
                 have = {ref.get(w("type"), "default") for ref in opening.findall(w(kind))}
-                empty = None
                 for which in shown:
                     if which not in have:
-                        if empty is None:
+                        if rel_type not in empty:
                             part = package.free_name(f"word/{kind[:6]}1.xml")
                             package.add(part, _EMPTY[rel_type].encode(), _PART_TYPES[rel_type])
-                            empty = relate(rel_type, posixpath.relpath(part, "word"), False)
+                            empty[rel_type] = relate(rel_type, posixpath.relpath(part, "word"), False)
                         ref = etree.Element(w(kind))
                         ref.set(w("type"), which)
-                        ref.set(f"{{{_R}}}id", empty)
+                        ref.set(f"{{{_R}}}id", empty[rel_type])
                         opening.insert(0, ref)
             for el in opening.findall(w("type")):  # it starts on a new page
                 opening.remove(el)

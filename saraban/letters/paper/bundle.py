@@ -6,7 +6,7 @@ took 10.0 s converted as 40 documents of one run and 4.7 s joined in one documen
 theme) are joined (:func:`saraban.letters.paper.attach.joined`), each from a new page in sections of its own
 (its own page size, margins, headers and footers) with a bookmark where it starts. LibreOffice exports the
 bookmarks as named destinations (the page each is on), where the PDF is cut
-(:func:`saraban.letters.paper.merge.pages_apart`); each part gets its letter's document information (title,
+(:func:`saraban.letters.paper.merge.pages_apart_at`); each part gets its letter's document information (title,
 subject, keywords, author) as LibreOffice gives a document printed alone.
 
 A letter is printed alone when sharing a document could change what it shows: numbered paragraphs (their
@@ -15,17 +15,15 @@ numbers would count on from the letter before), fields (a page number would), no
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import zipfile
 from collections.abc import Sequence
-from functools import lru_cache
 
 from lxml import etree
 
 from saraban.letters.paper.attach import joined
-from saraban.letters.paper.merge import destinations, pages_apart
+from saraban.letters.paper.merge import pages_apart_at
 
 PACK = 40  # letters per document: LibreOffice's time per letter no longer falls beyond ~20–40
 MARK = "sarabanpart"  # + the letter's place in its bundle: the bookmark where it starts (letters and digits only:
@@ -43,35 +41,37 @@ _CORE = {"/Title": "{http://purl.org/dc/elements/1.1/}title",
          "/Keywords": "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}keywords"}
 
 
-def layout_key(docx: bytes) -> bytes | None:
-    """What a letter shares with those it may be printed with (the parts that lay it out, hashed); None
-    when it is to be printed alone."""
+def layout_key(docx: bytes) -> tuple | None:
+    """What a letter shares with those it may be printed with: the parts that lay it out, each by the CRC-32
+    and size its zip entry records (nothing to decompress: the styles alone are ~0.8 MB a letter); None when
+    it is to be printed alone."""
     with zipfile.ZipFile(io.BytesIO(docx)) as z:
-        names = set(z.namelist())
-        if names.intersection(_NOT_SHARED) or "word/document.xml" not in names:
+        entries = {info.filename: info for info in z.infolist()}
+        if set(entries).intersection(_NOT_SHARED) or "word/document.xml" not in entries:
             return None
-        parts = [name for name in names if name.startswith("word/") and name.endswith(".xml") and name not in _LAYOUT]
-        if any(_COUNTS_ON.search(z.read(name)) for name in parts):
+        own = {name: z.read(name) for name in entries
+               if name.startswith("word/") and name.endswith(".xml") and name not in _LAYOUT}
+        if any(_COUNTS_ON.search(data) for data in own.values()):
             return None
-        key = hashlib.sha256()
-        for name in _LAYOUT:
-            key.update(name.encode() + b"\0" + (z.read(name) if name in names else b"-") + b"\0")
-        styles = z.read("word/styles.xml") if "word/styles.xml" in names else b""
-        used = set(_STYLE_USED.findall(z.read("word/document.xml")))
-    if used & _numbered_styles(styles):
+        key = tuple((name, entries[name].CRC, entries[name].file_size) if name in entries else (name,)
+                    for name in _LAYOUT)
+        styles = entries.get("word/styles.xml")
+        numbered = _numbered_styles(key, z.read(styles) if styles and key not in _NUMBERED else b"")
+    if set(_STYLE_USED.findall(own["word/document.xml"])) & numbered:
         return None
-    return key.digest()
+    return key
 
 
-@lru_cache(maxsize=8)
-def _numbered_styles(styles: bytes) -> frozenset[bytes]:
+_NUMBERED: dict[tuple, frozenset[bytes]] = {}  # by layout_key: the styles read once
+
+
+def _numbered_styles(key: tuple, styles: bytes) -> frozenset[bytes]:
     """The paragraph styles that number their paragraphs (themselves or by a style they are based on)."""
-    if not styles:
-        return frozenset()
-    root = etree.fromstring(styles, etree.XMLParser(huge_tree=True))
+    if key in _NUMBERED:
+        return _NUMBERED[key]
     based: dict[str, str | None] = {}
     numbered: set[str] = set()
-    for style in root.iter(f"{{{_W}}}style"):
+    for style in etree.fromstring(styles, etree.XMLParser(huge_tree=True)).iter(f"{{{_W}}}style") if styles else ():
         sid = style.get(f"{{{_W}}}styleId")
         parent = style.find(f"{{{_W}}}basedOn")
         based[sid] = parent.get(f"{{{_W}}}val") if parent is not None else None
@@ -81,13 +81,14 @@ def _numbered_styles(styles: bytes) -> frozenset[bytes]:
     def numbers(sid: str | None, seen: frozenset[str] = frozenset()) -> bool:
         return sid is not None and sid not in seen and (sid in numbered or numbers(based.get(sid), seen | {sid}))
 
-    return frozenset(sid.encode() for sid in based if numbers(sid))
+    _NUMBERED[key] = found = frozenset(sid.encode() for sid in based if numbers(sid))
+    return found
 
 
 def bundles(docs: Sequence[bytes]) -> tuple[list[list[int]], list[int]]:
     """The documents (their places in ``docs``) printed together, at most PACK in each bundle and in their
     order; and those printed alone."""
-    groups: dict[bytes, list[int]] = {}
+    groups: dict[tuple, list[int]] = {}
     alone = []
     for k, docx in enumerate(docs):
         key = layout_key(docx)
@@ -114,12 +115,8 @@ def bundled(docs: Sequence[bytes]) -> bytes:
 def cut(pdf: bytes, docs: Sequence[bytes]) -> list[bytes]:
     """The PDF LibreOffice printed of :func:`bundled` ``docs``, cut into each document's. Raises ValueError
     when a document's start is not in it."""
-    found = destinations(pdf)
-    starts = [found.get(f"{MARK}{k}") for k in range(len(docs))]
-    if None in starts:
-        lost = [k for k, at in enumerate(starts) if at is None]
-        raise ValueError(f"the starts of documents {lost} of {len(docs)} are not in the PDF")
-    return pages_apart(pdf, starts, [_information(docx) for docx in docs])
+    # the information read once the starts are found
+    return pages_apart_at(pdf, [f"{MARK}{k}" for k in range(len(docs))], (_information(docx) for docx in docs))
 
 
 def _information(docx: bytes) -> dict[str, str]:

@@ -16,7 +16,7 @@ import hashlib
 import io
 import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
@@ -110,7 +110,7 @@ class _Source:
 
     def content_key(self, idnum: int) -> bytes | None:
         """What an object holds, hashed with what it refers to (the emblem a forward carries at every level is
-        the same image): None for an object that is not a stream, or refers to a page, or to itself."""
+        the same image): None for a page or page tree node, or one that refers to one, or back to itself."""
         if idnum in self._keys:
             return self._keys[idnum]
         self._keys[idnum] = None  # while it is hashed: a reference back to it makes it unshared
@@ -120,7 +120,7 @@ class _Source:
         key = None
         if not _TYPE.search(text):
             refs = [int(m.group(1)) for m in _REF.finditer(text)]
-            children = [self._leaf_key(ref) for ref in refs]
+            children = [self.content_key(ref) if ref in self.offsets else b"null" for ref in refs]
             if None not in children:
                 digest = hashlib.sha256(_REF.sub(b"R", text))
                 for child in children:
@@ -130,9 +130,6 @@ class _Source:
                 key = digest.digest()
         self._keys[idnum] = key
         return key
-
-    def _leaf_key(self, idnum: int) -> bytes | None:
-        return self.content_key(idnum) if idnum in self.offsets else b"null"
 
     def parts(self, idnum: int) -> tuple[bytes, bytes | None]:
         """An object's text (a stream's dictionary) and its stream data, if any."""
@@ -230,11 +227,31 @@ def pages_apart(pdf: bytes, starts: Sequence[int], infos: Sequence[Mapping[str, 
     """``pdf`` cut into PDFs: the k-th of its pages from ``starts[k]`` (0-based, rising) to the next start
     (the last to its end), with ``infos[k]`` (title, subject…; "" for none) over its document information (its
     producer and dates kept). Raises ValueError when the PDF is not one this can cut."""
+    source, pages = _paged(pdf)
+    return _apart(source, pages, starts, infos)
+
+
+def pages_apart_at(pdf: bytes, names: Sequence[str], infos: Iterable[Mapping[str, str]]) -> list[bytes]:
+    """:func:`pages_apart` where the named destinations ``names`` (LibreOffice's, from bookmarks) are. Raises
+    ValueError when one is not in the PDF."""
+    source, pages = _paged(pdf)
+    found = _destinations(source, pages)
+    lost = [k for k, name in enumerate(names) if name not in found]
+    if lost:
+        raise ValueError(f"the starts of documents {lost} of {len(names)} are not in the PDF (no destination so named)")
+    return _apart(source, pages, [found[name] for name in names], infos)
+
+
+def _paged(pdf: bytes) -> tuple[_Source, list[int]]:
     try:
         source = _Source(pdf)
-        pages = source.pages()
+        return source, source.pages()
     except _Unmergeable as e:
         raise ValueError(f"a PDF that cannot be cut into parts: {e}") from e
+
+
+def _apart(source: _Source, pages: list[int], starts: Sequence[int],
+           infos: Iterable[Mapping[str, str]]) -> list[bytes]:
     bounds = [*starts, len(pages)]
     if bounds[0] != 0 or any(a >= b for a, b in itertools.pairwise(bounds)):
         raise ValueError(f"parts that do not cover the {len(pages)} pages one after the other: {list(starts)}")
@@ -243,16 +260,14 @@ def pages_apart(pdf: bytes, starts: Sequence[int], infos: Sequence[Mapping[str, 
             for (a, b), info in zip(itertools.pairwise(bounds), infos, strict=True)]
 
 
-def destinations(pdf: bytes) -> dict[str, int]:
-    """The named destinations of ``pdf`` (LibreOffice's, from bookmarks): the page (0-based) each is on."""
-    source = _Source(pdf)
-    pages = {idnum: k for k, idnum in enumerate(source.pages())}
-    root = source.trailer.raw_get("/Root")
-    dests = _DESTS.search(source.parts(root.idnum)[0])
+def _destinations(source: _Source, pages: list[int]) -> dict[str, int]:
+    """The named destinations of the PDF: the page (0-based) each is on."""
+    at = {idnum: k for k, idnum in enumerate(pages)}
+    dests = _DESTS.search(source.parts(source.trailer.raw_get("/Root").idnum)[0])
     if dests is None:
         return {}
     text = source.parts(int(dests.group(1)))[0] if dests.group(1) else dests.group(2)
-    return {m.group(1).decode(): pages[int(m.group(2))] for m in _DEST.finditer(text) if int(m.group(2)) in pages}
+    return {m.group(1).decode(): at[int(m.group(2))] for m in _DEST.finditer(text) if int(m.group(2)) in at}
 
 
 _DESTS = re.compile(rb"/Dests\s*(?:(\d+)\s+\d+\s+R|(<<.*?>>))", re.DOTALL)

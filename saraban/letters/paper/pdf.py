@@ -92,7 +92,7 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings,
         sources = [Path(f).read_bytes() for f in docx_files]
         extra = [print_ready(more) if more is not None else None for more in follows]
         for docx, more, target in zip(sources, extra, prints, strict=True):
-            target.write_bytes(_printed(docx, more))
+            target.write_bytes(for_printing(docx, more))
         soffice_convert(prints, out_dir, settings, bundle=bundle)
         again = []
         for source, docx, more, printed, target, pdf in zip(docx_files, sources, follows, extra, prints, pdfs,
@@ -108,13 +108,13 @@ def docx_to_pdf(docx_files: Sequence[Path], out_dir: Path, settings: Settings,
                     # written whole again: the recipients' copies are spliced from one cross-reference table
                     pdf.write_bytes(in_one_section(marked_pdf(pdf.read_bytes(), paged.marks, settings)))
                 else:
-                    target.write_bytes(_printed(paged.docx, printed))
+                    target.write_bytes(for_printing(paged.docx, printed))
                     again.append(target)
         soffice_convert(again, out_dir, settings, bundle=bundle)
     return pdfs
 
 
-def _printed(docx: bytes, attached: bytes | None) -> bytes:
+def for_printing(docx: bytes, attached: bytes | None) -> bytes:
     """What LibreOffice is given: the letter print-ready, and its attached pages (already print-ready) after it."""
     ready = print_ready(docx)
     return ready if attached is None else followed_by(ready, attached)
