@@ -70,6 +70,8 @@ class RegisterCounter(Base):
 
 # The receive lines that count as a delivery's receipt (a cancellation line carries no delivery_id).
 RECEIPT_LINE = text("series = 'receive' AND delivery_id IS NOT NULL AND cancels_id IS NULL")
+# The cancellation lines (migration 0011): whether a letter was cancelled is asked at every hop of a cascade.
+CANCELLATION_LINE = text("cancels_id IS NOT NULL")
 
 
 class RegisterEntry(Base):
@@ -82,6 +84,8 @@ class RegisterEntry(Base):
         Index("uq_register_receipt", "delivery_id", unique=True, sqlite_where=RECEIPT_LINE,
               postgresql_where=RECEIPT_LINE),
         Index("uq_register_cancels", "cancels_id", unique=True),
+        Index("ix_register_cancelled_letter", "letter_id", sqlite_where=CANCELLATION_LINE,
+              postgresql_where=CANCELLATION_LINE),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
