@@ -12,7 +12,7 @@ this process; ``dask``: a LocalCluster of --workers processes, or SARABAN_DASK_A
 --no-prefect. Printed, each measured in this run:
 
     naive: <ms> ms per copy                       (plain docxtpl + a fresh qrcode per copy: benchmarks/naive.py;
-                                                  median of 3 rounds)
+                                                  median of 2 rounds just before the cascade and 2 just after)
     cascade: <N> deliveries in <S> s, <R> letters/s (docx)   (and its ratio to the naive way)
     lo-one: <ms> ms per document in one batched LibreOffice conversion of 40 of the cascade's letters
                                                   (each with its attached pages, as one document; median of
@@ -118,7 +118,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from fresh_data import fresh_data  # benchmarks/, the script's own folder
-    from naive import naive_ms_per_copy
+    from naive import naive_rounds
 
     url = fresh_data(DATA, args.database, "cascade.db")
 
@@ -138,8 +138,8 @@ def main() -> None:
     with db.transaction() as s:
         synthetic = add_synthetic_local_layer(s)
     log(f"directory: skeleton + {synthetic} synthetic local administrations in {time.perf_counter() - t:.1f} s")
-    naive = naive_ms_per_copy(args.naive_copies)
-    print(f"naive: {naive:.1f} ms per copy", flush=True)
+    # The naive way measured just before the cascade and again just after (the machine's speed wanders).
+    naive_before = naive_rounds(args.naive_copies, 2)
 
     if args.no_prefect:
         from saraban.chain.circulars import carry_down, issue_circular, receive_many
@@ -175,6 +175,10 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         letter_ids = list(result["letters"])
 
+    naive_after = naive_rounds(args.naive_copies, 2)
+    naive = statistics.median(naive_before + naive_after)
+    print(f"naive: {naive:.1f} ms per copy (rounds before the cascade {' '.join(f'{t:.0f}' for t in naive_before)}, "
+          f"after {' '.join(f'{t:.0f}' for t in naive_after)} ms)", flush=True)
     with db.reading() as s:
         deliveries = s.scalar(select(func.count()).select_from(Delivery))
         received = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.received_at.is_not(None)))

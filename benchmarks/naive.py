@@ -27,6 +27,12 @@ def naive_ms_per_copy(copies: int = 20, rounds: int = 3) -> float:
     """Milliseconds per copy of the department's circular made the naive way: the mean over ``copies``, the
     median of ``rounds`` such runs after one copy untimed (this machine's speed wanders by half from one
     minute to the next: one round may say 60 ms and the next 120)."""
+    return statistics.median(naive_rounds(copies, rounds))
+
+
+def naive_rounds(copies: int = 20, rounds: int = 3) -> list[float]:
+    """Milliseconds per copy made the naive way, ``rounds`` times: the mean over ``copies`` (after one copy
+    untimed) each round."""
     import qrcode
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
@@ -67,7 +73,7 @@ def naive_ms_per_copy(copies: int = 20, rounds: int = 3) -> float:
             for i in range(copies):
                 make(1 + r * copies + i, tmp)
             times.append(1000 * (time.perf_counter() - start) / copies)
-        return statistics.median(times)
+        return times
 
 
 def main() -> None:
