@@ -150,7 +150,12 @@ class _Writers:
     with two processes writing in turn (a cascade's workers, a clerk's ลงรับ beside them) it slept past the
     moment the lock was free, ~10 % of a worker's time. Here a writer waits on a lock of the kernel
     (``flock`` on ``<database>.writers``), which wakes it when the lock is let go. SQLite's own lock still
-    decides: a writer that does not come through here (Alembic, a sqlite3 shell) is waited for as before."""
+    decides: a writer that does not come through here (Alembic, a sqlite3 shell) is waited for as before.
+
+    The kernel's lock has no time limit: no lock of saraban.records.locks (a letter's files, the manifest) may be
+    taken inside a transaction (files are made outside them), or two processes could wait for each other for
+    ever. One per database file and process (:func:`_writers_of`): a second Database on the same file in the
+    same thread comes in again, as SQLite's own lock then decides."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -179,6 +184,19 @@ class _Writers:
                     fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+_all_writers: dict[str, _Writers] = {}
+_all_writers_lock = threading.Lock()
+
+
+def _writers_of(path: str) -> _Writers:
+    """The one :class:`_Writers` of this process for the SQLite file at ``path``."""
+    key = os.path.realpath(path)
+    with _all_writers_lock:
+        if key not in _all_writers:
+            _all_writers[key] = _Writers(f"{key}.writers")
+        return _all_writers[key]
+
+
 class Database:
     """An engine and its sessions; ``with db.transaction() as s:`` commits or rolls back as a whole."""
 
@@ -186,7 +204,7 @@ class Database:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         path = _sqlite_file(str(engine.url))
-        self._writers = _Writers(f"{path}.writers") if path else None
+        self._writers = _writers_of(path) if path else None
 
     @property
     def dialect(self) -> str:
