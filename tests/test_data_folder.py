@@ -339,7 +339,7 @@ def test_the_database_and_the_letters_are_private(tmp_path, data):
     os.umask(0o022)
     assert issue(tmp_path, "เรื่องแรก").exit_code == 0
     db = tmp_path / "cli.db"
-    for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}.writers")):
+    for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     out = data / "out"
     made = [out, *out.rglob("*")]

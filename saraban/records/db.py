@@ -7,7 +7,6 @@ process (a flow's tasks, on threads or on a Dask worker) shares one engine: ``sh
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import threading
@@ -143,68 +142,12 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-class _Writers:
-    """SQLite: the writers of one database file on this machine take turns here before BEGIN IMMEDIATE.
-
-    SQLite itself makes a writer that finds the database locked sleep and try again (1, 2, 5, 10, 15, 20 ms ...):
-    with two processes writing in turn (a cascade's workers, a clerk's ลงรับ beside them) it slept past the
-    moment the lock was free, ~10 % of a worker's time. Here a writer waits on a lock of the kernel
-    (``flock`` on ``<database>.writers``), which wakes it when the lock is let go. SQLite's own lock still
-    decides: a writer that does not come through here (Alembic, a sqlite3 shell) is waited for as before.
-
-    The kernel's lock has no time limit: no lock of saraban.records.locks (a letter's files, the manifest) may be
-    taken inside a transaction (files are made outside them), or two processes could wait for each other for
-    ever. One per database file and process (:func:`_writers_of`): a second Database on the same file in the
-    same thread comes in again, as SQLite's own lock then decides."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._thread = threading.RLock()  # the threads of this process: flock would let them all in at once
-        self._files: dict[int, int] = {}  # by process: a forked process must not share its parent's lock
-        self._depth = 0
-
-    def _file(self) -> int:
-        fd = self._files.get(os.getpid())
-        if fd is None:
-            fd = self._files[os.getpid()] = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, FILE_MODE)
-        return fd
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        with self._thread:
-            fd = self._file()
-            if self._depth == 0:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-_all_writers: dict[str, _Writers] = {}
-_all_writers_lock = threading.Lock()
-
-
-def _writers_of(path: str) -> _Writers:
-    """The one :class:`_Writers` of this process for the SQLite file at ``path``."""
-    key = os.path.realpath(path)
-    with _all_writers_lock:
-        if key not in _all_writers:
-            _all_writers[key] = _Writers(f"{key}.writers")
-        return _all_writers[key]
-
-
 class Database:
     """An engine and its sessions; ``with db.transaction() as s:`` commits or rolls back as a whole."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        path = _sqlite_file(str(engine.url))
-        self._writers = _writers_of(path) if path else None
 
     @property
     def dialect(self) -> str:
@@ -212,11 +155,7 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        if self._writers is None:
-            with self._sessions() as session, session.begin():
-                yield session
-            return
-        with self._writers.turn(), self._sessions() as session, session.begin():
+        with self._sessions() as session, session.begin():
             yield session
 
     def session(self) -> Session:
