@@ -110,15 +110,19 @@ def _dark_modules(payload: str, version: int) -> np.ndarray:
     mask 0, and the other seven are that code's data modules masked again (:func:`_mask_layers`), their
     penalties counted on rows of bits, all eight at once (:func:`_penalties`)."""
     if version > MAX_FAST_VERSION:
-        code = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M", version=version)
-        return np.asarray(code.to_image(scale=1, add_quiet_zones=False)) == 0
-    code = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M", version=version,
-                                   data_mask=0)
+        return _zxing_modules(payload, version)
     layers = _mask_layers(version)
-    data = (np.asarray(code.to_image(scale=1, add_quiet_zones=False)) == 0) & layers.data  # masked with mask 0
+    data = _zxing_modules(payload, version, 0) & layers.data  # masked with mask 0
     lines = np.concatenate([_bit_rows(data), _bit_rows(data.T)])
     best = int(np.argmin(_penalties(layers.fixed_lines | (lines ^ layers.mask_lines), data.shape[0])))
     return layers.fixed[best] | (data ^ layers.masks[0] ^ layers.masks[best])  # the first of equal ones, as zxing
+
+
+def _zxing_modules(payload: str, version: int, mask: int | None = None) -> np.ndarray:
+    """zxing-cpp's code (True: dark), with data ``mask`` or (None) the one it chooses."""
+    options = {} if mask is None else {"data_mask": mask}
+    code = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M", version=version, **options)
+    return np.asarray(code.to_image(scale=1, add_quiet_zones=False)) == 0
 
 
 MAX_FAST_VERSION = 9  # a row of a code and 4 light modules each side in 64 bits (tracking codes are ~version 4)
@@ -163,9 +167,7 @@ def _mask_layers(version: int) -> _MaskLayers:
     masks = np.stack([(i + j) % 2 == 0, i % 2 == 0, j % 3 == 0, (i + j) % 3 == 0, (i // 2 + j // 3) % 2 == 0,
                       (i * j) % 2 + (i * j) % 3 == 0, ((i * j) % 2 + (i * j) % 3) % 2 == 0,
                       ((i * j) % 3 + (i + j) % 2) % 2 == 0]) & data  # ISO/IEC 18004 table 10
-    fixed = np.stack([(np.asarray(zxingcpp.create_barcode(
-        "x", zxingcpp.BarcodeFormat.QRCode, ec_level="M", version=version, data_mask=k).to_image(
-        scale=1, add_quiet_zones=False)) == 0) & ~data for k in range(8)])  # any payload: the data region is off
+    fixed = np.stack([_zxing_modules("x", version, k) & ~data for k in range(8)])  # any payload: data off
     again = masks ^ masks[0]
     layers = _MaskLayers(fixed, masks, data,
                          np.concatenate([_bit_rows(fixed), _bit_rows(fixed.transpose(0, 2, 1))], axis=1),
