@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +30,30 @@ def database_url(settings: Settings) -> str:
     return settings.database_url or f"sqlite:///{settings.data_dir / 'saraban.db'}"
 
 
+BUSY_TIMEOUT_MS = 60000  # how long a statement waits for a lock another connection holds, before it fails
+WRITER_POLL_S = 0.0005  # how often a writer waiting for the write lock asks again (_begin_immediate)
+
+
+def _begin_immediate(connection: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, asked again every half millisecond while another writer holds the lock, for up to the busy
+    timeout. SQLite's own busy handler sleeps longer and longer between its tries (up to 100 ms each): with two
+    processes taking turns on the write lock every few ms (a cascade's hops), the waiting one slept through its
+    turns and its core stood idle."""
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as e:
+                if e.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(WRITER_POLL_S)
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
 def _sqlite_setup(engine: Engine) -> None:
     """WAL, a generous busy timeout, foreign keys, and BEGIN IMMEDIATE: a writer takes the write lock
     when its transaction starts, so two writers queue instead of failing when both try to upgrade."""
@@ -37,7 +63,7 @@ def _sqlite_setup(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -45,7 +71,10 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:
         # A reading transaction (Database.reading) takes no write lock: under WAL it reads a snapshot beside a writer.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("saraban_reading") else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("saraban_reading"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            _begin_immediate(conn.connection.dbapi_connection)
 
 
 class DatabaseDamaged(RuntimeError):
