@@ -135,11 +135,11 @@ def test_tracking_codes_are_the_codes_zxing_cpp_makes_mask_and_all():
     import numpy as np
     import zxingcpp
 
-    from saraban.letters.paper.qr import tracking_qr_rows
+    from saraban.letters.paper.qr import tracking_qr_pngs, tracking_qr_rows, tracking_qr_rows_many
 
     rng = random.Random(13)
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    tried = 0
+    tried, drawn = 0, {}
     for length in range(1, 252, 3):
         for payload in (BASE[:length] + "".join(rng.choice(alphabet) for _ in range(length - len(BASE[:length]))),
                         "x" * length):
@@ -150,7 +150,13 @@ def test_tracking_codes_are_the_codes_zxing_cpp_makes_mask_and_all():
             ours = np.frombuffer(rows, dtype=np.uint8).reshape(height, width // 8)[::8]  # a byte a module
             assert (ours[4:-4, 4:-4] != 0).tolist() == (theirs != 0).tolist(), (payload, version)
             tried += 1
+            drawn[payload] = (rows, width, height)
     assert tried == 168
+    # Drawn together (a letter's copies), mixed versions and all: each code as drawn alone.
+    payloads = list(drawn)
+    rng.shuffle(payloads)
+    assert tracking_qr_rows_many(payloads) == [drawn[p] for p in payloads]
+    assert tracking_qr_pngs(payloads[:40]) == [tracking_qr_png(p) for p in payloads[:40]]
 
 
 def test_the_master_shows_the_handbook_and_the_placeholder(master):

@@ -41,7 +41,7 @@ from pypdf.generic import (
     StreamObject,
 )
 
-from saraban.letters.paper.qr import tracking_qr_png, tracking_qr_rows, tracking_qr_version_of
+from saraban.letters.paper.qr import tracking_qr_pngs, tracking_qr_rows_many, tracking_qr_version_of
 from saraban.letters.zip_splice import ZipSplice, ZipSpliceError
 
 T = TypeVar("T")
@@ -533,23 +533,31 @@ class CopyMaker:
         self._docx = DocxTemplate(master_docx, placeholder_png) if master_docx is not None else None
         self._pdf = PdfTemplate(_as_bytes(master_pdf), placeholder_png) if master_pdf is not None else None
 
-    def _image(self, payload: str, draw: Callable[[str, int], T]) -> T:
+    def _images(self, payloads: Sequence[str], draw: Callable[[Sequence[str], int], list[T]]) -> list[T]:
         try:
-            return draw(payload, self.version)
+            return draw(payloads, self.version)
         except ValueError:
+            longest = max(payloads, key=lambda p: len(p.encode("utf-8")))
             raise CopyError(
-                f"{payload!r} is too long for the placeholder ({self.size[0]} pixels, QR version {self.version}): "
+                f"{longest!r} is too long for the placeholder ({self.size[0]} pixels, QR version {self.version}): "
                 "a copy's payload must be no longer than the placeholder's length") from None
 
+    def _image(self, payload: str, draw: Callable[[Sequence[str], int], list[T]]) -> T:
+        return self._images([payload], draw)[0]
+
     def docx_for(self, payload: str) -> bytes:
+        return self.docx_many([payload])[0]
+
+    def docx_many(self, payloads: Sequence[str]) -> list[bytes]:
+        """The .docx copy of each payload; their codes drawn together (qr.tracking_qr_pngs: faster than one by one)."""
         if self._docx is None:
             raise CopyError("this CopyMaker was made without a master .docx")
-        return self._docx.render(self._image(payload, tracking_qr_png))
+        return [self._docx.render(png) for png in self._images(payloads, tracking_qr_pngs)] if payloads else []
 
     def pdf_for(self, payload: str) -> bytes:
         if self._pdf is None:
             raise CopyError("this CopyMaker was made without a master PDF")
-        rows, width, height = self._image(payload, tracking_qr_rows)
+        rows, width, height = self._image(payload, tracking_qr_rows_many)
         # Deflate level 1: a few hundred bytes more than level 6, a fifth of its time.
         return self._pdf.render_samples(_PdfImage(zlib.compress(rows, 1), width, height, 1, "/DeviceGray"))
 

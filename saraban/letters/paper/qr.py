@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import NamedTuple
 
@@ -94,28 +95,53 @@ def tracking_qr_rows(payload: str, version: int | None = None) -> tuple[bytes, i
     zxing-cpp draws the modules (the qrcode package takes ~3 ms in pure Python, which a national circular's
     9,000 copies feel) and :func:`_dark_modules` picks the mask; numpy scales them: no image library between
     the code and its bytes."""
+    return tracking_qr_rows_many([payload], version)[0]
+
+
+def tracking_qr_rows_many(payloads: Sequence[str], version: int | None = None) -> list[tuple[bytes, int, int]]:
+    """:func:`tracking_qr_rows` of each payload, the codes of one version computed together (numpy's cost is
+    in its calls, not in the size of their arrays: a letter's ten copies cost little more than one)."""
+    rows: list[tuple[bytes, int, int]] = [(b"", 0, 0)] * len(payloads)
+    for at, pixels in _pixel_stacks(payloads, version):
+        height, width = pixels.shape[1], pixels.shape[2] * 8
+        for i, code in zip(at, pixels, strict=True):
+            rows[i] = (code.tobytes(), width, height)
+    return rows
+
+
+def _pixel_stacks(payloads: Sequence[str], version: int | None) -> Iterator[tuple[list[int], np.ndarray]]:
+    """The payloads' codes a version at a time: their places in ``payloads`` and their pixel rows packed 8 pixels
+    a byte (a module is one byte: 0xFF white, 0x00 black), one code a layer."""
+    versions = [_version_for(payload, version) for payload in payloads]
+    for v in dict.fromkeys(versions):
+        at = [i for i, w in enumerate(versions) if w == v]
+        white = np.pad(~_dark_modules([payloads[i] for i in at], v),
+                       ((0, 0), (TRACKING_BORDER, TRACKING_BORDER), (TRACKING_BORDER, TRACKING_BORDER)),
+                       constant_values=True)
+        yield at, np.where(white, np.uint8(0xFF), np.uint8(0)).repeat(TRACKING_BOX_SIZE, axis=1)
+
+
+def _version_for(payload: str, version: int | None) -> int:
     needed = tracking_qr_version(len(payload.encode("utf-8")))
     if version is not None and version < needed:
         raise ValueError(f"{payload!r} needs a QR code of version {needed}, more than {version}")
-    white = np.pad(~_dark_modules(payload, version or needed), TRACKING_BORDER, constant_values=True)
-    # 8 pixels a module: a module is one byte of a packed row, 0xFF white, 0x00 black.
-    rows = np.where(white, np.uint8(0xFF), np.uint8(0)).repeat(TRACKING_BOX_SIZE, axis=0)
-    height, width = rows.shape[0], rows.shape[1] * 8
-    return rows.tobytes(), width, height
+    return version or needed
 
 
-def _dark_modules(payload: str, version: int) -> np.ndarray:
-    """The code's modules (True: dark), masked with the data mask of least penalty (ISO/IEC 18004 7.8.3) as
-    zxing-cpp chooses it. zxing-cpp spends 0.25 of its 0.3 ms trying its eight masks: here it encodes once, with
-    mask 0, and the other seven are that code's data modules masked again (:func:`_mask_layers`), their
-    penalties counted on rows of bits, all eight at once (:func:`_penalties`)."""
+def _dark_modules(payloads: Sequence[str], version: int) -> np.ndarray:
+    """The codes' modules (True: dark; one code a layer), each masked with the data mask of least penalty
+    (ISO/IEC 18004 7.8.3) as zxing-cpp chooses it. zxing-cpp spends 0.25 of its 0.3 ms trying its eight masks:
+    here it encodes once, with mask 0, and the other seven are that code's data modules masked again
+    (:func:`_mask_layers`), their penalties counted on rows of bits, all eight of every code at once
+    (:func:`_penalties`)."""
     if version > MAX_FAST_VERSION:
-        return _zxing_modules(payload, version)
+        return np.stack([_zxing_modules(payload, version) for payload in payloads])
     layers = _mask_layers(version)
-    data = _zxing_modules(payload, version, 0) & layers.data  # masked with mask 0
-    lines = np.concatenate([_bit_rows(data), _bit_rows(data.T)])
-    best = int(np.argmin(_penalties(layers.fixed_lines | (lines ^ layers.mask_lines), data.shape[0])))
-    return layers.fixed[best] | (data ^ layers.masks[0] ^ layers.masks[best])  # the first of equal ones, as zxing
+    data = np.stack([_zxing_modules(payload, version, 0) for payload in payloads]) & layers.data  # masked with 0
+    lines = np.concatenate([_bit_rows(data), _bit_rows(data.transpose(0, 2, 1))], axis=-1)
+    penalties = _penalties(layers.fixed_lines | (lines[:, None, :] ^ layers.mask_lines), data.shape[1])
+    best = np.argmin(penalties, axis=-1)  # the first of equal ones, as zxing-cpp
+    return layers.fixed[best] | (data ^ layers.masks[0] ^ layers.masks[best])
 
 
 def _zxing_modules(payload: str, version: int, mask: int | None = None) -> np.ndarray:
@@ -178,10 +204,11 @@ def _mask_layers(version: int) -> _MaskLayers:
 
 
 def _penalties(lines: np.ndarray, size: int) -> np.ndarray:
-    """The mask penalty (ISO/IEC 18004 7.8.3.1, counted as zxing-cpp counts it) of each of a stack of codes
-    given as their rows then their columns of bits (:func:`_bit_rows`, dark 1): runs of 5 or more alike, 2x2
-    blocks alike, finder-like patterns (1011101) with 4 light modules on one side (outside the code is light),
-    and the balance of dark and light. Numpy on a few hundred numbers: the calls are the cost, so few of them."""
+    """The mask penalty (ISO/IEC 18004 7.8.3.1, counted as zxing-cpp counts it) of each of a stack (of any
+    shape) of codes given as their rows then their columns of bits (:func:`_bit_rows`, dark 1): runs of 5 or
+    more alike, 2x2 blocks alike, finder-like patterns (1011101) with 4 light modules on one side (outside the
+    code is light), and the balance of dark and light. Numpy on a few hundred numbers: the calls are the cost,
+    so few of them."""
     alike = ~(lines ^ (lines >> 1)) & ((1 << (size - 1)) - 1)  # bit x: modules x and x + 1 alike
     five = alike & (alike >> 1) & (alike >> 2) & (alike >> 3)  # bit x: modules x .. x + 4 alike
     padded = lines << 4  # 4 light modules before each line; bit x + 4 is module x
@@ -189,8 +216,9 @@ def _penalties(lines: np.ndarray, size: int) -> np.ndarray:
     finder = ((padded & (padded >> 2) & (padded >> 3) & (padded >> 4) & (padded >> 6))
               & ~((padded >> 1) | (padded >> 5)) & (((1 << (size - 6)) - 1) << 4) & ((light << 4) | (light >> 7)))
     blocks = np.zeros_like(lines)  # only along the rows: the first half
-    blocks[:, :size - 1] = alike[:, :size - 1] & alike[:, 1:size] & ~(lines[:, :size - 1] ^ lines[:, 1:size])
-    counts = np.bitwise_count(np.stack([five, five & ~(alike << 1), blocks, finder, lines])).sum(axis=2)
+    blocks[..., :size - 1] = (alike[..., :size - 1] & alike[..., 1:size]
+                              & ~(lines[..., :size - 1] ^ lines[..., 1:size]))
+    counts = np.bitwise_count(np.stack([five, five & ~(alike << 1), blocks, finder, lines])).sum(axis=-1)
     # a run of n >= 5 alike: n - 4 fives, and 2 more where it starts (3 + (n - 5)); the dark modules: twice
     runs, starts, alike_blocks, finders, dark = counts.astype(np.int64)
     return (runs + 2 * starts + 3 * alike_blocks + 40 * finders
@@ -217,13 +245,21 @@ def tracking_qr_png(payload: str, version: int | None = None) -> bytes:
     >>> Image.open(io.BytesIO(tracking_qr_png("https://saraban.example/t/" + 22 * "A"))).size
     (328, 328)
     """
-    rows, width, height = tracking_qr_rows(payload, version)
-    stride = len(rows) // height
-    scanlines = np.zeros((height, stride + 1), dtype=np.uint8)  # each row led by its filter byte 0: none
-    scanlines[:, 1:] = np.frombuffer(rows, dtype=np.uint8).reshape(height, stride)
-    header = struct.pack(">2I5B", width, height, 1, 0, 0, 0, 0)  # 1 bit, grey, deflate, no filter, no interlace
-    return b"".join([_PNG_SIGNATURE, _png_chunk(b"IHDR", header),
-                     _png_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 1)), _png_chunk(b"IEND", b"")])
+    return tracking_qr_pngs([payload], version)[0]
+
+
+def tracking_qr_pngs(payloads: Sequence[str], version: int | None = None) -> list[bytes]:
+    """:func:`tracking_qr_png` of each payload, computed together (:func:`tracking_qr_rows_many`)."""
+    pngs: list[bytes] = [b""] * len(payloads)
+    for at, pixels in _pixel_stacks(payloads, version):
+        count, height, stride = pixels.shape
+        scanlines = np.zeros((count, height, stride + 1), dtype=np.uint8)  # each row led by its filter byte 0: none
+        scanlines[:, :, 1:] = pixels
+        header = _png_chunk(b"IHDR", struct.pack(">2I5B", stride * 8, height, 1, 0, 0, 0, 0))  # 1-bit grey, deflate
+        for i, code in zip(at, scanlines, strict=True):
+            pngs[i] = b"".join([_PNG_SIGNATURE, header, _png_chunk(b"IDAT", zlib.compress(code.tobytes(), 1)),
+                                _PNG_END])
+    return pngs
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -231,6 +267,9 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+_PNG_END = _png_chunk(b"IEND", b"")
 
 
 def placeholder_qr_png(length: int) -> bytes:
