@@ -46,6 +46,7 @@ _LATIN_GAP = re.compile(r"[ \t\u00a0]*[.:#]?[ \t\u00a0]+")
 # A count after a Latin name is Thai prose: "Zoom 2 ครั้ง", "EIA 3 ฉบับ".
 _THAI_UNIT = re.compile(r"[ \t\u00a0]*(?:ครั้ง|ฉบับ|คน|ท่าน|แห่ง|วัน|สัปดาห์|เดือน|ราย|ชั่วโมง|นาที|บาท|หน่วย|"
                         r"เครื่อง|ชุด|เล่ม|ตัว|รายการ)(?!ที่)")
+_ARABIC_DIGIT = re.compile(r"[0-9]")
 _MAY_KEEP = re.compile(r"[A-Za-z@]")  # without these (and no span to keep) every digit turns
 
 
@@ -123,6 +124,8 @@ def thai_digits_in_prose(text: str, keep: Sequence[str] = ()) -> str:
     """
     if not keep and not _MAY_KEEP.search(text):
         return text.translate(_TO_THAI)
+    if not _ARABIC_DIGIT.search(text):  # nothing to turn (most names and lines of a letter): nothing to look for
+        return text
     return _convert_outside(text, arabic_spans(text, keep), _TO_THAI)
 
 

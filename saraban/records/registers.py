@@ -9,14 +9,13 @@ on 1 January because the year is part of the key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from functools import lru_cache
 
-from sqlalchemy import Table, select
+from sqlalchemy import TextClause, select, text
 from sqlalchemy import insert as sa_insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from saraban.kernel.clock import as_thai
@@ -54,26 +53,29 @@ def resolve_series(text: str) -> str:
 
 _COUNTERS = RegisterCounter.__table__
 _ENTRIES = sa_insert(RegisterEntry.__table__)
+COUNTERS_AT_ONCE = 500  # counters counted up by one statement
 
 
-def _upsert(insert: Callable[[Table], Any]) -> Any:
-    upsert = insert(_COUNTERS)
-    return upsert.on_conflict_do_update(
-        index_elements=[_COUNTERS.c.unit_id, _COUNTERS.c.year, _COUNTERS.c.series],
-        set_={"last_number": _COUNTERS.c.last_number + upsert.excluded.last_number},
-    ).returning(_COUNTERS.c.unit_id, _COUNTERS.c.last_number)
-
-
-# Built once per dialect (building it costs more than running it).
-_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+@lru_cache(maxsize=64)
+def _upsert(rows: int) -> TextClause:
+    """Count up ``rows`` counters, made at 0 if missing: the same text in SQLite and PostgreSQL. Written as text:
+    SQLAlchemy cannot cache its own ON CONFLICT construct, and compiling it cost more than running it."""
+    values = ", ".join(f"(:unit{i}, :year, :series, :count)" for i in range(rows))
+    return text(f"INSERT INTO {_COUNTERS.name} (unit_id, year, series, last_number) VALUES {values} "
+                f"ON CONFLICT (unit_id, year, series) DO UPDATE SET last_number = {_COUNTERS.name}.last_number "
+                "+ excluded.last_number RETURNING unit_id, last_number")
 
 
 def _count_up(session: Session, series: str, unit_ids: Sequence[int], year: int, count: int) -> dict[int, int]:
-    """Add ``count`` to each unit's counter of the series (made at 0 if missing), one statement: the new last
-    number of each, by unit. The rows are locked in the order given (sorted by the callers: no deadlock)."""
-    upsert = _UPSERTS["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
-    rows = [{"unit_id": u, "year": year, "series": series, "last_number": count} for u in unit_ids]
-    return dict(session.execute(upsert, rows if len(rows) > 1 else rows[0]).all())
+    """Add ``count`` to each unit's counter of the series (made at 0 if missing), a statement for each
+    COUNTERS_AT_ONCE: the new last number of each, by unit. The rows are locked in the order given (sorted by the
+    callers: no deadlock)."""
+    last: dict[int, int] = {}
+    for start in range(0, len(unit_ids), COUNTERS_AT_ONCE):
+        chunk = unit_ids[start:start + COUNTERS_AT_ONCE]
+        params = {"year": year, "series": series, "count": count} | {f"unit{i}": u for i, u in enumerate(chunk)}
+        last.update(session.execute(_upsert(len(chunk)), params).all())
+    return last
 
 
 def take_numbers(session: Session, unit_id: int, year: int, series: str, count: int = 1) -> range:
