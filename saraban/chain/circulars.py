@@ -24,7 +24,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache, partial
-from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, TypeVar
 
@@ -65,7 +64,7 @@ from saraban.records.data_folder import note_issued
 from saraban.records.db import Database
 from saraban.records.events import event_row, record_event
 from saraban.records.file_store import FileStore, file_store, sibling
-from saraban.records.locks import letter_lock
+from saraban.records.locks import letter_lock, letter_locks
 from saraban.records.models import Delivery, Event, Letter, RegisterEntry, Unit
 from saraban.records.registers import (
     EntryText,
@@ -79,6 +78,7 @@ from thai_text import RefNo, format_thai_date
 
 T = TypeVar("T")
 CHUNK = 500  # rows per statement or per short transaction when recording many
+LETTERS_AT_ONCE = 100  # letters whose files are made together (locked, read, written and recorded together)
 
 
 class CircularError(ValueError):
@@ -108,12 +108,12 @@ class Receipt:
     stamped_pdf_key: str | None = None  # in the file store (saraban.records.file_store)
 
 
-def _preflight(spec: LetterSpec, settings: Settings) -> None:
+def _preflight(spec: LetterSpec, settings: Settings, setup_ok: set[str] | None = None) -> None:
     """Refuse, before any number is taken, a letter that could not be rendered (saraban.letters.preflight), with
     the QR code every issued letter carries (its recipients' tracking links, its file copy's verify link: the
-    same place and size)."""
+    same place and size). ``setup_ok``: see preflight.renderability_problems."""
     try:
-        check_renderable(spec, settings, tracking_link=longest_tracking_link(settings.base_url))
+        check_renderable(spec, settings, tracking_link=longest_tracking_link(settings.base_url), setup_ok=setup_ok)
     except NotRenderable as e:
         raise CircularError(str(e)) from None
 
@@ -340,9 +340,7 @@ def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, p
     letter_ids = list(dict.fromkeys(letter_ids))
     masters = _Masters(settings)
     if not pdf:
-        for letter_id in letter_ids:
-            with _letter_lock(db, settings, letter_id):
-                _make_docx(db, settings, letter_id, masters)
+        _make_docx(db, settings, letter_ids, masters)
     # A forwarding letter's PDF carries the received letter's PDF copy: that letter's files come first.
     for generation in (pdf_generations(db, letter_ids, settings) if pdf else []):
         for letter_id in generation:
@@ -467,38 +465,72 @@ def _make_master(db: Database, settings: Settings, letter_id: int, masters: _Mas
             s.execute(update(Letter).where(Letter.id == letter_id).values(docx_key=own, pdf_key=None))
 
 
-def _make_docx(db: Database, settings: Settings, letter_id: int, masters: _Masters) -> None:
-    """make_files without PDFs, for one letter: what is missing of its own file copy, its attached pages and
-    its recipients' copies, read in one transaction, written together (flushed to disk at once) and recorded
-    in one transaction, a chunk of copies at a time (a run that stops half-way keeps what it recorded)."""
+def _make_docx(db: Database, settings: Settings, letter_ids: Sequence[int], masters: _Masters) -> None:
+    """make_files without PDFs: what is missing of each letter's own file copy, its attached pages and its
+    recipients' copies. A batch of letters is locked together (letter_locks) and read in one transaction; their
+    files are written together (flushed to disk at once) and recorded in one transaction, about CHUNK files
+    at a time (a run that stops half-way keeps what it recorded)."""
     store = file_store(settings)
-    with db.reading() as s:
-        letter, sender = s.execute(_LETTER_AND_SENDER, {"letter": letter_id}).one()
-        made = _made(store, letter.docx_key)
-        own = letter.docx_key if made else f"{letter_folder(letter, sender)}/letter.docx"
-        rows = s.execute(_COPIES_OF, {"letter": letter_id}).all()
-    files = _own_files(store, settings, letter, own, made, [r.name for r in rows] if _attaches(letter) else None,
-                       masters)
-    need = [r for r in rows if not _made(store, r.docx_key)]
-    folder = sibling(own, "copies")
-    for start in range(0, len(need), CHUNK) if need else [0] if files else []:
-        chunk = need[start:start + CHUNK]
-        copies = ((f"{folder}/{r.key}.docx", masters.maker(letter).docx_for(tracking_url(settings.base_url, r.token)))
-                  for r in chunk)
-        keys = store.write_new_many(chain(files, copies))[len(files):]
-        with db.transaction() as s:
-            if not made:
-                s.execute(_LETTER_FILED, {"letter": letter_id, "key": own})
-            if chunk:
-                s.execute(_COPY_FILED, [{"delivery": r.id, "key": key} for r, key in zip(chunk, keys, strict=True)])
-        files, made = [], True
+    for start in range(0, len(letter_ids), LETTERS_AT_ONCE):
+        batch = letter_ids[start:start + LETTERS_AT_ONCE]
+        with letter_locks(db, settings, batch):
+            with db.reading() as s:
+                letters = s.execute(_LETTERS_AND_SENDERS, {"letters": batch}).all()
+                copies: dict[int, list] = {}
+                for row in s.execute(_COPIES_OF, {"letters": batch}):
+                    copies.setdefault(row.letter_id, []).append(row)
+            pending = _PendingDocx(db, store)
+            for letter, sender in letters:
+                made = _made(store, letter.docx_key)
+                own = letter.docx_key if made else f"{letter_folder(letter, sender)}/letter.docx"
+                rows = copies.get(letter.id, [])
+                names = [r.name for r in rows] if _attaches(letter) else None
+                for key, data in _own_files(store, settings, letter, own, made, names, masters):
+                    pending.add(key, data, letter=letter.id if key == own else None)
+                need = [r for r in rows if not _made(store, r.docx_key)]
+                folder = sibling(own, "copies")
+                for at in range(0, len(need), CHUNK):
+                    chunk = need[at:at + CHUNK]
+                    links = [tracking_url(settings.base_url, r.token) for r in chunk]
+                    for r, data in zip(chunk, masters.maker(letter).docx_many(links), strict=True):
+                        pending.add(f"{folder}/{r.key}.docx", data, delivery=r.id)
+            pending.flush()
+
+
+class _PendingDocx:
+    """Files of _make_docx waiting to be written and recorded: written together and recorded in one transaction
+    once CHUNK have come (and at the end). ``letter``: the file is that letter's own copy; ``delivery``: that
+    delivery's copy; neither: recorded by nothing (the attached pages, found beside the letter's own)."""
+
+    def __init__(self, db: Database, store: FileStore) -> None:
+        self.db, self.store = db, store
+        self.files: list[tuple[str, bytes, int | None, int | None]] = []
+
+    def add(self, key: str, data: bytes, *, letter: int | None = None, delivery: int | None = None) -> None:
+        self.files.append((key, data, letter, delivery))
+        if len(self.files) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.files:
+            return
+        keys = self.store.write_new_many((key, data) for key, data, _, _ in self.files)
+        letters = [{"letter": x, "key": key} for key, (_, _, x, _) in zip(keys, self.files, strict=True) if x]
+        deliveries = [{"delivery": d, "key": key} for key, (_, _, _, d) in zip(keys, self.files, strict=True) if d]
+        with self.db.transaction() as s:
+            if letters:
+                s.execute(_LETTER_FILED, letters)
+            if deliveries:
+                s.execute(_COPY_FILED, deliveries)
+        self.files = []
 
 
 # Built once (making a statement costs about as much as running one of these).
-_LETTER_AND_SENDER = select(Letter, Unit).join(Unit, Unit.id == Letter.unit_id).where(Letter.id == bindparam("letter"))
-_COPIES_OF = (select(Delivery.id, Delivery.token, Delivery.docx_key, Unit.key, Unit.name)
-              .join(Unit, Unit.id == Delivery.unit_id).where(Delivery.letter_id == bindparam("letter"))
-              .order_by(Delivery.id))
+_LETTERS_AND_SENDERS = (select(Letter, Unit).join(Unit, Unit.id == Letter.unit_id)
+                        .where(Letter.id.in_(bindparam("letters", expanding=True))).order_by(Letter.id))
+_COPIES_OF = (select(Delivery.letter_id, Delivery.id, Delivery.token, Delivery.docx_key, Unit.key, Unit.name)
+              .join(Unit, Unit.id == Delivery.unit_id)
+              .where(Delivery.letter_id.in_(bindparam("letters", expanding=True))).order_by(Delivery.id))
 _LETTER_FILED = (update(Letter.__table__).where(Letter.__table__.c.id == bindparam("letter"))
                  .values(docx_key=bindparam("key"), pdf_key=None))
 _COPY_FILED = (update(Delivery.__table__).where(Delivery.__table__.c.id == bindparam("delivery"))
@@ -696,8 +728,8 @@ def _make_copies(db: Database, settings: Settings, letter_id: int, masters: _Mas
     # (saraban.kernel.files.write_new_many), then recorded.
     for start in range(0, len(need_docx), CHUNK):
         chunk = need_docx[start:start + CHUNK]
-        keys = store.write_new_many((f"{folder}/{r.key}.docx", maker.docx_for(tracking_url(settings.base_url, r.token)))
-                                    for r in chunk)
+        copies = maker.docx_many([tracking_url(settings.base_url, r.token) for r in chunk])
+        keys = store.write_new_many((f"{folder}/{r.key}.docx", copy) for r, copy in zip(chunk, copies, strict=True))
         with db.transaction() as s:
             s.execute(update(Delivery), [{"id": r.id, "docx_key": key} for r, key in zip(chunk, keys, strict=True)])
     for start in range(0, len(need_pdf), CHUNK):
@@ -1122,8 +1154,9 @@ def _forward_in(s: Session, settings: Settings, letter: str | int, unit_key: str
 
 def _forward_hop(s: Session, settings: Settings, letter: str | int, unit_key: str, to: str | Sequence[Unit] | None,
                  actor: str, at: datetime, subject: str | None = None, body: Sequence[str] | None = None,
-                 uncertain_code_ok: bool = False) -> tuple[Issued, NextHop | None]:
-    """_forward_in, and the directory around the unit when it was read (forwarding a new letter down the chain)."""
+                 uncertain_code_ok: bool = False, setup_ok: set[str] | None = None) -> tuple[Issued, NextHop | None]:
+    """_forward_in, and the directory around the unit when it was read (forwarding a new letter down the chain).
+    ``setup_ok``: see preflight.renderability_problems (carry_down looks at the templates and fonts once)."""
     found, unit, d, upstream_sender = _delivery_to_forward(s, letter, unit_key)
     if d.forwarded_letter_id is not None:
         done = s.get(Letter, d.forwarded_letter_id)
@@ -1131,7 +1164,7 @@ def _forward_hop(s: Session, settings: Settings, letter: str | int, unit_key: st
     hop = _next_hop_of(s, unit, to)
     recipients = _forward_recipients(s, unit, to, hop)
     spec = _forwarding_spec(s, settings, found, upstream_sender, unit, recipients, hop, at, subject, body)
-    _preflight(spec, settings)
+    _preflight(spec, settings, setup_ok)
     return _issue_in(s, settings, spec.model_copy(update={"circular": True}), unit, recipients, actor, at,
                      d.id, None, uncertain_code_ok, unforwarded=True), hop
 
@@ -1159,13 +1192,15 @@ def cancel_letter(db: Database, letter: str | int, *, reason: str, actor: str = 
 
 
 def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: str, *,
-               auto_receive: bool = True, actor: str = "saraban", at: datetime | None = None) -> list[int]:
+               auto_receive: bool = True, actor: str = "saraban", at: datetime | None = None,
+               files: bool = True) -> list[int]:
     """Carry a letter down the chain from one recipient: it forwards to the next hop, the next hop
     receives (when ``auto_receive``; otherwise only units that have really received go on) and forwards
     in turn, to the bottom. Returns the ids of the letters made. Safe to repeat after a crash.
 
     Each hop is one transaction (forward, the recipients' receipts, who of them carries it on), then its
-    files; only the first unit is looked up on its own. Whether a letter was cancelled is asked once per
+    files (``files=False``: the caller makes them, make_files, e.g. in other processes while the next hops
+    are recorded); only the first unit is looked up on its own. Whether a letter was cancelled is asked once per
     letter (a letter made here was not, when it was made), and again when forward refuses."""
     at = at_or_now(at)
     made: list[int] = []
@@ -1176,6 +1211,7 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
         starts = d is not None and d.received_at is not None and expects_to_forward(s, unit)
     todo = [(found.id, unit_key)] if starts else []
     cancelled: dict[int, bool] = {}
+    setup_ok: set[str] = set()  # the templates and fonts are looked at once, not at every hop
     try:
         while todo:
             current, key = todo.pop()
@@ -1187,7 +1223,7 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
             try:
                 issued, numbered, keys = _exactly_once(db, partial(_carry_in, settings=settings, letter_id=current,
                                                                    unit_key=key, auto_receive=auto_receive,
-                                                                   actor=actor, at=at))
+                                                                   actor=actor, at=at, setup_ok=setup_ok))
             except CircularError:
                 with db.reading() as s:  # cancelled meanwhile: it goes no further; anything else is an error
                     if cancellation_of(s, current) is None:
@@ -1196,7 +1232,8 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
                 continue
             made.append(issued.letter_id)
             cancelled[issued.letter_id] = False
-            make_files(db, settings, [issued.letter_id], note=False)
+            if files:
+                make_files(db, settings, [issued.letter_id], note=False)
             _stamp_received(db, settings, numbered)
             todo += [(issued.letter_id, k) for k in keys]
     except BaseException:
@@ -1210,11 +1247,12 @@ def carry_down(db: Database, settings: Settings, letter: str | int, unit_key: st
 
 
 def _carry_in(s: Session, *, settings: Settings, letter_id: int, unit_key: str, auto_receive: bool, actor: str,
-              at: datetime) -> tuple[Issued, list[tuple[int, Receipt, str | None]], list[str]]:
+              at: datetime, setup_ok: set[str]) -> tuple[Issued, list[tuple[int, Receipt, str | None]], list[str]]:
     """One hop of carry_down, in one transaction: the unit forwards the letter (unattended: a guessed letter
     code, the built-in directory's, does not stop the chain); its recipients receive it (``auto_receive``);
     and the keys of those that received it and are expected to forward, who carry it on."""
-    issued, hop = _forward_hop(s, settings, letter_id, unit_key, None, actor, at, uncertain_code_ok=True)
+    issued, hop = _forward_hop(s, settings, letter_id, unit_key, None, actor, at, uncertain_code_ok=True,
+                               setup_ok=setup_ok)
     if auto_receive and issued.sent is not None and hop is not None:
         # Made now: every recipient receives it now; who carries it on, the directory said (in key order).
         numbered = _receive_in(s, issued.letter_id, None, actor, at, sent=issued.sent)

@@ -150,8 +150,9 @@ def _write_batch(files: list[tuple[Path, bytes]]) -> None:
             _named(path, _write_all, fd, data)
         if len(todo) == 1:
             _named(todo[0][0], os.fsync, todo[0][3])
-        elif todo:
-            flushes = [_flusher().submit(_named, path, os.fsync, fd) for path, _, _, fd in todo]
+        elif todo:  # FLUSHES_AT_ONCE threads, each flushing its share one after the other (a future a file costs)
+            shares = [todo[i::FLUSHES_AT_ONCE] for i in range(min(FLUSHES_AT_ONCE, len(todo)))]
+            flushes = [_flusher().submit(_flush_all, share) for share in shares]
             wait(flushes)  # all of them, before any descriptor is closed
             for flushed in flushes:
                 flushed.result()
@@ -193,6 +194,11 @@ def _flusher() -> ThreadPoolExecutor:
     if pool is None:
         pool = _flushers[os.getpid()] = ThreadPoolExecutor(FLUSHES_AT_ONCE, thread_name_prefix="saraban-fsync")
     return pool
+
+
+def _flush_all(files: list[tuple[Path, bytes, Path, int]]) -> None:
+    for path, _, _, fd in files:
+        _named(path, os.fsync, fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:

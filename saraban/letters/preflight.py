@@ -51,23 +51,39 @@ def _writable(folder: Path) -> str | None:
     return None
 
 
-def renderability_problems(spec: LetterSpec, settings: Settings, *, tracking_link: str | None = None) -> list[str]:
+def renderability_problems(spec: LetterSpec, settings: Settings, *, tracking_link: str | None = None,
+                           setup_ok: set[str] | None = None) -> list[str]:
     """Why ``spec`` could not be rendered and written (empty: it can). ``tracking_link``: the longest
-    tracking link a recipient's copy will carry, when it has recipients."""
+    tracking link a recipient's copy will carry, when it has recipients. ``setup_ok``: the kinds of letter
+    whose setup (template, emblem, fonts, output folder) the caller found fine earlier in its run, not looked
+    at again (a cascade's hundreds of letters); this one's kind is added when its setup is fine."""
     problems = [f"qr[{i}].url: {p}" for i, q in enumerate(spec.qr) if (p := qr_problem(q.url))]
     if tracking_link is not None and (p := qr_problem(tracking_link)):
         problems.append(f"ลิงก์ติดตาม (SARABAN_BASE_URL) / the tracking link (SARABAN_BASE_URL): {p}")
-    checks = [_readable(template_file(settings, f"letters/{spec.kind}.docx"), "แม่แบบ / template", b"PK"),
+    if setup_ok is not None and spec.kind in setup_ok:
+        return problems
+    setup = setup_problems(spec.kind, settings)
+    if setup_ok is not None and not setup:
+        setup_ok.add(spec.kind)
+    return problems + setup
+
+
+def setup_problems(kind: str, settings: Settings) -> list[str]:
+    """What is missing for rendering a letter of ``kind``: its template, the emblem, the fonts, a writable
+    output folder."""
+    checks = [_readable(template_file(settings, f"letters/{kind}.docx"), "แม่แบบ / template", b"PK"),
               _readable(Path(settings.emblem), "ตราครุฑ / emblem"),
               *(_readable(sarabun_file(style), "ฟอนต์ / font") for style in STYLES),
               # where every issued letter's folder is made, when the file store is a local folder (SARABAN_FILES)
               _writable(Path(settings.files_url) / "letters") if "://" not in settings.files_url else None]
-    return problems + [p for p in checks if p]
+    return [p for p in checks if p]
 
 
-def check_renderable(spec: LetterSpec, settings: Settings, *, tracking_link: str | None = None) -> None:
-    """Raise :class:`NotRenderable` unless ``spec`` can be rendered and written (see the module)."""
-    problems = renderability_problems(spec, settings, tracking_link=tracking_link)
+def check_renderable(spec: LetterSpec, settings: Settings, *, tracking_link: str | None = None,
+                     setup_ok: set[str] | None = None) -> None:
+    """Raise :class:`NotRenderable` unless ``spec`` can be rendered and written (see the module and
+    :func:`renderability_problems`)."""
+    problems = renderability_problems(spec, settings, tracking_link=tracking_link, setup_ok=setup_ok)
     if problems:
         raise NotRenderable(problems)
 

@@ -7,8 +7,8 @@ does not leave it taken. On SQLite (one machine by nature) it is a file lock in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 
 from sqlalchemy import text
 
@@ -23,21 +23,34 @@ MANIFEST_FILE = 1303  # the data folder's manifest (records.data_folder)
 _NAMES = {LETTER_FILES: "letter", ANNOUNCEMENT_FILES: "announcement", MANIFEST_FILE: "manifest"}
 
 
-@contextmanager
-def advisory_lock(db: Database, settings: Settings, kind: int, ident: int) -> Iterator[None]:
+def advisory_lock(db: Database, settings: Settings, kind: int, ident: int) -> AbstractContextManager[None]:
     """One holder at a time of (``kind``, ``ident``) inside the block: on every machine (PostgreSQL), on this
     machine (SQLite)."""
+    return advisory_locks(db, settings, kind, [ident])
+
+
+@contextmanager
+def advisory_locks(db: Database, settings: Settings, kind: int, idents: Iterable[int]) -> Iterator[None]:
+    """:func:`advisory_lock` of each of ``idents`` at once, taken in ascending order: two holders of sets that
+    overlap never wait for each other in a circle (one connection for them all, on PostgreSQL)."""
+    idents = sorted(set(idents))
     if db.dialect != "postgresql":
-        with folder_lock(settings.data_dir / "locks", f"{_NAMES[kind]}-{ident}"):
+        with ExitStack() as held:
+            for ident in idents:
+                held.enter_context(folder_lock(settings.data_dir / "locks", f"{_NAMES[kind]}-{ident}"))
             yield
         return
     # Autocommit: waiting and holding keep no transaction open (no snapshot held, no "idle in transaction").
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("SELECT pg_advisory_lock(:kind, :ident)"), {"kind": kind, "ident": ident})
+        taken: list[int] = []
         try:
+            for ident in idents:
+                connection.execute(text("SELECT pg_advisory_lock(:kind, :ident)"), {"kind": kind, "ident": ident})
+                taken.append(ident)
             yield
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:kind, :ident)"), {"kind": kind, "ident": ident})
+            for ident in reversed(taken):
+                connection.execute(text("SELECT pg_advisory_unlock(:kind, :ident)"), {"kind": kind, "ident": ident})
 
 
 def letter_lock(db: Database, settings: Settings, letter_id: int) -> AbstractContextManager[None]:
@@ -45,4 +58,10 @@ def letter_lock(db: Database, settings: Settings, letter_id: int) -> AbstractCon
     return advisory_lock(db, settings, LETTER_FILES, letter_id)
 
 
-__all__ = ["ANNOUNCEMENT_FILES", "LETTER_FILES", "MANIFEST_FILE", "advisory_lock", "letter_lock"]
+def letter_locks(db: Database, settings: Settings, letter_ids: Iterable[int]) -> AbstractContextManager[None]:
+    """:func:`letter_lock` of several letters at once (one maker of many letters' files)."""
+    return advisory_locks(db, settings, LETTER_FILES, letter_ids)
+
+
+__all__ = ["ANNOUNCEMENT_FILES", "LETTER_FILES", "MANIFEST_FILE", "advisory_lock", "advisory_locks", "letter_lock",
+           "letter_locks"]
