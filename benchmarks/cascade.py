@@ -8,7 +8,8 @@ The directory is the built-in skeleton (76 provincial offices, 878 district offi
 SYNTHETIC layer of one local administration per subdistrict (7,256 outside Bangkok), on a fresh
 database (SQLite in data/bench/cascade by default; a PostgreSQL database given by URL is emptied first).
 The cascade runs through the Prefect flow on the task runner chosen (``threads``: Prefect's default, in
-this process; ``dask``: a LocalCluster of --workers processes, or SARABAN_DASK_ADDRESS) unless
+this process; ``dask``: a LocalCluster of --workers processes, started and its workers warmed before the timing
+as a deployment's are before a circular is issued, or SARABAN_DASK_ADDRESS) unless
 --no-prefect. Printed, each measured in this run:
 
     naive: <ms> ms per copy                       (plain docxtpl + a fresh qrcode per copy: benchmarks/naive.py;
@@ -104,6 +105,26 @@ def count_pdfs(db, settings) -> int:
         return s.scalar(select(func.count()).select_from(IssuedFile))
 
 
+def running_cluster(workers: int | None):  # noqa: ANN201 (distributed.LocalCluster)
+    """A LocalCluster started and its workers warmed before the timing: a deployment's workers are running
+    when a circular is issued (Prefect's server is started before the timing too). Its start is printed."""
+    import importlib
+
+    from distributed import Client
+
+    from workflows.runners import local_cluster
+
+    start = time.perf_counter()
+    cluster = local_cluster(workers)
+    started = time.perf_counter() - start
+    with Client(cluster) as client:  # each worker imports what its first task would
+        for module in ("workflows.cascade", "saraban.letters.paper.copies", "saraban.letters.render"):
+            client.run(importlib.import_module, module)
+    log(f"dask: a LocalCluster of {len(cluster.workers)} workers started in {started:.1f} s, its workers warmed "
+        f"in {time.perf_counter() - start - started:.1f} s (before the timing; the runs below use it)")
+    return cluster
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", help="database URL (default: a fresh SQLite file in the data folder); "
@@ -141,6 +162,7 @@ def main() -> None:
     # The naive way measured just before the cascade and again just after (the machine's speed wanders).
     naive_before = naive_rounds(args.naive_copies, 2)
 
+    cluster = None
     if args.no_prefect:
         from saraban.chain.circulars import carry_down, issue_circular, receive_many
         from saraban.letters.spec import load_spec
@@ -163,13 +185,17 @@ def main() -> None:
         from workflows.runners import task_runner
 
         render_letters_flow([], str(DATA / "warm"), pdf=False)  # start Prefect's server before timing
+        address = os.environ.get("SARABAN_DASK_ADDRESS")
+        if args.runner == "dask" and not address:
+            cluster = running_cluster(args.workers)
+            address = cluster.scheduler_address
         branches = None
         if args.provinces is not None:
             with db.transaction() as s:
                 branches = sorted(s.scalars(select(Unit.key).where(Unit.level == "province_office")))
             branches = branches[:args.provinces]
         runner = args.runner if args.runner == "threads" else f"dask, {args.workers or os.cpu_count()} workers"
-        flow = cascade_flow.with_options(task_runner=task_runner(args.runner, args.workers))
+        flow = cascade_flow.with_options(task_runner=task_runner(args.runner, args.workers, address))
         start = time.perf_counter()
         result = flow(str(SPEC), "dla.env.2", "all:province_office", dated=today(), branches=branches)
         elapsed = time.perf_counter() - start
@@ -197,7 +223,7 @@ def main() -> None:
             docs = bound_documents(db, settings, Path(tmp))
             lo_rounds(docs[:1], Path(tmp), settings, 1)  # the first start is slow
             before = lo_rounds(docs, Path(tmp), settings, 2)
-            flow = pdfs_flow.with_options(task_runner=task_runner(args.runner, args.workers))
+            flow = pdfs_flow.with_options(task_runner=task_runner(args.runner, args.workers, address))
             start = time.perf_counter()
             flow(letter_ids)
             pdf_time = time.perf_counter() - start
@@ -213,6 +239,8 @@ def main() -> None:
         print(f"cascade-pdf: {files} files in {pdf_time:.1f} s ({runner})")
         print(f"lo-bound: {bound:.1f} s = {letters} letters x {1000 * per_document:.0f} ms / {cores} cores; "
               f"the PDFs took {pdf_time / bound:.2f} times the bound")
+    if cluster is not None:
+        cluster.close()
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """The cascade flow: a circular from the department down to the local administrations.
 
-Issue at the top, receive at the first level, then tasks that each carry the letter down the part of the
-chain below some first-level recipients (provinces), a few tasks per worker of about equal size, all
-submitted to the flow's task runner at once (threads by default; a Dask cluster: workflows.runners). The
-PDFs are made a generation at a time (the department's letter, then the provinces', then the districts': a
-forwarding letter's PDF carries its unit's stamped copy of the letter above), each generation in chunks run
-in parallel. Every step in saraban/ is idempotent, so a flow that died halfway (or lost a worker) can simply
-be run again: nothing is numbered twice, no recipient gets two copies.
+Issue at the top, receive at the first level, then the letter is carried down the chain below the first-level
+recipients (provinces), a group of provinces at a time: each group's hops are recorded here, in the flow's
+process, one group after the other (numbered, received, forwarded: short transactions, and SQLite takes one
+writer at a time), and each group's files (every letter's .docx and its copies': most of the work) are made by
+a task submitted to the flow's task runner (threads by default; a Dask cluster: workflows.runners) while the
+next group is recorded. The PDFs are made a generation at a time (the department's letter, then the
+provinces', then the districts': a forwarding letter's PDF carries its unit's stamped copy of the letter
+above), each generation in chunks run in parallel. Every step in saraban/ is idempotent, so a flow that died
+halfway (or lost a worker) can simply be run again: nothing is numbered twice, no recipient gets two copies.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import flow, get_run_logger, task
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner
@@ -39,7 +41,7 @@ from workflows.data_folder import guard_data_folder
 from workflows.runners import balanced_groups, chunk_size, in_process, parallelism, runner_from_environment
 
 R = TypeVar("R")
-BRANCH_TASKS_PER_WORKER = 3  # enough that the last ones finish together
+GROUPS_PER_WORKER = 6  # the first group's files start soon, the last group's finish soon after the rest
 
 
 @task(name="issue-circular", retries=2, retry_delay_seconds=1)
@@ -58,23 +60,31 @@ def receive_all(letter_id: int) -> int:
     return len(receive_many(shared_database(settings), settings, letter_id))
 
 
-@task(name="carry-down-branches", retries=2, retry_delay_seconds=1)
-def carry_branches(letter_id: int, unit_keys: list[str], auto_receive: bool) -> list[int]:
-    """Some provinces (or other first-level recipients) and everything below each, one after the other. One
-    that fails does not stop the others; the first failure is raised at the end (a retry, or the flow run
-    again, finds the others done)."""
+@task(name="carry-down-records", retries=2, retry_delay_seconds=1)
+def carry_records(letter_id: int, unit_keys: list[str], auto_receive: bool) -> list[int]:
+    """Some provinces (or other first-level recipients) and everything below each, one after the other: every
+    hop numbered, received and forwarded, no file made (make_docx). One that fails does not stop the others;
+    the first failure is raised at the end (a retry, or the flow run again, finds the others done)."""
     settings = load_settings()
     db = shared_database(settings)
     made: list[int] = []
     failure: Exception | None = None
     for key in unit_keys:
         try:
-            made += carry_down(db, settings, letter_id, key, auto_receive=auto_receive)
+            made += carry_down(db, settings, letter_id, key, auto_receive=auto_receive, files=False)
         except Exception as e:  # noqa: BLE001 (raised below, after the other branches)
             failure = failure or e
     if failure is not None:
         raise failure
     return made
+
+
+@task(name="make-docx", retries=1)
+def make_docx(letter_ids: list[int]) -> int:
+    """The .docx files of letters recorded (each letter's file copy and its recipients' copies) that are missing."""
+    settings = load_settings()
+    make_files(shared_database(settings), settings, letter_ids)
+    return len(letter_ids)
 
 
 @task(name="make-pdfs", retries=1)
@@ -130,15 +140,34 @@ def _results(futures: Sequence[PrefectFuture[R]], what: str) -> list[R]:
 
 
 def _carry_all(letter_id: int, keys: list[str], auto_receive: bool) -> list[int]:
-    """The first-level recipients' branches in a few tasks per worker, all at once (a task on a Dask worker
-    costs ~150 ms of Prefect's own: a new API client with its TLS context, its settings read again; 76
-    provinces one task each would lose seconds a worker), of about equal size; the letters they made."""
+    """The first-level recipients' branches in groups of about equal size, a few per worker (a task on a Dask
+    worker costs ~150 ms of Prefect's own: a new API client with its TLS context, its settings read again;
+    76 provinces one task each would lose seconds a worker): each group's hops recorded here, one group after
+    the other, and its files made by a task submitted at once, beside the next groups' records. Returns the
+    letters made. A group that fails does not stop the others; the first failure is raised once every file
+    task submitted has finished (what they made is kept, and a run again does only the rest)."""
+    log = get_run_logger()
     settings = load_settings()
     with shared_database(settings).reading() as s:
         sizes = subtree_sizes(s, keys)
-    groups = balanced_groups(sizes, BRANCH_TASKS_PER_WORKER * parallelism(_task_runner()))
-    futures = carry_branches.map(unmapped(letter_id), groups, unmapped(auto_receive))
-    return [made for group in _results(futures, "groups of branches carried down") for made in group]
+    groups = balanced_groups(sizes, GROUPS_PER_WORKER * parallelism(_task_runner()))
+    made: list[int] = []
+    files: list[PrefectFuture[int]] = []
+    failure: Exception | None = None
+    for done, group in enumerate(groups, 1):
+        try:
+            letters = carry_records(letter_id, group, auto_receive)
+        except Exception as e:  # noqa: BLE001 (raised below, once the files submitted are made)
+            failure = failure or e
+            continue
+        made += letters
+        if letters:
+            files.append(make_docx.submit(letters))
+        log.info("recorded: %d of %d groups of branches, %d letters", done, len(groups), len(made))
+    _results(files, "groups' files made")
+    if failure is not None:
+        raise failure
+    return made
 
 
 def _make_all_pdfs(letter_ids: list[int]) -> int:

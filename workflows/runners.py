@@ -60,33 +60,70 @@ def task_runner(kind: str = "threads", workers: int | None = None, address: str 
 
     if address:
         return DaskTaskRunner(address=address)
-    return _local_dask_runner()(cluster_class="distributed.LocalCluster", cluster_kwargs={
-        "n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
-        "dashboard_address": None})  # no web dashboard: no port to collide with another run's
+    return _local_dask_runner()(cluster_class="distributed.LocalCluster", cluster_kwargs=_cluster_kwargs(workers))
+
+
+def _cluster_kwargs(workers: int | None) -> dict:
+    return {"n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
+            "dashboard_address": None}  # no web dashboard: no port to collide with another run's
+
+
+def _worker_environment() -> dict[str, str]:
+    """What a LocalCluster's workers are started with besides this process's environment: the Prefect API of the
+    flows (without PREFECT_API_URL, the local ephemeral server, saraban's default, each worker process would
+    start a temporary Prefect server of its own: seconds each, on the same Prefect database, and task runs that
+    nobody sees) and one LibreOffice at a time (unless told otherwise): n workers run n LibreOffices, not n
+    times the cores."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:  # the flows' server (an ephemeral one is shared)
+        api = str(client.api_url).rstrip("/")
+    return {"PREFECT_API_URL": api, "SARABAN_PDF_WORKERS": os.environ.get("SARABAN_PDF_WORKERS") or "1"}
+
+
+def local_cluster(workers: int | None = None):  # noqa: ANN201 (distributed.LocalCluster: imported on use)
+    """A LocalCluster as ``task_runner("dask", workers)`` starts for one flow run, left running: flows given its
+    ``scheduler_address`` (``task_runner("dask", address=...)``, or SARABAN_DASK_ADDRESS) run on its workers
+    without starting their own; close it when done. Started in this process's Prefect context (its API is the
+    workers')."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set(QUIET_DASK):  # read when the scheduler and the workers start
+        cluster = LocalCluster(**_cluster_kwargs(workers), env=_worker_environment())
+    with Client(cluster) as client:
+        client.run(_below_the_flow)
+    return cluster
+
+
+WORKER_NICENESS = 10
+
+
+def _below_the_flow() -> None:
+    """Run in each worker of a LocalCluster: its threads (and those it starts later) yield the cores to the
+    flow's own process, which records the hops that the workers' tasks wait for (workflows.cascade: the
+    cascade's critical path), and to a clerk's ลงรับ on the same machine. Idle cores are the workers' all the
+    same."""
+    for thread in os.listdir("/proc/self/task"):
+        os.setpriority(os.PRIO_PROCESS, int(thread), WORKER_NICENESS)
 
 
 @cache  # one class: imported on first use (importing Dask costs a second), never before
 def _local_dask_runner() -> type[TaskRunner]:
-    from prefect.client.orchestration import get_client
     from prefect_dask import DaskTaskRunner
 
     class LocalDaskTaskRunner(DaskTaskRunner):
-        """A LocalCluster whose workers report to the flow's own Prefect API. Without PREFECT_API_URL (the
-        local ephemeral server, saraban's default) each worker process would start a temporary Prefect server
-        of its own: seconds each, on the same Prefect database, and task runs that nobody sees."""
+        """A LocalCluster whose workers report to the flow's own Prefect API (:func:`_worker_environment`)."""
 
         def __enter__(self) -> LocalDaskTaskRunner:
-            with get_client(sync_client=True) as client:  # the flow's server (an ephemeral one is shared)
-                api = str(client.api_url).rstrip("/")
-            # A worker is one core's share: it converts with one LibreOffice at a time (unless told otherwise),
-            # so n workers run n LibreOffices, not n times the cores.
-            pdf = os.environ.get("SARABAN_PDF_WORKERS") or "1"
             self.cluster_kwargs = {**self.cluster_kwargs, "env": {
-                **self.cluster_kwargs.get("env", {}), "PREFECT_API_URL": api, "SARABAN_PDF_WORKERS": pdf}}
+                **self.cluster_kwargs.get("env", {}), **_worker_environment()}}
             import dask
 
             with dask.config.set(QUIET_DASK):  # read when the scheduler and the workers start
-                return super().__enter__()
+                entered = super().__enter__()
+            self.client.run(_below_the_flow)
+            return entered
 
     return LocalDaskTaskRunner
 
