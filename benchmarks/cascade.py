@@ -105,6 +105,28 @@ def count_pdfs(db, settings) -> int:
         return s.scalar(select(func.count()).select_from(IssuedFile))
 
 
+def tree_cpu() -> float:
+    """CPU seconds used so far by this process and every process under it (the Dask workers, Prefect's server,
+    LibreOffice), as the kernel counts them (/proc): with the wall time, how busy the cores were."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            parents[int(entry)] = int(fields[1])
+            used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    ours, todo = set(), [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        ours.add(pid)
+        todo += [child for child, parent in parents.items() if parent == pid and child not in ours]
+    return sum(used.get(pid, 0.0) for pid in ours)
+
+
 def running_cluster(workers: int | None):  # noqa: ANN201 (distributed.LocalCluster)
     """A LocalCluster started and its workers warmed before the timing: a deployment's workers are running
     when a circular is issued (Prefect's server is started before the timing too). Its start is printed."""
@@ -179,6 +201,7 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         letter_ids: list[int] = []
         runner = "no prefect"
+        cpu = None
     else:
         from workflows.cascade import cascade_flow, pdfs_flow
         from workflows.letters import render_letters_flow
@@ -196,9 +219,9 @@ def main() -> None:
             branches = branches[:args.provinces]
         runner = args.runner if args.runner == "threads" else f"dask, {args.workers or os.cpu_count()} workers"
         flow = cascade_flow.with_options(task_runner=task_runner(args.runner, args.workers, address))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), tree_cpu()
         result = flow(str(SPEC), "dla.env.2", "all:province_office", dated=today(), branches=branches)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, tree_cpu() - cpu
         letter_ids = list(result["letters"])
 
     naive_after = naive_rounds(args.naive_copies, 2)
@@ -215,6 +238,9 @@ def main() -> None:
         f"docx files {letters + deliveries}; {kind}, {runner}")
     print(f"cascade: {deliveries} deliveries in {elapsed:.1f} s, {letters / elapsed:.1f} letters/s (docx); "
           f"{naive * deliveries / 1000 / elapsed:.1f}x the naive way ({naive * deliveries / 1000:.0f} s)", flush=True)
+    if cpu is not None:
+        log(f"cpu: {cpu:.1f} s used by the processes of the run in those {elapsed:.1f} s, "
+            f"{cpu / elapsed / (os.cpu_count() or 1):.0%} of {os.cpu_count()} cores")
 
     if args.pdf and letter_ids:
         # The bound's unit measured just before the PDFs and again just after (this machine's speed wanders

@@ -38,10 +38,10 @@ from saraban.kernel.settings import load_settings
 from saraban.letters.spec import load_spec
 from saraban.records.db import shared_database
 from workflows.data_folder import guard_data_folder
-from workflows.runners import balanced_groups, chunk_size, in_process, parallelism, runner_from_environment
+from workflows.runners import chunk_size, in_process, parallelism, pipeline_groups, runner_from_environment
 
 R = TypeVar("R")
-GROUPS_PER_WORKER = 6  # the first group's files start soon, the last group's finish soon after the rest
+GROUPS_PER_WORKER = 4  # a task on a Dask worker costs ~0.2 s of Prefect's own: a few large ones (_carry_all)
 
 
 @task(name="issue-circular", retries=2, retry_delay_seconds=1)
@@ -140,17 +140,18 @@ def _results(futures: Sequence[PrefectFuture[R]], what: str) -> list[R]:
 
 
 def _carry_all(letter_id: int, keys: list[str], auto_receive: bool) -> list[int]:
-    """The first-level recipients' branches in groups of about equal size, a few per worker (a task on a Dask
-    worker costs ~150 ms of Prefect's own: a new API client with its TLS context, its settings read again;
-    76 provinces one task each would lose seconds a worker): each group's hops recorded here, one group after
-    the other, and its files made by a task submitted at once, beside the next groups' records. Returns the
-    letters made. A group that fails does not stop the others; the first failure is raised once every file
-    task submitted has finished (what they made is kept, and a run again does only the rest)."""
+    """The first-level recipients' branches in a few groups per worker (a task on a Dask worker costs ~0.2 s of
+    Prefect's own: a new API client with its TLS context, its settings read again; 76 provinces one task each
+    would lose seconds a worker), the first and the last ones smaller (runners.pipeline_groups): each group's
+    hops recorded here, one group after the other, and its files made by a task submitted at once, beside the
+    next groups' records. Returns the letters made. A group that fails does not stop the others; the first
+    failure is raised once every file task submitted has finished (what they made is kept, and a run again
+    does only the rest)."""
     log = get_run_logger()
     settings = load_settings()
     with shared_database(settings).reading() as s:
         sizes = subtree_sizes(s, keys)
-    groups = balanced_groups(sizes, GROUPS_PER_WORKER * parallelism(_task_runner()))
+    groups = pipeline_groups(sizes, GROUPS_PER_WORKER * parallelism(_task_runner()))
     made: list[int] = []
     files: list[PrefectFuture[int]] = []
     failure: Exception | None = None

@@ -160,14 +160,33 @@ def chunk_size(count: int, workers: int, most: int = 200) -> int:
     return max(1, -(-count // tasks))
 
 
-def balanced_groups(weights: dict[str, int], groups: int) -> list[list[str]]:
-    """The keys of ``weights`` in at most ``groups`` groups of about equal total weight (the heaviest key first
-    into the lightest group), each in its keys' given order; the heaviest group first."""
-    bins: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(groups, len(weights))))]
-    for key in sorted(weights, key=lambda k: -weights[k]):
-        total, members = min(bins, key=lambda b: b[0])
-        bins.remove((total, members))
-        bins.append((total + weights[key], [*members, key]))
-    order = {key: i for i, key in enumerate(weights)}
-    return [sorted(members, key=order.__getitem__) for _, members in sorted(bins, key=lambda b: -b[0]) if members]
+def pipeline_groups(weights: dict[str, int], groups: int) -> list[list[str]]:
+    """The keys of ``weights``, in their given order, cut into about ``groups`` groups for a pipeline (each group's
+    records, then its files beside the next group's records): the first a quarter of the others and the last two
+    a half and a quarter, so that the workers start soon and finish together; each group's share is of the total
+    weight (at least one key a group, never empty).
 
+    >>> pipeline_groups({k: 1 for k in "abcdefghijklmnop"}, 6)
+    [['a'], ['b', 'c', 'd', 'e'], ['f', 'g', 'h', 'i'], ['j', 'k', 'l', 'm'], ['n', 'o'], ['p']]
+    """
+    keys = list(weights)
+    if not keys:
+        return []
+    count = max(1, min(groups, len(keys)))
+    shares = [1.0] * count
+    for at, share in ((0, 0.25), (-2, 0.5), (-1, 0.25)):  # the first; the last two
+        if count >= 4:
+            shares[at] = share
+    total, whole = sum(weights.values()) or 1, sum(shares)
+    cuts, reached = [], 0.0
+    for share in shares[:-1]:
+        reached += share / whole
+        cuts.append(reached * total)
+    result: list[list[str]] = [[]]
+    done = 0
+    for key in keys:
+        if len(result) <= len(cuts) and result[-1] and done + weights[key] / 2 > cuts[len(result) - 1]:
+            result.append([])
+        result[-1].append(key)
+        done += weights[key]
+    return result
