@@ -25,7 +25,7 @@ from saraban.kernel.files import IssuedFileError
 from saraban.kernel.settings import SettingsError, load_settings
 from saraban.records.db import MIGRATIONS, Database
 from saraban.records.file_store import FileStore, FileStoreError, file_store
-from saraban.records.locks import letter_lock
+from saraban.records.locks import letter_lock, letter_locks
 from saraban.records.models import Delivery, Letter
 from tests.dbs import (  # noqa: F401  (the db and settings fixtures)
     KINDS,
@@ -210,6 +210,46 @@ def test_a_letters_files_are_made_by_one_holder_at_a_time(kind, tmp_path, settin
         pass
     thread.join()
     assert order == ["first done", "second in"]
+    db.engine.dispose()
+
+
+@pytest.mark.parametrize("kind", [database_param(k) for k in KINDS])
+def test_makers_of_many_letters_lock_them_together_without_a_deadlock(kind, tmp_path, settings):
+    """letter_locks (one maker of many letters' files): the letters are locked in order of id, so two makers of
+    overlapping batches, given them in opposite orders, queue instead of each holding what the other waits for;
+    a single letter's maker waits for the batch that holds it."""
+    db = fresh_database(kind, tmp_path)
+    inside, order = threading.Barrier(2, timeout=10), []
+
+    def maker(name: str, letters: list[int]) -> None:
+        inside.wait()  # both start at once
+        for _ in range(20):
+            with letter_locks(db, settings, letters):
+                order.append(name)
+
+    threads = [threading.Thread(target=maker, args=("a", [3, 1, 2])),
+               threading.Thread(target=maker, args=("b", [2, 4, 3]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads), "the two makers deadlocked"
+    assert sorted(order) == ["a"] * 20 + ["b"] * 20
+    held = threading.Event()
+
+    def batch() -> None:
+        with letter_locks(db, settings, [5, 6]):
+            held.set()
+            time.sleep(0.3)
+            order.append("batch done")
+
+    thread = threading.Thread(target=batch)
+    thread.start()
+    held.wait(10)
+    with letter_lock(db, settings, 6):
+        order.append("single in")
+    thread.join()
+    assert order[-2:] == ["batch done", "single in"]
     db.engine.dispose()
 
 

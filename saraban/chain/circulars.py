@@ -340,7 +340,7 @@ def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, p
     letter_ids = list(dict.fromkeys(letter_ids))
     masters = _Masters(settings)
     if not pdf:
-        _make_docx(db, settings, letter_ids, masters)
+        _make_docx(db, settings, letter_ids)
     # A forwarding letter's PDF carries the received letter's PDF copy: that letter's files come first.
     for generation in (pdf_generations(db, letter_ids, settings) if pdf else []):
         for letter_id in generation:
@@ -465,14 +465,14 @@ def _make_master(db: Database, settings: Settings, letter_id: int, masters: _Mas
             s.execute(update(Letter).where(Letter.id == letter_id).values(docx_key=own, pdf_key=None))
 
 
-def _make_docx(db: Database, settings: Settings, letter_ids: Sequence[int], masters: _Masters) -> None:
+def _make_docx(db: Database, settings: Settings, letter_ids: Sequence[int]) -> None:
     """make_files without PDFs: what is missing of each letter's own file copy, its attached pages and its
     recipients' copies. A batch of letters is locked together (letter_locks) and read in one transaction; their
     files are written together (flushed to disk at once) and recorded in one transaction, about CHUNK files
-    at a time (a run that stops half-way keeps what it recorded)."""
+    at a time (a run that stops half-way keeps what it recorded). Each batch's masters are let go after it."""
     store = file_store(settings)
     for start in range(0, len(letter_ids), LETTERS_AT_ONCE):
-        batch = letter_ids[start:start + LETTERS_AT_ONCE]
+        batch, masters = letter_ids[start:start + LETTERS_AT_ONCE], _Masters(settings)
         with letter_locks(db, settings, batch):
             with db.reading() as s:
                 letters = s.execute(_LETTERS_AND_SENDERS, {"letters": batch}).all()
