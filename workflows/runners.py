@@ -13,7 +13,8 @@ or the environment of the process that starts the flow:
 
 A LocalCluster's workers are processes of one thread each, started with the environment (``SARABAN_*``)
 of the process that starts the flow, and that flow's Prefect API (even the local ephemeral one); each
-converts with one LibreOffice at a time unless ``SARABAN_PDF_WORKERS`` says otherwise (a worker per core). A script
+converts with one LibreOffice at a time unless ``SARABAN_PDF_WORKERS`` says otherwise (a worker per core), and
+runs below the flow's own process in priority (the flow records what the workers' tasks make). A script
 that starts one must guard its work with ``if __name__ == "__main__":`` (the workers are spawned and
 import the script again).
 """
