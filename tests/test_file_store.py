@@ -190,20 +190,28 @@ def test_the_migration_turns_paths_under_the_output_folder_into_keys(kind, tmp_p
 # -------------------------------------------------------------------------------------------------- the lock
 
 
+def held_in_a_thread(lock, order: list[str], done: str) -> threading.Thread:
+    """A thread that takes ``lock`` (a context manager), holds it a moment and notes ``done`` in ``order``;
+    returned once it holds the lock."""
+    held = threading.Event()
+
+    def hold() -> None:
+        with lock:
+            held.set()
+            time.sleep(0.4)
+            order.append(done)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(10)
+    return thread
+
+
 @pytest.mark.parametrize("kind", [database_param(k) for k in KINDS])
 def test_a_letters_files_are_made_by_one_holder_at_a_time(kind, tmp_path, settings):
     db = fresh_database(kind, tmp_path)
-    held, order = threading.Event(), []
-
-    def first() -> None:
-        with letter_lock(db, settings, 7):
-            held.set()
-            time.sleep(0.5)
-            order.append("first done")
-
-    thread = threading.Thread(target=first)
-    thread.start()
-    held.wait(10)
+    order: list[str] = []
+    thread = held_in_a_thread(letter_lock(db, settings, 7), order, "first done")
     with letter_lock(db, settings, 7):
         order.append("second in")
     with letter_lock(db, settings, 8):  # another letter: not held up
@@ -235,17 +243,7 @@ def test_makers_of_many_letters_lock_them_together_without_a_deadlock(kind, tmp_
         thread.join(30)
     assert not any(thread.is_alive() for thread in threads), "the two makers deadlocked"
     assert sorted(order) == ["a"] * 20 + ["b"] * 20
-    held = threading.Event()
-
-    def batch() -> None:
-        with letter_locks(db, settings, [5, 6]):
-            held.set()
-            time.sleep(0.3)
-            order.append("batch done")
-
-    thread = threading.Thread(target=batch)
-    thread.start()
-    held.wait(10)
+    thread = held_in_a_thread(letter_locks(db, settings, [5, 6]), order, "batch done")
     with letter_lock(db, settings, 6):
         order.append("single in")
     thread.join()

@@ -338,9 +338,9 @@ def make_files(db: Database, settings: Settings, letter_ids: Sequence[int], *, p
     of that letter (the second then finds them made). ``note=False``: the caller notes what was issued
     (records.data_folder.note_issued) when its run ends (carry_down: once, not after every hop)."""
     letter_ids = list(dict.fromkeys(letter_ids))
-    masters = _Masters(settings)
     if not pdf:
         _make_docx(db, settings, letter_ids)
+    masters = _Masters(settings)  # the PDFs': each letter's master is rendered once for its PDF and its copies
     # A forwarding letter's PDF carries the received letter's PDF copy: that letter's files come first.
     for generation in (pdf_generations(db, letter_ids, settings) if pdf else []):
         for letter_id in generation:
